@@ -1,0 +1,52 @@
+"""The heritage traces application: create_app() builds one, nothing exists at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import config as config_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Application factory: config -> extensions -> blueprints -> error pages -> CLI."""
+    app = Flask(
+        __name__,
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(config_module.load(Path(app.instance_path), config))
+    app.config.setdefault("MIGRATIONS_DIR", ROOT / "migrations")
+    if app.config["PROXY_HOPS"]:
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    from app import extensions
+
+    extensions.init_app(app)
+
+    from app import models  # noqa: F401 - registers the mappers before first use
+    from app.auth import routes as auth_routes
+    from app.auth.sessions import init_login
+    from app.main import routes as main_routes
+    from app.traces import api as traces_api
+    from app.traces import routes as traces_routes
+
+    init_login(app)
+    app.register_blueprint(main_routes.bp)
+    app.register_blueprint(auth_routes.bp)
+    app.register_blueprint(traces_routes.bp)
+    app.register_blueprint(traces_api.bp)
+
+    from app import cli, errors, web
+
+    web.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app

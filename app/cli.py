@@ -1,0 +1,64 @@
+"""flask commands: create-user, seed-demo."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from app.db import db
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option(
+    "--role", type=click.Choice(["admin", "librarian", "resident"]), default="resident"
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_user(email: str, display_name: str, role: str, password_stdin: bool) -> None:
+    """Create an account (the first admin and librarians)."""
+    from app.auth.operations import register_user
+    from app.errors import ValidationFailed
+    from app.models import UserRole
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = register_user(email, display_name, password, role=UserRole(role))
+    except ValidationFailed as error:
+        db.session.rollback()
+        for field, messages in error.errors.items():
+            for message in messages:
+                click.echo(f"{field}: {message}", err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(f"Created {role} {user.display_name} (id {user.id}).")
+
+
+@click.command("seed-demo")
+@click.option("--force", is_flag=True, help="Allow in production (demo accounts have known passwords).")
+@with_appcontext
+def seed_demo(force: bool) -> None:
+    """Load the demo projects, accounts and traces; running it again changes nothing."""
+    from flask import current_app
+
+    from app.demo import load_demo
+
+    if current_app.config["ENV"] == "production" and not force:
+        click.echo("Refusing to load demo data in production without --force.", err=True)
+        raise SystemExit(1)
+    summary = load_demo()
+    db.session.commit()
+    click.echo(summary)
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app's CLI."""
+    app.cli.add_command(create_user)
+    app.cli.add_command(seed_demo)

@@ -1,0 +1,96 @@
+"""Settings: defaults here, every one overridable from the environment (HERITAGE_*, DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+KARTVERKET_TOPO = "https://cache.kartverket.no/v1/wmts/1.0.0/topo/default/webmercator/{z}/{y}/{x}.png"
+KARTVERKET_ATTRIBUTION = (
+    '&copy; <a href="https://www.kartverket.no/">Kartverket</a> (CC BY 4.0)'
+)
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+DEFAULT_DATABASE_URL = "postgresql+psycopg:///heritage?host=/var/run/postgresql"
+
+
+def database_url(raw: str | None) -> str:
+    """Accept the usual postgres:// and postgresql:// forms and select the psycopg 3 driver."""
+    url = raw or DEFAULT_DATABASE_URL
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _development_secret(instance_path: Path) -> str:
+    """A random key kept in instance/ so sessions survive restarts on a developer's machine."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the configuration dict from defaults, the environment and explicit overrides."""
+    env = (overrides or {}).get("ENV") or os.environ.get("HERITAGE_ENV", "development")
+    production = env == "production"
+    config: dict[str, Any] = {
+        "ENV": env,
+        "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL")),
+        "DB_STATEMENT_TIMEOUT_MS": _env_int("HERITAGE_STATEMENT_TIMEOUT_MS", 15000),
+        "DB_POOL_SIZE": _env_int("HERITAGE_DB_POOL_SIZE", 5),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or os.environ.get("HERITAGE_SECRET_KEY"),
+        "BASE_URL": os.environ.get("HERITAGE_BASE_URL", "http://127.0.0.1:5000"),
+        "INSTALLATION_NAME": os.environ.get("HERITAGE_INSTALLATION_NAME", "Kulturspor"),
+        # Requests larger than this are refused with 413 before anything is read.
+        "MAX_CONTENT_LENGTH": _env_int("HERITAGE_MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
+        "MAX_VERTICES": _env_int("HERITAGE_MAX_VERTICES", 5000),
+        "TILE_URL": os.environ.get("HERITAGE_TILE_URL", KARTVERKET_TOPO),
+        "TILE_ATTRIBUTION": os.environ.get("HERITAGE_TILE_ATTRIBUTION", KARTVERKET_ATTRIBUTION),
+        "TILE_NAME": os.environ.get("HERITAGE_TILE_NAME", "Kartverket topografisk"),
+        "ALT_TILE_URL": os.environ.get("HERITAGE_ALT_TILE_URL", OSM_TILES),
+        "ALT_TILE_ATTRIBUTION": os.environ.get("HERITAGE_ALT_TILE_ATTRIBUTION", OSM_ATTRIBUTION),
+        "ALT_TILE_NAME": os.environ.get("HERITAGE_ALT_TILE_NAME", "OpenStreetMap"),
+        # Below this zoom the map endpoint answers with counted clusters instead of shapes.
+        "MAP_CLUSTER_BELOW_ZOOM": _env_int("HERITAGE_MAP_CLUSTER_BELOW_ZOOM", 12),
+        "MAP_MAX_FEATURES": _env_int("HERITAGE_MAP_MAX_FEATURES", 1500),
+        "BABEL_DEFAULT_LOCALE": os.environ.get("HERITAGE_DEFAULT_LOCALE", "nb"),
+        "LANGUAGES": ["nb", "en"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("HERITAGE_SECURE_COOKIES", production),
+        "SESSION_COOKIE_NAME": "heritage_session",
+        "PERMANENT_SESSION_LIFETIME": _env_int("HERITAGE_SESSION_DAYS", 14) * 86400,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _env_bool("HERITAGE_SECURE_COOKIES", production),
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; forms stay usable for hours
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "PROXY_HOPS": _env_int("HERITAGE_PROXY_HOPS", 0),
+        "TESTING": False,
+    }
+    config.update(overrides or {})
+    if not config["SECRET_KEY"]:
+        if production:
+            raise RuntimeError("SECRET_KEY must be set when HERITAGE_ENV=production")
+        config["SECRET_KEY"] = _development_secret(instance_path)
+    return config

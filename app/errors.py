@@ -1,0 +1,153 @@
+"""Domain errors and the error responses: HTML pages for people, problem details for the API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A refusal the user can act on; carries an HTTP status and a stable code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    """The object does not exist or is not visible to this user (same answer for both)."""
+
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    """The user is known but may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class ValidationFailed(DomainError):
+    """Input was refused; ``errors`` maps each field to its reasons."""
+
+    status = 422
+    code = "validation_failed"
+
+    def __init__(self, errors: dict[str, list[str]], message: str | None = None) -> None:
+        super().__init__(message or gettext("Some fields need attention."))
+        self.errors = errors
+
+
+def wants_problem_json() -> bool:
+    """API callers get RFC 9457 problem details; browsers get pages."""
+    return request.path.startswith("/api/") or request.path.startswith("/ogc")
+
+
+def problem(
+    status: int, title: str, detail: str | None = None, **extra: Any
+) -> tuple[Response, int]:
+    """An RFC 9457 problem details response."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    response = jsonify(body)
+    response.mimetype = "application/problem+json"
+    return response, status
+
+
+def _page(status: int, title: str, detail: str) -> tuple[str, int]:
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers."""
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        title = gettext("Something went wrong")
+        detail = gettext("The error has been logged. Please try again later.")
+        if wants_problem_json():
+            return problem(500, title, detail)
+        return _page(500, title, detail)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Any:
+        if wants_problem_json():
+            extra = dict(error.extra)
+            if isinstance(error, ValidationFailed):
+                extra["errors"] = [
+                    {"field": field, "detail": message}
+                    for field, messages in error.errors.items()
+                    for message in messages
+                ]
+            return problem(error.status, error.message, code=error.code, **extra)
+        return _page(error.status, error.message, "")
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError) -> Any:
+        detail = gettext(
+            "The form had expired or came from another site. Reload the page and try again."
+        )
+        if wants_problem_json():
+            return problem(400, gettext("Missing or invalid CSRF token"), detail, code="csrf")
+        return _page(400, gettext("The form could not be sent"), detail)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def _database_down(error: Exception) -> Any:
+        # Connection-level faults mean the database is away; say so and when to come back.
+        if not _is_connection_fault(error):
+            return _unexpected(error)
+        log.error("database unavailable: %s", error.__class__.__name__)
+        detail = gettext("The database is not reachable right now. Try again in a minute.")
+        if wants_problem_json():
+            response, status = problem(503, gettext("Service unavailable"), detail)
+        else:
+            body, status = _page(503, gettext("Service unavailable"), detail)
+            response = Response(body, status=status, mimetype="text/html")
+        response.headers["Retry-After"] = "30"
+        return response, status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        titles = {
+            400: gettext("Bad request"),
+            401: gettext("Please log in"),
+            403: gettext("Not allowed"),
+            404: gettext("Not found"),
+            405: gettext("Method not allowed"),
+            409: gettext("Conflict"),
+            413: gettext("The upload is too large"),
+            429: gettext("Too many requests"),
+        }
+        status = error.code or 500
+        title = titles.get(status, gettext("Something went wrong"))
+        if wants_problem_json():
+            return problem(status, title)
+        return _page(status, title, "")
+
+
+
+def _is_connection_fault(error: Exception) -> bool:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    text = str(getattr(error, "orig", error)).lower()
+    return any(
+        needle in text
+        for needle in ("connection", "could not connect", "server closed", "terminating")
+    )

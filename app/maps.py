@@ -1,0 +1,86 @@
+"""The app's maps: geo.maps builders fed with this installation's tiles and URLs."""
+
+from __future__ import annotations
+
+import folium
+from flask import current_app, url_for
+from flask_babel import gettext
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from geo.geojson import geometry_to_geojson
+from geo.maps import TileSource, add_draw_control, add_heritage_layer, base_map, render_parts
+
+
+def tile_sources() -> list[TileSource]:
+    """The configured base maps: Kartverket's topographic map first, then the alternative."""
+    cfg = current_app.config
+    sources = [TileSource(cfg["TILE_URL"], cfg["TILE_ATTRIBUTION"], cfg["TILE_NAME"])]
+    if cfg.get("ALT_TILE_URL"):
+        sources.append(
+            TileSource(cfg["ALT_TILE_URL"], cfg["ALT_TILE_ATTRIBUTION"], cfg["ALT_TILE_NAME"])
+        )
+    return sources
+
+
+def _static_base() -> str:
+    return url_for("static", filename="").rstrip("/")
+
+
+def _layer_options(**extra: object) -> dict[str, object]:
+    options: dict[str, object] = {
+        "dataUrl": url_for("api.map_data"),
+        "traceUrl": url_for("traces.show", trace_id=0).rsplit("0", 1)[0],
+        "clusterBelowZoom": current_app.config["MAP_CLUSTER_BELOW_ZOOM"],
+        "labels": {
+            "open": gettext("Open the trace"),
+            "pending": gettext("Waiting for approval"),
+            "zoomIn": gettext("Zoom in to see these traces"),
+            "traces": gettext("traces"),
+            "truncated": gettext("Too many traces here to show at once; zoom in to see all."),
+            "loadFailed": gettext("The traces could not be loaded. Check your connection."),
+            "loading": gettext("Loading traces…"),
+        },
+    }
+    options.update(extra)
+    return options
+
+
+def index_map() -> dict[str, str]:
+    """The big map of all visible traces, loaded by viewport."""
+    fmap = base_map(tile_sources(), _static_base(), aria_label=gettext("Map of traces"))
+    add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True))
+    return render_parts(fmap)
+
+
+def drawing_map(field_id: str, current_geometry: str) -> dict[str, str]:
+    """A map to draw the new trace on; the existing traces are shown for orientation."""
+    fmap = base_map(
+        tile_sources(), _static_base(), aria_label=gettext("Map for drawing the trace")
+    )
+    add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True, locate=True))
+    add_draw_control(fmap, _static_base(), field_id)
+    del current_geometry  # the draw binding reads the hidden field itself after a failed submit
+    return render_parts(fmap)
+
+
+def detail_map(geometry: BaseGeometry) -> dict[str, str]:
+    """A small map of one trace's shape, with no text on it."""
+    centroid = geometry.representative_point()
+    fmap = base_map(
+        tile_sources(),
+        _static_base(),
+        location=(centroid.y, centroid.x),
+        zoom=15,
+        aria_label=gettext("Map of where the trace is"),
+        height="100%",
+    )
+    folium.GeoJson(
+        geometry_to_geojson(geometry),
+        style_function=lambda _feature: {"color": "#8a3b12", "weight": 3, "fillOpacity": 0.25},
+        marker=folium.CircleMarker(radius=9, color="#8a3b12", fill=True, fill_opacity=0.6),
+    ).add_to(fmap)
+    if not isinstance(geometry, Point):
+        west, south, east, north = geometry.bounds
+        fmap.fit_bounds([[south, west], [north, east]], max_zoom=16, padding=(20, 20))
+    return render_parts(fmap)

@@ -1,0 +1,132 @@
+"""Traces in the landscape and their append-only revisions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+from app.models.base import created_at_column, pg_enum
+from app.models.projects import Project
+from app.models.users import User
+from app.models.vocab import Term
+
+
+class TraceStatus(enum.StrEnum):
+    """Moderation states; the transitions between them live in one place (moderation)."""
+
+    DRAFT = "draft"
+    PENDING = "pending"
+    NEEDS_CHANGES = "needs_changes"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    DELETED = "deleted"
+
+
+SEARCH_EXPRESSION = (
+    "to_tsvector('norwegian'::regconfig, coalesce(title, '') || ' ' || coalesce(description, ''))"
+)
+
+
+class Trace(Base):
+    """A historical trace of human activity: where, what, when, how it was dated, and by whom."""
+
+    __tablename__ = "traces"
+    __table_args__ = (
+        CheckConstraint(
+            "GeometryType(geom) IN ('POINT', 'LINESTRING', 'POLYGON')", name="geom_kind"
+        ),
+        CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+        CheckConstraint("length(btrim(title)) > 0", name="title_not_blank"),
+        CheckConstraint(
+            "status <> 'approved' OR (approved_by_id IS NOT NULL AND approved_at IS NOT NULL)",
+            name="approved_has_moderator",
+        ),
+        CheckConstraint("version > 0", name="version_positive"),
+        Index("ix_traces_search", "search", postgresql_using="gin"),
+        # The moderation queue: pending entries per project, oldest first.
+        Index(
+            "ix_traces_pending_queue",
+            "project_id",
+            "submitted_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_traces_author", "author_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("GEOMETRY", srid=4326, spatial_index=True), nullable=False
+    )
+    # Where the public sees a sensitive trace: a stable point inside a coarse cell.
+    public_geom: Mapped[WKBElement | None] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=True)
+    )
+    trace_type_id: Mapped[int | None] = mapped_column(ForeignKey("terms.id"))
+    period_id: Mapped[int | None] = mapped_column(ForeignKey("terms.id"))
+    condition_id: Mapped[int | None] = mapped_column(ForeignKey("terms.id"))
+    dating_method_id: Mapped[int | None] = mapped_column(ForeignKey("terms.id"))
+    sources: Mapped[str] = mapped_column(Text, default="", server_default="")
+    licence: Mapped[str] = mapped_column(String(32), default="CC-BY-4.0")
+    status: Mapped[TraceStatus] = mapped_column(
+        pg_enum(TraceStatus, "trace_status"), default=TraceStatus.PENDING
+    )
+    is_sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_EXPRESSION, persisted=True))
+
+    project: Mapped[Project] = relationship(lazy="joined")
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    trace_type: Mapped[Term | None] = relationship(foreign_keys=[trace_type_id])
+    period: Mapped[Term | None] = relationship(foreign_keys=[period_id])
+    condition: Mapped[Term | None] = relationship(foreign_keys=[condition_id])
+    dating_method: Mapped[Term | None] = relationship(foreign_keys=[dating_method_id])
+
+    # Optimistic locking (SECURITY.md item 31): every UPDATE checks and bumps the counter.
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Revision(Base):
+    """An append-only snapshot of a trace after a change: who, when, why, and all of it."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("trace_id", "version", name="uq_revisions_trace_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trace_id: Mapped[int] = mapped_column(ForeignKey("traces.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False
+    )

@@ -1,0 +1,86 @@
+"""The form for a new trace: drawn on the map or typed as coordinates."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.models import Project, Scheme, Term
+from app.traces.validation import DESCRIPTION_MAX, LICENCES, SOURCES_MAX, TITLE_MAX
+from geo.crs import SYSTEMS
+
+
+class TraceForm(FlaskForm):
+    """Where, what and when; the server validates everything again in clean_submission."""
+
+    project = SelectField(_l("Project"), validators=[DataRequired()])
+    title = StringField(
+        _l("Title"),
+        validators=[DataRequired(), Length(max=TITLE_MAX)],
+        description=_l("A short name, such as “Hunting pit by Storvatnet”."),
+    )
+    description = TextAreaField(
+        _l("Description"),
+        validators=[Optional(), Length(max=DESCRIPTION_MAX)],
+        description=_l(
+            "What is there, what it looks like, what you know about it. "
+            "Markdown: *italic*, **bold**, lists and links."
+        ),
+    )
+    trace_type = SelectField(_l("Type of trace"), validators=[Optional()])
+    period = SelectField(_l("Period"), validators=[Optional()])
+    condition = SelectField(_l("Condition"), validators=[Optional()])
+    dating_method = SelectField(_l("How is it dated?"), validators=[Optional()])
+    sources = TextAreaField(
+        _l("Sources"),
+        validators=[Optional(), Length(max=SOURCES_MAX)],
+        description=_l("Who told you, books, maps or archives, one per line."),
+    )
+    licence = SelectField(
+        _l("Licence"),
+        choices=[
+            ("CC-BY-4.0", _l("CC BY 4.0: others may reuse it and name the source")),
+            ("CC0-1.0", _l("CC0: free for anyone, no conditions")),
+        ],
+        default=LICENCES[0],
+    )
+    geometry = HiddenField()
+    coord_system = SelectField(
+        _l("Coordinate system"),
+        choices=[
+            ("wgs84", _l("Latitude, longitude (WGS84 degrees)")),
+            ("utm32", f"{SYSTEMS['utm32'][1]} ({_l('easting, northing')})"),
+            ("utm33", f"{SYSTEMS['utm33'][1]} ({_l('easting, northing')})"),
+            ("utm35", f"{SYSTEMS['utm35'][1]} ({_l('easting, northing')})"),
+        ],
+        default="wgs84",
+    )
+    coord_shape = RadioField(
+        _l("Shape"),
+        choices=[("point", _l("Point")), ("line", _l("Line")), ("polygon", _l("Area"))],
+        default="point",
+    )
+    coordinates = TextAreaField(
+        _l("Coordinates"),
+        validators=[Optional(), Length(max=200_000)],
+        description=_l(
+            "One position per line, for example 69.9689, 23.2715. "
+            "For a line or an area, type each corner on its own line."
+        ),
+    )
+
+    def fill_choices(
+        self, projects: list[Project], terms: dict[Scheme, list[Term]], locale: str
+    ) -> None:
+        """Offer the open projects and the active vocabulary terms, labelled in `locale`."""
+        self.project.choices = [(p.slug, p.name) for p in projects]
+        empty = [("", _l("Not known / choose later"))]
+        for field, scheme in (
+            (self.trace_type, Scheme.TRACE_TYPE),
+            (self.period, Scheme.PERIOD),
+            (self.condition, Scheme.CONDITION),
+            (self.dating_method, Scheme.DATING_METHOD),
+        ):
+            field.choices = empty + [(t.code, t.label(locale)) for t in terms[scheme]]

@@ -1,0 +1,170 @@
+"""Reads of traces: viewport map data built as GeoJSON inside PostgreSQL, details, vocabularies."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import Numeric, Text, case, func, literal, select
+from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy.orm import aliased
+
+from app.db import db
+from app.models import Project, Scheme, Term, Trace, User
+from app.traces.policy import visible_traces
+
+_EMPTY = literal("[]").cast(JSON)
+
+
+@dataclass(frozen=True)
+class Viewport:
+    """A bounding box in WGS84 degrees and the map's zoom level."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+    zoom: int
+
+
+def parse_viewport(bbox: str | None, zoom: str | None) -> Viewport:
+    """Parse ``bbox=west,south,east,north`` and ``zoom``; ValueError says what is wrong."""
+    if not bbox:
+        raise ValueError("bbox is required: west,south,east,north in degrees")
+    parts = bbox.split(",")
+    if len(parts) != 4:
+        raise ValueError("bbox needs four numbers: west,south,east,north")
+    try:
+        west, south, east, north = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError("bbox values must be numbers") from None
+    if not all(math.isfinite(v) for v in (west, south, east, north)):
+        raise ValueError("bbox values must be finite")
+    west, east = max(west, -180.0), min(east, 180.0)
+    south, north = max(south, -90.0), min(north, 90.0)
+    if west >= east or south >= north:
+        raise ValueError("bbox must have west < east and south < north")
+    try:
+        level = int(zoom) if zoom not in (None, "") else 12
+    except ValueError:
+        raise ValueError("zoom must be a whole number") from None
+    return Viewport(west, south, east, north, max(0, min(level, 22)))
+
+
+def _envelope(view: Viewport):  # noqa: ANN202 - a SQL expression
+    return func.ST_MakeEnvelope(view.west, view.south, view.east, view.north, 4326)
+
+
+def map_features(view: Viewport, viewer: User | None, limit: int) -> str:
+    """A FeatureCollection (as JSON text) of the visible traces in the viewport.
+
+    PostgreSQL builds the JSON; Python only passes the text on. Properties carry no
+    description or personal data: the map needs the title, the type and the status.
+    One row more than the limit is read so the answer can say it was truncated.
+    """
+    ttype = aliased(Term)
+    rows = (
+        select(
+            Trace.id.label("id"),
+            Trace.title.label("title"),
+            Trace.status.label("status"),
+            ttype.code.label("type_code"),
+            func.ST_AsGeoJSON(Trace.geom, 7).cast(JSON).label("geometry"),
+            func.row_number().over(order_by=Trace.id).label("rn"),
+        )
+        .outerjoin(ttype, ttype.id == Trace.trace_type_id)
+        .where(visible_traces(viewer), Trace.geom.intersects(_envelope(view)))
+        .order_by(Trace.id)
+        .limit(limit + 1)
+        .subquery()
+    )
+    feature = func.json_build_object(
+        "type", "Feature",
+        "id", rows.c.id,
+        "geometry", rows.c.geometry,
+        "properties", func.json_build_object(
+            "title", rows.c.title, "status", rows.c.status, "type", rows.c.type_code
+        ),
+    )  # fmt: skip
+    kept = rows.c.rn <= limit
+    collection = func.json_build_object(
+        "type", "FeatureCollection",
+        "features", func.coalesce(func.json_agg(feature).filter(kept), _EMPTY),
+        "clustered", False,
+        "truncated", func.count() > limit,
+        "count", func.count().filter(kept),
+    )  # fmt: skip
+    return db.session.execute(select(collection.cast(Text)).select_from(rows)).scalar_one()
+
+
+def map_clusters(view: Viewport, viewer: User | None) -> str:
+    """Counted clusters on a grid of about 60 screen pixels, for low zoom levels."""
+    cell = 360.0 / (2**view.zoom) * (60.0 / 256.0)
+    point = func.ST_PointOnSurface(Trace.geom)
+    base = (
+        select(
+            Trace.id.label("id"),
+            Trace.title.label("title"),
+            point.label("p"),
+            func.ST_SnapToGrid(point, cell).label("cell"),
+        )
+        .where(visible_traces(viewer), Trace.geom.intersects(_envelope(view)))
+        .subquery()
+    )
+    center = func.ST_Centroid(func.ST_Collect(base.c.p))
+    groups = (
+        select(
+            func.count().label("n"),
+            func.round(func.ST_X(center).cast(Numeric), 6).label("x"),
+            func.round(func.ST_Y(center).cast(Numeric), 6).label("y"),
+            func.min(base.c.id).label("id"),
+            func.min(base.c.title).label("title"),
+        )
+        .group_by(base.c.cell)
+        .subquery()
+    )
+    single = groups.c.n == 1
+    feature = func.json_build_object(
+        "type", "Feature",
+        "geometry", func.json_build_object(
+            "type", "Point", "coordinates", func.json_build_array(groups.c.x, groups.c.y)
+        ),
+        "properties", func.json_build_object(
+            "count", groups.c.n,
+            "id", case((single, groups.c.id), else_=None),
+            "title", case((single, groups.c.title), else_=None),
+        ),
+    )  # fmt: skip
+    collection = func.json_build_object(
+        "type", "FeatureCollection",
+        "features", func.coalesce(func.json_agg(feature), _EMPTY),
+        "clustered", True,
+        "truncated", False,
+        "count", func.coalesce(func.sum(groups.c.n), 0),
+    )  # fmt: skip
+    return db.session.execute(select(collection.cast(Text)).select_from(groups)).scalar_one()
+
+
+def get_trace(trace_id: int) -> Trace | None:
+    """One trace by id, whatever its state; callers apply the visibility policy."""
+    return db.session.get(Trace, trace_id)
+
+
+def terms_by_scheme() -> dict[Scheme, list[Term]]:
+    """Active vocabulary terms per scheme, in their set order."""
+    terms = db.session.execute(
+        select(Term).where(Term.is_active.is_(True)).order_by(Term.scheme, Term.sort_order)
+    ).scalars()
+    grouped: dict[Scheme, list[Term]] = {scheme: [] for scheme in Scheme}
+    for term in terms:
+        grouped[term.scheme].append(term)
+    return grouped
+
+
+def open_projects() -> list[Project]:
+    """Projects that take contributions, by name."""
+    return list(
+        db.session.execute(
+            select(Project).where(Project.is_open.is_(True)).order_by(Project.name)
+        ).scalars()
+    )

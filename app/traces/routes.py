@@ -1,0 +1,115 @@
+"""Pages for traces: the form for a new one and the page of one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_locale, gettext
+from flask_login import current_user, login_required
+from geoalchemy2.shape import to_shape
+from werkzeug.wrappers import Response
+
+from app.errors import ValidationFailed
+from app.maps import detail_map, drawing_map
+from app.text import render_markdown
+from app.traces import operations, queries
+from app.traces.forms import TraceForm
+from app.traces.messages import geometry_message
+from app.traces.policy import can_view, viewer_of
+from app.traces.validation import clean_submission
+from geo.crs import parse_typed
+from geo.errors import GeometryError
+
+bp = Blueprint("traces", __name__, url_prefix="/traces")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> str | Response | tuple[str, int]:
+    """Draw or type a trace and describe it; stored as pending."""
+    form = TraceForm()
+    locale = str(get_locale())
+    form.fill_choices(queries.open_projects(), queries.terms_by_scheme(), locale)
+    if form.validate_on_submit():
+        try:
+            geometry, typed = _geometry_from(form)
+            submission = clean_submission(_fields(form), geometry)
+            trace = operations.submit_trace(current_user, submission)
+        except ValidationFailed as error:
+            _show_errors(form, error.errors, typed_path=not (form.geometry.data or "").strip())
+        else:
+            flash(
+                gettext(
+                    "Thank you! Your trace is saved and waits for a librarian to check it. "
+                    "Until then only you can see it."
+                ),
+                "success",
+            )
+            return redirect(url_for("traces.show", trace_id=trace.id))
+    status = 422 if form.errors else 200
+    page_map = drawing_map("geometry", form.geometry.data or "")
+    return render_template("traces/new.html", form=form, page_map=page_map), status
+
+
+@bp.get("/<int:trace_id>")
+def show(trace_id: int) -> str:
+    """One trace with its details and a small map; hidden traces answer 404."""
+    trace = queries.get_trace(trace_id)
+    viewer = viewer_of(current_user)
+    if trace is None or not can_view(viewer, trace):
+        abort(404)
+    geometry = to_shape(trace.geom)
+    return render_template(
+        "traces/show.html",
+        trace=trace,
+        description_html=render_markdown(trace.description),
+        page_map=detail_map(geometry),
+        locale=str(get_locale()),
+        is_author=viewer is not None and viewer.id == trace.author_id,
+    )
+
+
+def _fields(form: TraceForm) -> dict[str, Any]:
+    return {
+        "project": form.project.data,
+        "title": form.title.data,
+        "description": form.description.data,
+        "trace_type": form.trace_type.data,
+        "period": form.period.data,
+        "condition": form.condition.data,
+        "dating_method": form.dating_method.data,
+        "sources": form.sources.data,
+        "licence": form.licence.data,
+    }
+
+
+def _geometry_from(form: TraceForm) -> tuple[Any, bool]:
+    """The drawn shape if there is one, else the typed coordinates converted to GeoJSON."""
+    drawn = (form.geometry.data or "").strip()
+    if drawn:
+        try:
+            return orjson.loads(drawn), False
+        except orjson.JSONDecodeError:
+            raise ValidationFailed(
+                {"geometry": [gettext("The drawn shape could not be read; draw it again.")]}
+            ) from None
+    typed = (form.coordinates.data or "").strip()
+    if not typed:
+        return None, True
+    try:
+        return parse_typed(typed, form.coord_system.data or "", form.coord_shape.data or ""), True
+    except GeometryError as error:
+        raise ValidationFailed({"coordinates": [geometry_message(error)]}) from None
+
+
+def _show_errors(form: TraceForm, errors: dict[str, list[str]], typed_path: bool) -> None:
+    for field, messages in errors.items():
+        if field == "geometry" and typed_path and (form.coordinates.data or "").strip():
+            field = "coordinates"
+        target = getattr(form, field, None)
+        if target is None:
+            current_app.logger.warning("error for unknown field %s", field)
+            continue
+        target.errors = list(target.errors or []) + messages

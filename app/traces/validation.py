@@ -1,0 +1,126 @@
+"""One cleaning step for trace submissions from the web form and the JSON API alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select
+
+from app.db import db
+from app.errors import ValidationFailed
+from app.models import Project, Scheme, Term
+from app.traces.messages import geometry_message
+from geo.errors import GeometryError
+from geo.geometry import parse_geometry
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 20_000
+SOURCES_MAX = 5_000
+LICENCES = ("CC-BY-4.0", "CC0-1.0")
+TERM_FIELDS = {
+    "trace_type": Scheme.TRACE_TYPE,
+    "period": Scheme.PERIOD,
+    "condition": Scheme.CONDITION,
+    "dating_method": Scheme.DATING_METHOD,
+}
+
+
+@dataclass
+class Submission:
+    """A checked submission, ready for submit_trace."""
+
+    project: Project
+    title: str
+    description: str
+    sources: str
+    licence: str
+    geometry: BaseGeometry
+    terms: dict[str, Term | None]
+
+
+def clean_submission(raw: dict[str, Any], geometry: Any) -> Submission:
+    """Check every field at once and raise ValidationFailed naming each bad field and why."""
+    errors: dict[str, list[str]] = {}
+
+    def text(name: str, limit: int, required: bool = False) -> str:
+        value = raw.get(name)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            errors.setdefault(name, []).append(gettext("Must be text."))
+            return ""
+        value = value.replace("\r\n", "\n").replace("\x00", "").strip()
+        if required and not value:
+            errors.setdefault(name, []).append(gettext("This field is required."))
+        if len(value) > limit:
+            errors.setdefault(name, []).append(
+                gettext("At most %(limit)s characters.", limit=limit)
+            )
+        return value
+
+    title = " ".join(text("title", TITLE_MAX, required=True).split())
+    description = text("description", DESCRIPTION_MAX)
+    sources = text("sources", SOURCES_MAX)
+
+    project = _project(raw.get("project"), errors)
+    licence = raw.get("licence") or (project.default_licence if project else LICENCES[0])
+    if licence not in LICENCES:
+        errors.setdefault("licence", []).append(
+            gettext("Choose one of: %(choices)s.", choices=", ".join(LICENCES))
+        )
+
+    terms: dict[str, Term | None] = {}
+    for field, scheme in TERM_FIELDS.items():
+        terms[field] = _term(field, scheme, raw.get(field), errors)
+
+    shape: BaseGeometry | None = None
+    if geometry in (None, "", {}):
+        errors.setdefault("geometry", []).append(
+            gettext("Mark the place on the map, or type its coordinates.")
+        )
+    else:
+        try:
+            shape = parse_geometry(geometry, current_app.config["MAX_VERTICES"])
+        except GeometryError as error:
+            errors.setdefault("geometry", []).append(geometry_message(error))
+
+    if errors:
+        raise ValidationFailed(errors)
+    assert project is not None and shape is not None
+    return Submission(project, title, description, sources, licence, shape, terms)
+
+
+def _project(slug: Any, errors: dict[str, list[str]]) -> Project | None:
+    query = select(Project).where(Project.is_open.is_(True)).order_by(Project.id)
+    if slug:
+        if not isinstance(slug, str):
+            errors.setdefault("project", []).append(gettext("Choose a project from the list."))
+            return None
+        query = query.where(Project.slug == slug)
+    project = db.session.execute(query.limit(1)).scalar_one_or_none()
+    if project is None:
+        errors.setdefault("project", []).append(
+            gettext("This project does not exist or is closed for contributions.")
+            if slug
+            else gettext("No project is open for contributions.")
+        )
+    return project
+
+
+def _term(field: str, scheme: Scheme, code: Any, errors: dict[str, list[str]]) -> Term | None:
+    if code in (None, ""):
+        return None
+    term = None
+    if isinstance(code, str):
+        term = db.session.execute(
+            select(Term).where(Term.scheme == scheme, Term.code == code, Term.is_active.is_(True))
+        ).scalar_one_or_none()
+    if term is None:
+        errors.setdefault(field, []).append(
+            gettext("Unknown value %(code)s; choose one from the list.", code=str(code)[:64])
+        )
+    return term

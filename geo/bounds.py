@@ -1,0 +1,18 @@
+"""Where Norway is, roughly: the mainland plus Svalbard and Jan Mayen (DOMAIN.md)."""
+
+from __future__ import annotations
+
+# (west, south, east, north) in degrees. Generous by a few kilometres so that coastal islands and
+# border cairns are never refused.
+MAINLAND = (4.0, 57.5, 31.5, 71.5)
+ARCTIC = (-9.5, 70.5, 35.0, 81.0)  # Jan Mayen in the west, Kvitøya in the east
+REGIONS = (MAINLAND, ARCTIC)
+
+# What a map of the whole country shows first.
+NORWAY_CENTER = (65.0, 15.0)  # lat, lon
+NORWAY_VIEW = (57.5, 4.0, 71.5, 31.5)  # south, west, north, east
+
+
+def in_norway(lon: float, lat: float) -> bool:
+    """True when the position lies inside one of the accepted regions."""
+    return any(w <= lon <= e and s <= lat <= n for (w, s, e, n) in REGIONS)

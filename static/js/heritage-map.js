@@ -1,0 +1,158 @@
+/*
+ * Loads traces for the visible part of the map from the JSON endpoint and draws them.
+ * User text (titles) is only ever inserted with textContent: never as HTML, never into code
+ * (SECURITY.md item 20). Folium generates the map; this file adds behaviour to it.
+ */
+(function () {
+  "use strict";
+
+  var STYLE = {
+    approved: { color: "#8a3b12", weight: 3, fillColor: "#d9822b", fillOpacity: 0.35 },
+    pending: { color: "#4a4a8a", weight: 3, dashArray: "6 5", fillColor: "#8f8fd6", fillOpacity: 0.25 }
+  };
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function popupFor(props, options) {
+    var box = el("div", "trace-popup");
+    box.appendChild(el("strong", "trace-popup-title", props.title || ""));
+    if (props.status && props.status !== "approved") {
+      box.appendChild(el("div", "trace-popup-status", options.labels.pending));
+    }
+    var link = el("a", "trace-popup-link", options.labels.open);
+    link.href = options.traceUrl + encodeURIComponent(String(props.id));
+    box.appendChild(link);
+    return box;
+  }
+
+  function clusterIcon(count) {
+    var size = count < 10 ? 30 : count < 100 ? 36 : count < 1000 ? 42 : 50;
+    var div = el("div", "trace-cluster-count", count);
+    return L.divIcon({ html: div, className: "trace-cluster", iconSize: [size, size] });
+  }
+
+  function status(node, text) {
+    if (!node) { return; }
+    node.textContent = text || "";
+    node.hidden = !text;
+  }
+
+  function attach(map, options) {
+    var layer = L.featureGroup().addTo(map);
+    var statusBox = document.getElementById("map-status");
+    var seq = 0;
+    var timer = null;
+
+    if (options.fitNorway) {
+      map.fitBounds([[57.8, 4.5], [71.2, 31.0]]);
+    }
+
+    function drawFeatures(collection) {
+      layer.clearLayers();
+      L.geoJSON(collection, {
+        style: function (feature) {
+          return feature.properties.status === "approved" ? STYLE.approved : STYLE.pending;
+        },
+        pointToLayer: function (feature, latlng) {
+          var props = feature.properties;
+          if (collection.clustered && props.count > 1) {
+            var marker = L.marker(latlng, { icon: clusterIcon(props.count), keyboard: true,
+                                            title: props.count + " " + options.labels.traces });
+            marker.on("click", function () {
+              map.setView(latlng, Math.min(map.getZoom() + 3, options.clusterBelowZoom));
+            });
+            return marker;
+          }
+          var style = props.status && props.status !== "approved" ? STYLE.pending : STYLE.approved;
+          return L.circleMarker(latlng, L.extend({ radius: 8 }, style));
+        },
+        onEachFeature: function (feature, shape) {
+          var props = feature.properties;
+          if (collection.clustered && props.count > 1) { return; }
+          var id = collection.clustered ? props.id : feature.id;
+          shape.bindPopup(popupFor({ id: id, title: props.title, status: props.status }, options));
+          if (shape.setStyle === undefined && shape.options) { shape.options.alt = props.title; }
+        }
+      }).addTo(layer);
+      var note = collection.truncated ? options.labels.truncated : "";
+      status(statusBox, note);
+      var counter = document.getElementById("map-count");
+      if (counter) { counter.textContent = String(collection.count); }
+    }
+
+    function load() {
+      var bounds = map.getBounds();
+      var bbox = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
+        .map(function (v) { return v.toFixed(5); }).join(",");
+      var url = options.dataUrl + "?bbox=" + bbox + "&zoom=" + map.getZoom();
+      var mine = ++seq;
+      document.body.setAttribute("data-map-state", "loading");
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.json();
+        })
+        .then(function (collection) {
+          if (mine !== seq) { return; }  // a newer view is already on its way
+          drawFeatures(collection);
+          document.body.setAttribute("data-map-state", "ready");
+        })
+        .catch(function () {
+          if (mine !== seq) { return; }
+          status(statusBox, options.labels.loadFailed);
+          document.body.setAttribute("data-map-state", "error");
+        });
+    }
+
+    map.on("moveend", function () {
+      clearTimeout(timer);
+      timer = setTimeout(load, 150);
+    });
+    load();
+    window.heritageMap = map;  // for tests and the browser console
+    return layer;
+  }
+
+  function bindDrawForm(map, drawnItems, fieldId) {
+    var field = document.getElementById(fieldId);
+    if (!field) { return; }
+
+    function write() {
+      var layers = drawnItems.getLayers();
+      field.value = layers.length ? JSON.stringify(layers[0].toGeoJSON().geometry) : "";
+      field.dispatchEvent(new Event("change", { bubbles: true }));
+      var note = document.getElementById("drawn-note");
+      if (note) { note.hidden = !layers.length; }
+    }
+
+    // After a refused submit the drawn shape comes back in the field: show it again.
+    if (field.value) {
+      try {
+        var restored = L.geoJSON(JSON.parse(field.value));
+        restored.eachLayer(function (l) { drawnItems.addLayer(l); });
+        map.fitBounds(restored.getBounds(), { maxZoom: 15 });
+      } catch (e) {
+        field.value = "";
+      }
+    }
+
+    map.on(L.Draw.Event.CREATED, function (event) {
+      // A trace has one shape: the newest drawing replaces what was there.
+      drawnItems.eachLayer(function (l) {
+        if (l !== event.layer) { drawnItems.removeLayer(l); }
+      });
+      if (!drawnItems.hasLayer(event.layer)) { drawnItems.addLayer(event.layer); }
+      write();
+    });
+    map.on(L.Draw.Event.EDITED, write);
+    map.on(L.Draw.Event.DELETED, write);
+    write();
+  }
+
+  window.HeritageMap = { attach: attach, bindDrawForm: bindDrawForm };
+})();
