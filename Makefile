@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test`. Each provisions what it needs (see README).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+DEV_DB ?= heritage
+TEST_DB ?= heritage_test
+STAMP := $(VENV)/.installed
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test install db translations bench vendor lint extract-messages
+
+$(STAMP): pyproject.toml scripts/ensure-python.sh
+	scripts/ensure-python.sh
+	touch $@
+
+install: $(STAMP) translations
+
+translations: $(MO_FILES)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -d translations -l $*
+
+db:
+	scripts/ensure-postgis.sh $(DEV_DB)
+
+run: install db
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	@echo "Serving on http://127.0.0.1:$(PORT)"
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - wsgi:app
+
+test: install
+	scripts/ensure-postgis.sh
+	scripts/ensure-chromium.sh
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check app geo tests
+
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+vendor:
+	scripts/vendor.sh

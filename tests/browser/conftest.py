@@ -1,0 +1,212 @@
+"""Browser fixtures: the app served by gunicorn on the test database, and Debian's Chromium
+driven by Playwright. Every request not to 127.0.0.1 is blocked and recorded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from app.auth.operations import register_user
+from app.db import db
+from app.models import Project, User, UserRole
+from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]  # fmt: skip
+# Tiles are the only thing a page may ask the internet for; they are blocked here anyway.
+TILE_HOSTS = ("cache.kartverket.no", "tile.openstreetmap.org")
+DATA_TABLES = "revisions, traces, memberships, user_sessions, projects, users"
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str) -> Iterator[str]:
+    """The app as deployed (gunicorn, 2 workers) on a free port; yields its base URL."""
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY="browser-test-secret",
+        HERITAGE_BASE_URL=f"http://127.0.0.1:{port}",
+        HERITAGE_ENV="development",
+    )
+    log = open(ARTIFACTS / "live-server.log", "w") if ARTIFACTS.exists() else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--log-level", "warning", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the live server did not start; see test-artifacts/live-server.log")
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def clean_db(app: Flask) -> Iterator[None]:
+    """Browser tests commit for real; empty the data tables after each one (terms stay)."""
+    yield
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def seed(app: Flask, clean_db: None) -> Callable[..., Any]:
+    """Run a function with a committed session, for data the live server must see."""
+
+    def run(fn: Callable[[], Any]) -> Any:
+        with app.app_context():
+            result = fn()
+            db.session.commit()
+            db.session.expunge_all()
+            db.session.remove()
+        return result
+
+    return run
+
+
+@pytest.fixture
+def seed_basics(seed: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
+    """A project open for contributions, a resident and a librarian, all committed."""
+
+    def make() -> dict[str, Any]:
+        def fn() -> dict[str, Any]:
+            project = Project(slug="alta", name="Kulturspor i Alta", library_name="Alta bibliotek")
+            db.session.add(project)
+            resident = register_user("resident@example.org", "Resident Rita", PASSWORD)
+            librarian = register_user(
+                "librarian@example.org", "Librarian Lars", PASSWORD, role=UserRole.LIBRARIAN
+            )
+            db.session.flush()
+            return {"project_id": project.id, "resident_id": resident.id,
+                    "librarian_id": librarian.id}  # fmt: skip
+
+        return seed(fn)
+
+    return make
+
+
+@dataclass
+class Watch:
+    """What a page did that a test may want to assert on."""
+
+    external: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def non_tile_external(self) -> list[str]:
+        """External requests that were not base-map tiles."""
+        return [u for u in self.external if not any(h in u for h in TILE_HOSTS)]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the session (Debian's, never a downloaded one)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}; run scripts/ensure-chromium.sh")
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def watch() -> Watch:
+    """Records blocked requests, console errors, page errors and dialogs."""
+    return Watch()
+
+
+@pytest.fixture
+def new_page(browser: Any, live_server: str, watch: Watch) -> Iterator[Callable[..., Any]]:
+    """Factory for pages in fresh contexts (desktop by default; mobile=True for a phone)."""
+    contexts: list[Any] = []
+
+    def make(mobile: bool = False) -> Any:
+        options: dict[str, Any] = {"base_url": live_server, "locale": "nb-NO"}
+        if mobile:
+            options.update(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                           is_mobile=True, has_touch=True)  # fmt: skip
+        else:
+            options.update(viewport={"width": 1280, "height": 860})
+        context = browser.new_context(**options)
+        contexts.append(context)
+
+        def route(r: Any) -> None:
+            if r.request.url.startswith(live_server):
+                r.continue_()
+            else:
+                watch.external.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and watch.console_errors.append(m.text))
+        page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
+
+        def on_dialog(d: Any) -> None:
+            watch.dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.set_default_timeout(10_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def login(page: Any, email: str, password: str = PASSWORD) -> None:
+    """Log in through the form with the keyboard."""
+    page.goto("/login")
+    page.get_by_label("E-postadresse").fill(email)
+    page.get_by_label("Passord").fill(password)
+    page.get_by_label("Passord").press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Keep a screenshot for people to look at (test-artifacts/ is not committed)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

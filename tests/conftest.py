@@ -1,0 +1,187 @@
+"""Shared fixtures: one migrated PostGIS test database per session; each test in a transaction
+that is rolled back (SQLAlchemy's join_transaction_mode="create_savepoint")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import create_app
+from app.auth.passwords import hash_password
+from app.db import db
+from app.models import Project, Scheme, Term, Trace, TraceStatus, User, UserRole
+from tests.dbutil import recreate_database, test_database_url
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """A freshly created, migrated test database (never the development one)."""
+    url = test_database_url()
+    recreate_database(url)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Flask:
+    """The application under test, on the test database."""
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "BASE_URL": "http://localhost",
+        }
+    )
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """The app's scoped session, inside a transaction that is rolled back after the test."""
+    connection = db.engine.connect()
+    transaction = connection.begin()
+    db.session.remove()
+    db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    with app.app_context():
+        yield db.session()
+    db.session.remove()
+    transaction.rollback()
+    connection.close()
+    db.session.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+
+
+@pytest.fixture
+def client(app: Flask, session: Session) -> FlaskClient:
+    """A test client whose requests share the test's transaction."""
+    return app.test_client()
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token embedded in a rendered page."""
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def make_user(session: Session) -> Callable[..., User]:
+    """Factory: a user with the shared test PASSWORD."""
+    counter = iter(range(1, 10_000))
+
+    def make(role: UserRole = UserRole.RESIDENT, name: str | None = None) -> User:
+        n = next(counter)
+        user = User(
+            email=f"user{n}@example.org",
+            email_normalized=f"user{n}@example.org",
+            display_name=name or f"User {n}",
+            password_hash=hash_password(PASSWORD),
+            role=role,
+        )
+        session.add(user)
+        session.commit()  # releases the savepoint; the outer transaction still rolls back
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_project(session: Session) -> Callable[..., Project]:
+    """Factory: an open project."""
+    counter = iter(range(1, 10_000))
+
+    def make(slug: str | None = None, is_open: bool = True) -> Project:
+        n = next(counter)
+        project = Project(
+            slug=slug or f"project-{n}",
+            name=f"Project {n}",
+            library_name="Test bibliotek",
+            is_open=is_open,
+        )
+        session.add(project)
+        session.commit()
+        return project
+
+    return make
+
+
+@pytest.fixture
+def term(session: Session) -> Callable[[Scheme, str], Term]:
+    """Look up a seeded vocabulary term by scheme and code."""
+
+    def get(scheme: Scheme, code: str) -> Term:
+        return session.execute(
+            select(Term).where(Term.scheme == scheme, Term.code == code)
+        ).scalar_one()
+
+    return get
+
+
+@pytest.fixture
+def make_trace(
+    session: Session, make_user: Callable[..., User], make_project: Callable[..., Project]
+) -> Callable[..., Trace]:
+    """Factory: a trace in a given state, at a given place (default: Alta)."""
+
+    def make(
+        geometry: BaseGeometry | None = None,
+        status: TraceStatus = TraceStatus.APPROVED,
+        author: User | None = None,
+        project: Project | None = None,
+        title: str = "Fangstgrop",
+        **fields: Any,
+    ) -> Trace:
+        author = author or make_user()
+        project = project or make_project()
+        approved = status == TraceStatus.APPROVED
+        trace = Trace(
+            project_id=project.id,
+            author_id=author.id,
+            title=title,
+            geom=from_shape(geometry or Point(23.27, 69.97), srid=4326),
+            status=status,
+            licence="CC-BY-4.0",
+            approved_by_id=author.id if approved else None,
+            approved_at="2026-10-01T12:00:00Z" if approved else None,
+            **fields,
+        )
+        session.add(trace)
+        session.commit()
+        return trace
+
+    return make
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[User], str]:
+    """Log a user in through the real form; returns a CSRF token for further requests."""
+
+    def do(user: User) -> str:
+        page = client.get("/login")
+        token = csrf_from(page.get_data(as_text=True))
+        response = client.post(
+            "/login",
+            data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return csrf_from(client.get("/").get_data(as_text=True))
+
+    return do
