@@ -79,6 +79,7 @@ def detail_map(geometry: BaseGeometry) -> dict[str, str]:
         geometry_to_geojson(geometry),
         style_function=lambda _feature: {"color": "#8a3b12", "weight": 3, "fillOpacity": 0.25},
         marker=folium.CircleMarker(radius=9, color="#8a3b12", fill=True, fill_opacity=0.6),
+        control=False,
     ).add_to(fmap)
     if not isinstance(geometry, Point):
         west, south, east, north = geometry.bounds

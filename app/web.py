@@ -9,6 +9,7 @@ from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
 
 from app.db import db
+from app.traces.messages import status_label
 
 # Methods that may change state; GET never does (SECURITY.md item 22).
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -81,6 +82,7 @@ def init_app(app: Flask) -> None:
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
             "installation_name": app.config["INSTALLATION_NAME"],
+            "status_label": status_label,
         }
 
     @app.before_request

@@ -12,6 +12,7 @@ from typing import Any
 
 import folium
 from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import Draw
 from folium.template import Template
 
@@ -87,7 +88,7 @@ class HeritageMap(folium.Map):
         self.aria_label = aria_label
 
 
-class HeritageLayer(MacroElement):
+class HeritageLayer(JSCSSMixin, MacroElement):
     """Attaches static/js/heritage-map.js to a map with JSON-only options (no user text)."""
 
     _template = Template(
@@ -163,8 +164,6 @@ def base_map(
             control=len(tiles) > 1,
             show=index == 0,
         ).add_to(fmap)
-    if len(tiles) > 1:
-        folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
     return fmap
 
 
@@ -198,6 +197,12 @@ def add_draw_control(fmap: folium.Map, static_base: str, field_id: str) -> None:
 
 def render_parts(fmap: folium.Map) -> dict[str, str]:
     """Render a map into the three pieces a Jinja page embeds: header, html and script."""
+    tile_layers = [c for c in fmap._children.values() if isinstance(c, folium.TileLayer)]
+    if len(tile_layers) > 1 and not any(
+        isinstance(c, folium.LayerControl) for c in fmap._children.values()
+    ):
+        # Added last: the control refers to every layer's variable, which must exist by then.
+        folium.LayerControl(position="topright", collapsed=True).add_to(fmap)
     figure = fmap.get_root()
     figure.render()
     return {

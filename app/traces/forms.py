@@ -51,9 +51,9 @@ class TraceForm(FlaskForm):
         _l("Coordinate system"),
         choices=[
             ("wgs84", _l("Latitude, longitude (WGS84 degrees)")),
-            ("utm32", f"{SYSTEMS['utm32'][1]} ({_l('easting, northing')})"),
-            ("utm33", f"{SYSTEMS['utm33'][1]} ({_l('easting, northing')})"),
-            ("utm35", f"{SYSTEMS['utm35'][1]} ({_l('easting, northing')})"),
+            ("utm32", _l("%(system)s (easting, northing)", system=SYSTEMS["utm32"][1])),
+            ("utm33", _l("%(system)s (easting, northing)", system=SYSTEMS["utm33"][1])),
+            ("utm35", _l("%(system)s (easting, northing)", system=SYSTEMS["utm35"][1])),
         ],
         default="wgs84",
     )

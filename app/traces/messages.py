@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
+
+from app.models import TraceStatus
 
 from geo.errors import GeometryError
 
@@ -76,3 +78,19 @@ def geometry_message(error: GeometryError) -> str:
     }
     build = messages.get(error.code)
     return build() if build else error.message
+
+
+STATUS_LABELS = {
+    TraceStatus.DRAFT: lazy_gettext("Draft"),
+    TraceStatus.PENDING: lazy_gettext("Waiting for approval"),
+    TraceStatus.NEEDS_CHANGES: lazy_gettext("Needs changes"),
+    TraceStatus.APPROVED: lazy_gettext("Approved"),
+    TraceStatus.REJECTED: lazy_gettext("Rejected"),
+    TraceStatus.WITHDRAWN: lazy_gettext("Withdrawn"),
+    TraceStatus.DELETED: lazy_gettext("Deleted"),
+}
+
+
+def status_label(status: TraceStatus) -> str:
+    """The moderation state in the user's language."""
+    return str(STATUS_LABELS[status])

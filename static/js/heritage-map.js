@@ -49,7 +49,7 @@
     var timer = null;
 
     if (options.fitNorway) {
-      map.fitBounds([[57.8, 4.5], [71.2, 31.0]]);
+      map.fitBounds([[57.8, 4.5], [71.2, 31.0]], { animate: false });
     }
 
     function drawFeatures(collection) {
@@ -135,7 +135,7 @@
       try {
         var restored = L.geoJSON(JSON.parse(field.value));
         restored.eachLayer(function (l) { drawnItems.addLayer(l); });
-        map.fitBounds(restored.getBounds(), { maxZoom: 15 });
+        map.fitBounds(restored.getBounds(), { maxZoom: 15, animate: false });
       } catch (e) {
         field.value = "";
       }

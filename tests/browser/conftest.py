@@ -56,7 +56,8 @@ def live_server(database_url: str) -> Iterator[str]:
         HERITAGE_BASE_URL=f"http://127.0.0.1:{port}",
         HERITAGE_ENV="development",
     )
-    log = open(ARTIFACTS / "live-server.log", "w") if ARTIFACTS.exists() else subprocess.DEVNULL
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "live-server.log", "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
          "--log-level", "warning", "wsgi:app"],
@@ -73,11 +74,13 @@ def live_server(database_url: str) -> Iterator[str]:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
+            log.close()
             pytest.fail("the live server did not start; see test-artifacts/live-server.log")
         time.sleep(0.2)
     yield base
     proc.terminate()
     proc.wait(timeout=10)
+    log.close()
 
 
 @pytest.fixture
