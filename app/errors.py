@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -114,6 +114,7 @@ def init_app(app: Flask) -> None:
         if not _is_connection_fault(error):
             return _unexpected(error)
         log.error("database unavailable: %s", error.__class__.__name__)
+        g.database_down = True  # the error page must not ask the database who is logged in
         detail = gettext("The database is not reachable right now. Try again in a minute.")
         if wants_problem_json():
             response, status = problem(503, gettext("Service unavailable"), detail)
