@@ -14,9 +14,7 @@ from app.db import db
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", "display_name", required=True)
-@click.option(
-    "--role", type=click.Choice(["admin", "librarian", "resident"]), default="resident"
-)
+@click.option("--role", type=click.Choice(["admin", "librarian", "resident"]), default="resident")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
 def create_user(email: str, display_name: str, role: str, password_stdin: bool) -> None:
@@ -42,7 +40,9 @@ def create_user(email: str, display_name: str, role: str, password_stdin: bool) 
 
 
 @click.command("seed-demo")
-@click.option("--force", is_flag=True, help="Allow in production (demo accounts have known passwords).")
+@click.option(
+    "--force", is_flag=True, help="Allow in production (demo accounts have known passwords)."
+)
 @with_appcontext
 def seed_demo(force: bool) -> None:
     """Load the demo projects, accounts and traces; running it again changes nothing."""

@@ -1,4 +1,4 @@
-"""Settings: defaults here, every one overridable from the environment (HERITAGE_*, DATABASE_URL)."""
+"""Settings: defaults here, each overridable from the environment (HERITAGE_*, DATABASE_URL)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-KARTVERKET_TOPO = "https://cache.kartverket.no/v1/wmts/1.0.0/topo/default/webmercator/{z}/{y}/{x}.png"
-KARTVERKET_ATTRIBUTION = (
-    '&copy; <a href="https://www.kartverket.no/">Kartverket</a> (CC BY 4.0)'
+KARTVERKET_TOPO = (
+    "https://cache.kartverket.no/v1/wmts/1.0.0/topo/default/webmercator/{z}/{y}/{x}.png"
 )
+KARTVERKET_ATTRIBUTION = '&copy; <a href="https://www.kartverket.no/">Kartverket</a> (CC BY 4.0)'
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'

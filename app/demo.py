@@ -68,9 +68,7 @@ def load_demo(per_project: int = 14, seed: int = 2026) -> str:
     users = {email: _demo_user(email, name, role) for email, name, role in DEMO_USERS}
     librarian = users[DEMO_USERS[0][0]]
     resident = users[DEMO_USERS[1][0]]
-    terms = {
-        (t.scheme, t.code): t for t in db.session.execute(select(Term)).scalars()
-    }
+    terms = {(t.scheme, t.code): t for t in db.session.execute(select(Term)).scalars()}
     rng = random.Random(seed)
     created = 0
     for slug, name, library, centre, places in PROJECTS:
@@ -123,7 +121,9 @@ def _demo_trace(
     if shape == "point":
         geometry = Point(lon, lat)
     elif shape == "line":
-        steps = [(lon + i * 0.002, lat + rng.uniform(-0.0008, 0.0008) + i * 0.001) for i in range(6)]
+        steps = [
+            (lon + i * 0.002, lat + rng.uniform(-0.0008, 0.0008) + i * 0.001) for i in range(6)
+        ]
         geometry = LineString(steps)
     else:
         w, h = rng.uniform(0.0002, 0.0008), rng.uniform(0.0001, 0.0004)

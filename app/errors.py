@@ -143,7 +143,6 @@ def init_app(app: Flask) -> None:
         return _page(status, title, "")
 
 
-
 def _is_connection_fault(error: Exception) -> bool:
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True

@@ -55,9 +55,7 @@ def index_map() -> dict[str, str]:
 
 def drawing_map(field_id: str, current_geometry: str) -> dict[str, str]:
     """A map to draw the new trace on; the existing traces are shown for orientation."""
-    fmap = base_map(
-        tile_sources(), _static_base(), aria_label=gettext("Map for drawing the trace")
-    )
+    fmap = base_map(tile_sources(), _static_base(), aria_label=gettext("Map for drawing the trace"))
     add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True, locate=True))
     add_draw_control(fmap, _static_base(), field_id)
     del current_geometry  # the draw binding reads the hidden field itself after a failed submit

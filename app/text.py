@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -19,22 +21,31 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 def render_markdown(source: str) -> Markup:
     """Markdown -> safe HTML: only https/mailto links, no images, scripts or event handlers."""
-    html = _markdown.render(source or "")
+    rendered = _markdown.render(source or "")
     # Headings from residents would compete with the page's own; demote h1/h2 to h3.
-    html = html.replace("<h1>", "<h3>").replace("</h1>", "</h3>")
-    html = html.replace("<h2>", "<h3>").replace("</h2>", "</h3>")
+    rendered = rendered.replace("<h1>", "<h3>").replace("</h1>", "</h3>")
+    rendered = rendered.replace("<h2>", "<h3>").replace("</h2>", "</h3>")
     clean = nh3.clean(
-        html,
+        rendered,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"https", "mailto"},
         link_rel="nofollow noopener noreferrer ugc",
+        attribute_filter=_absolute_links_only,
     )
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
 
 
 def plain_text(source: str, limit: int = 300) -> str:
     """A short plain-text excerpt of Markdown for lists and metadata."""
-    text = nh3.clean(_markdown.render(source or ""), tags=set())
+    # nh3 returns HTML-escaped text; a plain string must not carry &amp; into autoescaping.
+    text = html.unescape(nh3.clean(_markdown.render(source or ""), tags=set()))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _absolute_links_only(tag: str, attribute: str, value: str) -> str | None:
+    """Drop relative and protocol-relative links: only https:// and mailto: may stay."""
+    if tag == "a" and attribute == "href":
+        return value if value.startswith(("https://", "mailto:")) else None
+    return value

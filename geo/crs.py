@@ -51,10 +51,11 @@ def parse_typed(text: str, system: str, shape: str) -> dict[str, Any]:
         raise GeometryError("unknown_system", "Unknown coordinate system.", system=system)
     if shape not in SHAPES:
         raise GeometryError("unknown_shape", "Choose point, line or area.", shape=shape)
-    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    # Numbered as the user sees them in the text box, blank lines included.
+    lines = [(n, ln.strip()) for n, ln in enumerate((text or "").splitlines(), 1) if ln.strip()]
     if not lines:
         raise GeometryError("no_coordinates", "Type at least one position.")
-    positions = [_read_line(line, number, system) for number, line in enumerate(lines, start=1)]
+    positions = [_read_line(line, number, system) for number, line in lines]
     if shape == "point":
         if len(positions) != 1:
             raise GeometryError(

@@ -84,8 +84,8 @@ def _position(value: Any) -> tuple[float, float]:
         )
     lon, lat = (_number(v) for v in value[:2])
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-        if -90.0 <= lon <= 90.0 and -180.0 <= lat <= 180.0:
-            raise _swapped(lon, lat)
+        # Not called "swapped": a swapped Norwegian position has both numbers in range and is
+        # caught by the place check, which can say so truthfully.
         raise GeometryError(
             "out_of_range",
             f"Longitude {lon} / latitude {lat} is outside the valid range.",
@@ -99,9 +99,14 @@ def _number(value: Any) -> float:
     # bool is an int in Python; true/false are not coordinates.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise GeometryError("not_a_number", "Coordinates must be numbers.")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a huge integer, as Python's json module produces for 1e400 digits
+        raise GeometryError("not_finite", "Coordinates must be finite numbers.") from None
     if not math.isfinite(number):
-        raise GeometryError("not_finite", "Coordinates must be finite numbers (no NaN or Infinity).")
+        raise GeometryError(
+            "not_finite", "Coordinates must be finite numbers (no NaN or Infinity)."
+        )
     return number
 
 

@@ -64,7 +64,7 @@ class HeritageMap(folium.Map):
 
         {% macro html(this, kwargs) %}
             <div class="folium-map" id={{ this.get_name()|tojson }}
-                 role="region" aria-label={{ this.aria_label|tojson }}></div>
+                 role="region" aria-label="{{ this.aria_label|e }}"></div>
         {% endmacro %}
 
         {% macro script(this, kwargs) %}

@@ -64,7 +64,7 @@ def session(app: Flask) -> Iterator[Session]:
     db.session.remove()
     transaction.rollback()
     connection.close()
-    db.session.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+    db.session.configure(bind=db.engine, join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture

@@ -42,7 +42,9 @@ def recreate_database(url: str) -> None:
         f"refusing to recreate {name!r}: test databases must have 'test' in their name"
     )
     with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         has_template = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (TEMPLATE,)
         ).fetchone()
@@ -60,4 +62,6 @@ def drop_database(url: str) -> None:
     """Drop the database named in url."""
     name = make_url(url).database
     with psycopg.connect(_admin_conninfo(url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

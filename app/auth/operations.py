@@ -49,9 +49,10 @@ def register_user(
         errors["email"] = [gettext("This is not a valid e-mail address.")]
         email_clean = email.strip()
     normalized = normalize_email(email_clean)
-    if "email" not in errors and db.session.execute(
-        select(User.id).where(User.email_normalized == normalized)
-    ).first():
+    if (
+        "email" not in errors
+        and db.session.execute(select(User.id).where(User.email_normalized == normalized)).first()
+    ):
         errors["email"] = [gettext("An account with this e-mail address already exists.")]
     problem = password_problem(password)
     if problem:

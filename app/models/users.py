@@ -36,9 +36,7 @@ class User(UserMixin, Base):
         pg_enum(UserRole, "user_role"), default=UserRole.RESIDENT, server_default="resident"
     )
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
-    show_name_publicly: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default="false"
-    )
+    show_name_publicly: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = created_at_column()
 
     @property

@@ -69,7 +69,7 @@ def create_trace() -> tuple[Response, int]:
     payload = _json_body()
     if not isinstance(payload, dict) or payload.get("type") != "Feature":
         raise ValidationFailed(
-            {"type": [gettext("The body must be a GeoJSON Feature (\"type\": \"Feature\").")]}
+            {"type": [gettext('The body must be a GeoJSON Feature ("type": "Feature").')]}
         )
     properties = payload.get("properties")
     if properties is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_babel import gettext, lazy_gettext
 
 from app.models import TraceStatus
-
 from geo.errors import GeometryError
 
 

@@ -37,7 +37,9 @@ def submit_trace(author: User, submission: Submission) -> Trace:
     db.session.add(trace)
     db.session.flush()
     record_revision(trace, author, comment="submitted")
-    log.info("trace submitted: trace=%s project=%s author=%s", trace.id, trace.project_id, author.id)
+    log.info(
+        "trace submitted: trace=%s project=%s author=%s", trace.id, trace.project_id, author.id
+    )
     return trace
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from app.auth.operations import register_user
 from app.db import db
-from app.models import Project, User, UserRole
+from app.models import Project, UserRole
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -43,7 +43,9 @@ def test_map_loads_with_self_hosted_leaflet_and_no_errors(new_page, seed, seed_b
     screenshot(page, "map-desktop-country")
 
     page.evaluate("heritageMap.setView([69.971, 23.285], 14)")
-    page.wait_for_function("() => document.querySelectorAll('path.leaflet-interactive').length >= 2")
+    page.wait_for_function(
+        "() => document.querySelectorAll('path.leaflet-interactive').length >= 2"
+    )
     assert page.locator("#map-count").inner_text() == "2"
     screenshot(page, "map-desktop-z14")
 

@@ -268,12 +268,6 @@ def test_bad_line_names_its_line_number() -> None:
     assert "Line 3" in error.message and "hello there" in error.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: blank lines are dropped before numbering, so the reported line number is not "
-    "the line the user sees in the text box",
-)
 def test_bad_line_number_counts_blank_lines() -> None:
     error = refused("59.9119 10.7337\n\nhello there", shape="line")
     assert error.params == {"line": 3}
@@ -383,9 +377,7 @@ def _coordinate(low: float, high: float) -> st.SearchStrategy[float]:
     _coordinate(MAINLAND[0], MAINLAND[2]),
     _coordinate(MAINLAND[1], MAINLAND[3]),
 )
-def test_any_mainland_position_round_trips_through_utm(
-    system: str, lon: float, lat: float
-) -> None:
+def test_any_mainland_position_round_trips_through_utm(system: str, lon: float, lat: float) -> None:
     geometry = parse_typed(utm_line(lon, lat, system), system, "point")
     back_lon, back_lat = geometry["coordinates"]
     assert abs(back_lon - lon) <= 1e-7
