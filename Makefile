@@ -28,7 +28,7 @@ run: install db
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	@echo "Serving on http://127.0.0.1:$(PORT)"
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --no-control-socket --access-logfile - wsgi:app
 
 test: install
 	scripts/ensure-postgis.sh

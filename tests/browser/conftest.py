@@ -60,7 +60,7 @@ def live_server(database_url: str) -> Iterator[str]:
     log = open(ARTIFACTS / "live-server.log", "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--log-level", "warning", "wsgi:app"],
+         "--no-control-socket", "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
