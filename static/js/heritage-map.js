@@ -83,6 +83,32 @@
       status(statusBox, note);
       var counter = document.getElementById("map-count");
       if (counter) { counter.textContent = String(collection.count); }
+      fillList(collection);
+    }
+
+    // The same traces as a list of links: for keyboard and screen-reader users, and for
+    // anyone who finds a list easier than markers.
+    function fillList(collection) {
+      var list = document.getElementById("trace-list");
+      var hint = document.getElementById("trace-list-hint");
+      if (!list) { return; }
+      list.textContent = "";
+      var items = collection.features.filter(function (f) {
+        return !collection.clustered || f.properties.count === 1;
+      });
+      var partial = collection.clustered && items.length < collection.count;
+      if (hint) { hint.hidden = !partial; }
+      items.forEach(function (f) {
+        var id = collection.clustered ? f.properties.id : f.id;
+        var li = el("li");
+        var a = el("a", null, f.properties.title || "");
+        a.href = options.traceUrl + encodeURIComponent(String(id));
+        li.appendChild(a);
+        if (f.properties.status && f.properties.status !== "approved") {
+          li.appendChild(el("span", "trace-list-status", " (" + options.labels.pending + ")"));
+        }
+        list.appendChild(li);
+      });
     }
 
     function load() {
@@ -115,6 +141,7 @@
     });
     load();
     window.heritageMap = map;  // for tests and the browser console
+    if (options.locate) { bindLocate("locate-button", options); }
     return layer;
   }
 
@@ -154,5 +181,31 @@
     write();
   }
 
-  window.HeritageMap = { attach: attach, bindDrawForm: bindDrawForm };
+  // "Use my position": fills the typed-coordinates field from the device's GPS, for residents
+  // standing at the find with a phone. Works with the keyboard like any button.
+  function bindLocate(buttonId, options) {
+    var button = document.getElementById(buttonId);
+    if (!button || !navigator.geolocation) { if (button) { button.hidden = true; } return; }
+    var note = document.getElementById(buttonId + "-status");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      status(note, options.labels.locating);
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        var lat = pos.coords.latitude.toFixed(6), lon = pos.coords.longitude.toFixed(6);
+        document.getElementById("coord_system").value = "wgs84";
+        document.getElementById("coord_shape-0").checked = true;
+        var field = document.getElementById("coordinates");
+        field.value = lat + ", " + lon;
+        var details = field.closest("details");
+        if (details) { details.open = true; }
+        status(note, options.labels.located + " " + lat + ", " + lon +
+               " (± " + Math.round(pos.coords.accuracy) + " m)");
+        if (window.heritageMap) { window.heritageMap.setView([lat, lon], 16, { animate: false }); }
+      }, function () {
+        status(note, options.labels.locateFailed);
+      }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+    });
+  }
+
+  window.HeritageMap = { attach: attach, bindDrawForm: bindDrawForm, bindLocate: bindLocate };
 })();

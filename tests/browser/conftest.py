@@ -165,8 +165,8 @@ def new_page(browser: Any, live_server: str, watch: Watch) -> Iterator[Callable[
     """Factory for pages in fresh contexts (desktop by default; mobile=True for a phone)."""
     contexts: list[Any] = []
 
-    def make(mobile: bool = False) -> Any:
-        options: dict[str, Any] = {"base_url": live_server, "locale": "nb-NO"}
+    def make(mobile: bool = False, **extra: Any) -> Any:
+        options: dict[str, Any] = {"base_url": live_server, "locale": "nb-NO", **extra}
         if mobile:
             options.update(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                            is_mobile=True, has_touch=True)  # fmt: skip

@@ -47,6 +47,10 @@ def test_map_loads_with_self_hosted_leaflet_and_no_errors(new_page, seed, seed_b
         "() => document.querySelectorAll('path.leaflet-interactive').length >= 2"
     )
     assert page.locator("#map-count").inner_text() == "2"
+    # The traces in view are also a list of links, reachable without a pointer.
+    page.get_by_text("List opp sporene i visningen").click()
+    links = page.locator("#trace-list a")
+    assert sorted(links.all_inner_texts()) == ["Fangstgrop ved Komsa", "Gamle kirkeveien"]
     screenshot(page, "map-desktop-z14")
 
     assert watch.console_errors == [] or all("net::ERR_FAILED" in e for e in watch.console_errors)

@@ -120,3 +120,25 @@ def test_refused_input_keeps_what_was_typed_and_says_why(app, new_page, seed_bas
     with app.app_context():
         assert db.session.execute(select(Trace.id)).first() is None
         db.session.remove()
+
+
+def test_use_my_position_fills_the_coordinates_on_a_phone(app, new_page, seed_basics, watch):
+    seed_basics()
+    page = new_page(
+        mobile=True,
+        geolocation={"latitude": 69.96891, "longitude": 23.27153, "accuracy": 8},
+        permissions=["geolocation"],
+    )
+    login(page, "resident@example.org")
+    page.goto("/traces/new")
+    page.wait_for_selector("body[data-map-state]")
+    page.get_by_role("button", name="Bruk min posisjon").click()
+    page.wait_for_function("() => document.getElementById('coordinates').value !== ''")
+    assert page.locator("#coordinates").input_value() == "69.968910, 23.271530"
+    assert page.locator("details.typed").get_attribute("open") is not None
+    page.get_by_label("Tittel").fill("Naust i fjæra")
+    page.get_by_role("button", name="Send til godkjenning").click()
+    page.wait_for_url(re.compile(r"/traces/\d+$"))
+    point = to_shape(_only_trace(app).geom)
+    assert (round(point.x, 5), round(point.y, 5)) == (23.27153, 69.96891)
+    assert watch.page_errors == []
