@@ -58,9 +58,16 @@ def session(app: Flask) -> Iterator[Session]:
     connection = db.engine.connect()
     transaction = connection.begin()
     db.session.remove()
+    # Requests use the app's scoped session on this connection; the test gets a session of
+    # its own on the same connection, so a request's rollback or close never detaches the
+    # test's objects. No app context is held open: each test-client request gets its own,
+    # as in production, or Flask's `g` (CSRF token, logged-in user) would leak between them.
     db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
-    with app.app_context():
-        yield db.session()
+    test_session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    yield test_session
+    test_session.close()
     db.session.remove()
     transaction.rollback()
     connection.close()

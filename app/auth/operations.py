@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 def normalize_email(raw: str) -> str:
     """strip + NFKC + casefold: the form the unique index and every look-up use."""
-    return unicodedata.normalize("NFKC", raw.strip()).casefold()
+    # NUL cannot be stored or looked up in PostgreSQL text; no real address contains it.
+    return unicodedata.normalize("NFKC", raw.replace("\x00", "").strip()).casefold()
 
 
 def password_message(code: str) -> str:
@@ -43,6 +44,8 @@ def register_user(
     """Create an account after checking the e-mail and password; flushes, never commits."""
     errors: dict[str, list[str]] = {}
     try:
+        if "\x00" in email:
+            raise EmailNotValidError("NUL in address")
         checked = validate_email(email.strip(), check_deliverability=False)
         email_clean = checked.normalized
     except EmailNotValidError:
@@ -57,7 +60,7 @@ def register_user(
     problem = password_problem(password)
     if problem:
         errors["password"] = [password_message(problem)]
-    name = " ".join(display_name.split())
+    name = " ".join(display_name.replace("\x00", " ").split())
     if not 2 <= len(name) <= 80:
         errors["display_name"] = [gettext("The name must be between 2 and 80 characters.")]
     if errors:

@@ -129,7 +129,7 @@ def openapi() -> Response:
 
 
 def _json_body() -> Any:
-    """Parse the body strictly: NaN, Infinity and duplicate nonsense are refused (item 15)."""
+    """Parse the body strictly: NaN and Infinity are refused (SECURITY.md item 15)."""
     if request.mimetype not in JSON_TYPES:
         raise UnsupportedMediaType(
             gettext("Send the body as application/json or application/geo+json.")

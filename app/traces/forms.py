@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.models import Project, Scheme, Term
@@ -41,8 +41,8 @@ class TraceForm(FlaskForm):
     licence = SelectField(
         _l("Licence"),
         choices=[
-            ("CC-BY-4.0", _l("CC BY 4.0: others may reuse it and name the source")),
-            ("CC0-1.0", _l("CC0: free for anyone, no conditions")),
+            SelectChoice("CC-BY-4.0", _l("CC BY 4.0: others may reuse it and name the source")),
+            SelectChoice("CC0-1.0", _l("CC0: free for anyone, no conditions")),
         ],
         default=LICENCES[0],
     )
@@ -50,16 +50,21 @@ class TraceForm(FlaskForm):
     coord_system = SelectField(
         _l("Coordinate system"),
         choices=[
-            ("wgs84", _l("Latitude, longitude (WGS84 degrees)")),
-            ("utm32", _l("%(system)s (easting, northing)", system=SYSTEMS["utm32"][1])),
-            ("utm33", _l("%(system)s (easting, northing)", system=SYSTEMS["utm33"][1])),
-            ("utm35", _l("%(system)s (easting, northing)", system=SYSTEMS["utm35"][1])),
+            SelectChoice("wgs84", _l("Latitude, longitude (WGS84 degrees)")),
+            *(
+                SelectChoice(code, _l("%(system)s (easting, northing)", system=SYSTEMS[code][1]))
+                for code in ("utm32", "utm33", "utm35")
+            ),
         ],
         default="wgs84",
     )
     coord_shape = RadioField(
         _l("Shape"),
-        choices=[("point", _l("Point")), ("line", _l("Line")), ("polygon", _l("Area"))],
+        choices=[
+            SelectChoice("point", _l("Point")),
+            SelectChoice("line", _l("Line")),
+            SelectChoice("polygon", _l("Area")),
+        ],
         default="point",
     )
     coordinates = TextAreaField(
@@ -75,12 +80,12 @@ class TraceForm(FlaskForm):
         self, projects: list[Project], terms: dict[Scheme, list[Term]], locale: str
     ) -> None:
         """Offer the open projects and the active vocabulary terms, labelled in `locale`."""
-        self.project.choices = [(p.slug, p.name) for p in projects]
-        empty = [("", _l("Not known / choose later"))]
+        self.project.choices = [SelectChoice(p.slug, p.name) for p in projects]
+        empty = [SelectChoice("", _l("Not known / choose later"))]
         for field, scheme in (
             (self.trace_type, Scheme.TRACE_TYPE),
             (self.period, Scheme.PERIOD),
             (self.condition, Scheme.CONDITION),
             (self.dating_method, Scheme.DATING_METHOD),
         ):
-            field.choices = empty + [(t.code, t.label(locale)) for t in terms[scheme]]
+            field.choices = empty + [SelectChoice(t.code, t.label(locale)) for t in terms[scheme]]

@@ -97,7 +97,7 @@ def clean_submission(raw: dict[str, Any], geometry: Any) -> Submission:
 def _project(slug: Any, errors: dict[str, list[str]]) -> Project | None:
     query = select(Project).where(Project.is_open.is_(True)).order_by(Project.id)
     if slug:
-        if not isinstance(slug, str):
+        if not isinstance(slug, str) or "\x00" in slug:
             errors.setdefault("project", []).append(gettext("Choose a project from the list."))
             return None
         query = query.where(Project.slug == slug)
@@ -115,7 +115,7 @@ def _term(field: str, scheme: Scheme, code: Any, errors: dict[str, list[str]]) -
     if code in (None, ""):
         return None
     term = None
-    if isinstance(code, str):
+    if isinstance(code, str) and "\x00" not in code:  # PostgreSQL text cannot hold NUL
         term = db.session.execute(
             select(Term).where(Term.scheme == scheme, Term.code == code, Term.is_active.is_(True))
         ).scalar_one_or_none()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import shapely
-from flask import Flask, g, request_started
+from flask import Flask
 from flask.testing import FlaskClient
 from geoalchemy2.shape import to_shape
 from shapely.geometry import shape
@@ -26,24 +25,6 @@ POLYGON = {
         [[23.27, 69.96], [23.28, 69.96], [23.28, 69.97], [23.27, 69.97], [23.27, 69.96]]
     ],
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_globals_per_request(app: Flask) -> Iterator[None]:
-    """Each request starts with an empty `g`, as it does in production.
-
-    conftest's `session` fixture keeps one app context open for the whole test and the test
-    client reuses it, so `g` would otherwise carry Flask-Login's cached user and the CSRF token
-    from one request (and one client) to the next.
-    """
-
-    def clear(_sender: Flask, **_extra: Any) -> None:
-        for name in list(g):
-            g.pop(name)
-
-    request_started.connect(clear, app)
-    yield
-    request_started.disconnect(clear, app)
 
 
 def feature(geometry: Any = ALTA, **properties: Any) -> dict[str, Any]:
@@ -79,7 +60,7 @@ def post_trace(client: FlaskClient, token: str | None, body: Any, **kwargs: Any)
 
 
 @pytest.fixture
-def resident(client: FlaskClient, make_user, make_project, login) -> tuple[User, str]:  # noqa: ANN001
+def resident(client: FlaskClient, make_user, make_project, login) -> tuple[User, str]:
     """A logged-in resident (English messages), an open project, and the CSRF token."""
     make_project(slug="alta")
     user = make_user()
@@ -91,7 +72,7 @@ def resident(client: FlaskClient, make_user, make_project, login) -> tuple[User,
 # --- authentication and CSRF -------------------------------------------------------------
 
 
-def test_anonymous_gets_401_problem(client: FlaskClient, session: Session, make_project) -> None:  # noqa: ANN001
+def test_anonymous_gets_401_problem(client: FlaskClient, session: Session, make_project) -> None:
     make_project()
     token = csrf_from(client.get("/").get_data(as_text=True))
     before = trace_count(session)
@@ -102,7 +83,7 @@ def test_anonymous_gets_401_problem(client: FlaskClient, session: Session, make_
     assert trace_count(session) == before
 
 
-def test_csrf_header_is_required(client: FlaskClient, session: Session, resident) -> None:  # noqa: ANN001
+def test_csrf_header_is_required(client: FlaskClient, session: Session, resident) -> None:
     before = trace_count(session)
     response = post_trace(client, None, feature())
     assert response.status_code == 400
@@ -118,7 +99,7 @@ def test_csrf_header_is_required(client: FlaskClient, session: Session, resident
 
 @pytest.mark.parametrize("geometry", [ALTA, POLYGON], ids=["point", "polygon"])
 def test_created_pending_with_location(
-    client: FlaskClient, session: Session, resident, geometry: dict[str, Any]  # noqa: ANN001
+    client: FlaskClient, session: Session, resident, geometry: dict[str, Any]
 ) -> None:
     user, token = resident
     response = post_trace(client, token, feature(geometry, trace_type="fangstanlegg"))
@@ -140,7 +121,7 @@ def test_created_pending_with_location(
     assert shape(geometry).equals(shapely.from_wkt(wkt.scalar_one()))
 
 
-def test_geo_json_media_type_is_accepted(client: FlaskClient, resident) -> None:  # noqa: ANN001
+def test_geo_json_media_type_is_accepted(client: FlaskClient, resident) -> None:
     _, token = resident
     response = post_trace(
         client, token, None, data=json.dumps(feature()), content_type="application/geo+json"
@@ -149,7 +130,7 @@ def test_geo_json_media_type_is_accepted(client: FlaskClient, resident) -> None:
 
 
 def test_status_and_author_cannot_be_set(
-    client: FlaskClient, session: Session, resident, make_user  # noqa: ANN001
+    client: FlaskClient, session: Session, resident, make_user
 ) -> None:
     user, token = resident
     other = make_user()
@@ -199,7 +180,7 @@ INVALID = {
 
 @pytest.mark.parametrize(("body", "field", "needle"), INVALID.values(), ids=INVALID.keys())
 def test_invalid_submission_is_422_problem(
-    client: FlaskClient, session: Session, resident, body: Any, field: str, needle: str  # noqa: ANN001
+    client: FlaskClient, session: Session, resident, body: Any, field: str, needle: str
 ) -> None:
     _, token = resident
     before = trace_count(session)
@@ -218,13 +199,40 @@ def test_invalid_submission_is_422_problem(
 
 
 def test_every_bad_field_is_reported_at_once(
-    client: FlaskClient, session: Session, resident  # noqa: ANN001
+    client: FlaskClient, session: Session, resident
 ) -> None:
     _, token = resident
     response = post_trace(client, token, feature(BOWTIE, title="", period="stone-age-ish"))
     assert response.status_code == 422
     fields = {e["field"] for e in response.get_json()["errors"]}
     assert {"title", "geometry", "period"} <= fields
+
+
+def test_nul_in_free_text_is_dropped(client: FlaskClient, session: Session, resident) -> None:
+    _, token = resident
+    body = feature(title="Tuft\u0000", description="Ei\u0000 tuft", sources="\u0000Bok")
+    response = post_trace(client, token, body)
+    assert response.status_code == 201
+    session.expire_all()
+    trace = session.get(Trace, response.get_json()["id"])
+    assert (trace.title, trace.description, trace.sources) == ("Tuft", "Ei tuft", "Bok")
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [{"trace_type": "fangst\u0000anlegg"}, {"period": "\u0000"}, {"project": "alta\u0000"}],
+    ids=["trace_type", "period", "project"],
+)
+def test_nul_in_a_code_is_422(
+    client: FlaskClient, session: Session, resident, properties: dict[str, str]
+) -> None:
+    _, token = resident
+    before = trace_count(session)
+    response = post_trace(client, token, feature(**properties))
+    assert trace_count(session) == before
+    assert response.status_code == 422
+    assert response.mimetype == PROBLEM
+    assert [e["field"] for e in response.get_json()["errors"]] == list(properties)
 
 
 RAW = {
@@ -247,7 +255,7 @@ RAW = {
 
 @pytest.mark.parametrize(("data", "content_type", "status"), RAW.values(), ids=RAW.keys())
 def test_unparseable_body_is_refused(
-    client: FlaskClient, session: Session, resident, data: str, content_type: str, status: int  # noqa: ANN001
+    client: FlaskClient, session: Session, resident, data: str, content_type: str, status: int
 ) -> None:
     _, token = resident
     before = trace_count(session)
@@ -259,9 +267,7 @@ def test_unparseable_body_is_refused(
     assert trace_count(session) == before
 
 
-def test_oversized_body_is_413(
-    app: Flask, client: FlaskClient, session: Session, resident  # noqa: ANN001
-) -> None:
+def test_oversized_body_is_413(app: Flask, client: FlaskClient, session: Session, resident) -> None:
     _, token = resident
     limit = app.config["MAX_CONTENT_LENGTH"]
     body = json.dumps(feature(description="x" * limit))
@@ -277,7 +283,7 @@ def test_oversized_body_is_413(
 
 
 def test_pending_trace_only_for_its_author(
-    app: Flask, client: FlaskClient, resident, make_user  # noqa: ANN001
+    app: Flask, client: FlaskClient, resident, make_user
 ) -> None:
     _, token = resident
     created = post_trace(client, token, feature()).get_json()

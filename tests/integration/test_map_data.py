@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask, g, request_started
+from flask import Flask
 from flask.testing import FlaskClient
 from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from app.models import TraceStatus, User
+from app.models import TraceStatus, User, UserRole
 from tests.conftest import PASSWORD, csrf_from
 
 # A corner of Finnmark that no other test uses; Oslo is far outside it.
@@ -22,20 +22,6 @@ INSIDE = Point(24.5, 70.25)
 OUTSIDE = Point(10.75, 59.91)
 ZOOMED_IN = 14
 ZOOMED_OUT = 6
-
-
-@pytest.fixture(autouse=True)
-def fresh_globals_per_request(app: Flask) -> Iterator[None]:
-    """Each request starts with an empty `g`, as in production (conftest keeps one app context
-    open per test, so Flask-Login's cached user would leak from one client to another)."""
-
-    def clear(_sender: Flask, **_extra: Any) -> None:
-        for name in list(g):
-            g.pop(name)
-
-    request_started.connect(clear, app)
-    yield
-    request_started.disconnect(clear, app)
 
 
 def login_as(client: FlaskClient, user: User) -> None:
@@ -67,7 +53,7 @@ def anonymous(app: Flask, session: Session) -> FlaskClient:
 # --- which traces ---------------------------------------------------------------------------
 
 
-def test_approved_traces_inside_the_bbox(anonymous: FlaskClient, make_trace) -> None:  # noqa: ANN001
+def test_approved_traces_inside_the_bbox(anonymous: FlaskClient, make_trace) -> None:
     point = make_trace(INSIDE, title="Inne")
     line = make_trace(LineString([(24.1, 70.1), (24.2, 70.2)]), title="Sti")
     area = make_trace(
@@ -89,7 +75,7 @@ def test_approved_traces_inside_the_bbox(anonymous: FlaskClient, make_trace) -> 
     assert by_id[area.id]["geometry"]["type"] == "Polygon"
 
 
-def test_map_properties_leak_no_description(anonymous: FlaskClient, make_trace) -> None:  # noqa: ANN001
+def test_map_properties_leak_no_description(anonymous: FlaskClient, make_trace) -> None:
     make_trace(INSIDE, description="Hemmelig beskrivelse", sources="Bestefar")
     text_ = json.dumps(map_data(anonymous))
     assert "Hemmelig" not in text_
@@ -97,7 +83,7 @@ def test_map_properties_leak_no_description(anonymous: FlaskClient, make_trace) 
     assert "author" not in text_
 
 
-def test_empty_view(anonymous: FlaskClient, make_trace) -> None:  # noqa: ANN001
+def test_empty_view(anonymous: FlaskClient, make_trace) -> None:
     make_trace(OUTSIDE)
     body = map_data(anonymous)
     assert body["features"] == []
@@ -110,7 +96,7 @@ def test_empty_view(anonymous: FlaskClient, make_trace) -> None:  # noqa: ANN001
      TraceStatus.NEEDS_CHANGES, TraceStatus.WITHDRAWN],
 )  # fmt: skip
 def test_unapproved_never_shown_to_anonymous(
-    anonymous: FlaskClient, make_trace, status: TraceStatus  # noqa: ANN001
+    anonymous: FlaskClient, make_trace, status: TraceStatus
 ) -> None:
     approved = make_trace(INSIDE)
     hidden = make_trace(INSIDE, status=status)
@@ -122,9 +108,7 @@ def test_unapproved_never_shown_to_anonymous(
     assert hidden.id != approved.id
 
 
-def test_pending_only_for_the_author(
-    app: Flask, session: Session, make_user, make_trace  # noqa: ANN001
-) -> None:
+def test_pending_only_for_the_author(app: Flask, session: Session, make_user, make_trace) -> None:
     author, neighbour = make_user(), make_user()
     approved = make_trace(INSIDE)
     pending = make_trace(INSIDE, status=TraceStatus.PENDING, author=author, title="Min")
@@ -147,6 +131,15 @@ def test_pending_only_for_the_author(
     assert statuses[pending.id] == "pending"
 
 
+def test_librarian_sees_pending_but_not_deleted(app: Flask, make_user, make_trace) -> None:
+    librarian = make_user(role=UserRole.LIBRARIAN)
+    pending = make_trace(INSIDE, status=TraceStatus.PENDING)
+    make_trace(INSIDE, status=TraceStatus.DELETED)
+    client = app.test_client()
+    login_as(client, librarian)
+    assert ids(map_data(client)) == {pending.id}
+
+
 def test_anonymous_answer_is_cacheable_and_varies_on_cookie(anonymous: FlaskClient) -> None:
     response = anonymous.get(f"/api/map?bbox={BBOX}&zoom={ZOOMED_IN}")
     assert response.headers["Cache-Control"].startswith("public")
@@ -156,9 +149,7 @@ def test_anonymous_answer_is_cacheable_and_varies_on_cookie(anonymous: FlaskClie
 # --- clusters and truncation --------------------------------------------------------------
 
 
-def test_low_zoom_answers_with_clusters(
-    app: Flask, anonymous: FlaskClient, make_trace  # noqa: ANN001
-) -> None:
+def test_low_zoom_answers_with_clusters(app: Flask, anonymous: FlaskClient, make_trace) -> None:
     for i in range(5):
         make_trace(Point(24.1 + i * 0.01, 70.1))
     make_trace(Point(24.9, 70.45))
@@ -178,7 +169,7 @@ def test_low_zoom_answers_with_clusters(
     assert len(shapes["features"]) == 6
 
 
-def test_far_out_everything_visible_is_one_cluster(anonymous: FlaskClient, make_trace) -> None:  # noqa: ANN001
+def test_far_out_everything_visible_is_one_cluster(anonymous: FlaskClient, make_trace) -> None:
     for i in range(3):
         make_trace(Point(24.1 + i * 0.001, 70.1))
     body = map_data(anonymous, zoom=2)
@@ -186,7 +177,7 @@ def test_far_out_everything_visible_is_one_cluster(anonymous: FlaskClient, make_
     assert body["features"][0]["properties"]["id"] is None
 
 
-def test_truncated_at_the_limit(app: Flask, anonymous: FlaskClient, make_trace) -> None:  # noqa: ANN001
+def test_truncated_at_the_limit(app: Flask, anonymous: FlaskClient, make_trace) -> None:
     for _ in range(4):
         make_trace(INSIDE)
     saved = app.config["MAP_MAX_FEATURES"]
@@ -238,7 +229,7 @@ ROWS = 2_000
 
 
 def test_viewport_query_uses_the_gist_index(
-    app: Flask, anonymous: FlaskClient, session: Session, make_user, make_project  # noqa: ANN001
+    app: Flask, anonymous: FlaskClient, session: Session, make_user, make_project
 ) -> None:
     user, project = make_user(), make_project()
     # A grid of approved points over Norway: 50 columns (5..25 E) x 40 rows (58..68 N).
@@ -260,7 +251,7 @@ def test_viewport_query_uses_the_gist_index(
     # Capture the statement the endpoint really runs, then ask the planner about it.
     captured: list[tuple[str, Any]] = []
 
-    def remember(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+    def remember(_conn, _cursor, statement, parameters, _context, _many) -> None:
         if "ST_MakeEnvelope" in statement:
             captured.append((statement, parameters))
 
@@ -274,15 +265,16 @@ def test_viewport_query_uses_the_gist_index(
     assert len(captured) == 1
 
     statement, parameters = captured[0]
-    plan = session.connection().exec_driver_sql(
-        "EXPLAIN (FORMAT JSON) " + statement, parameters
-    ).scalar_one()
+    plan = (
+        session.connection()
+        .exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+        .scalar_one()
+    )
     plan_text = json.dumps(plan)
     nodes = list(plan_nodes(plan[0]["Plan"]))
     assert any(node.get("Index Name") == "idx_traces_geom" for node in nodes), plan_text
     assert not any(
-        node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "traces"
-        for node in nodes
+        node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "traces" for node in nodes
     ), plan_text
 
 

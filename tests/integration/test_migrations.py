@@ -27,9 +27,7 @@ def scratch_app(app: Flask, database_url: str) -> Iterator[Flask]:
     main test app's engine is saved first and restored (engine and session bind) at the end.
     """
     url = (
-        make_url(database_url)
-        .set(database=SCRATCH_DATABASE)
-        .render_as_string(hide_password=False)
+        make_url(database_url).set(database=SCRATCH_DATABASE).render_as_string(hide_password=False)
     )
     saved_engine = db.engine
     recreate_database(url)
@@ -47,7 +45,7 @@ def scratch_app(app: Flask, database_url: str) -> Iterator[Flask]:
         drop_database(url)
 
 
-def _alembic_config():  # noqa: ANN202 - alembic.config.Config
+def _alembic_config():
     return current_app.extensions["migrate"].migrate.get_config()
 
 
@@ -108,7 +106,7 @@ def test_upgrade_check_downgrade_upgrade(scratch_app: Flask) -> None:
         db.session.rollback()
 
 
-def test_main_database_is_bound_again(app: Flask, session) -> None:  # noqa: ANN001
+def test_main_database_is_bound_again(app: Flask, session) -> None:
     """Runs after the migration test in this module: the shared db is back on the test database."""
     assert db.engine.url.database != SCRATCH_DATABASE
     assert session.execute(text("SELECT current_database()")).scalar_one() != SCRATCH_DATABASE
