@@ -35,15 +35,30 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app import models  # noqa: F401 - registers the mappers before first use
     from app.auth import routes as auth_routes
     from app.auth.sessions import init_login
+    from app.comments import routes as comments_routes
     from app.main import routes as main_routes
+    from app.me import routes as me_routes
+    from app.moderation import routes as moderation_routes
+    from app.projects import routes as projects_routes
+    from app.revisions import routes as revisions_routes
     from app.traces import api as traces_api
     from app.traces import routes as traces_routes
+    from app.vocab import routes as vocab_routes
 
     init_login(app)
-    app.register_blueprint(main_routes.bp)
-    app.register_blueprint(auth_routes.bp)
-    app.register_blueprint(traces_routes.bp)
-    app.register_blueprint(traces_api.bp)
+    for blueprint in (
+        main_routes.bp,
+        auth_routes.bp,
+        traces_routes.bp,
+        traces_api.bp,
+        projects_routes.bp,
+        moderation_routes.bp,
+        revisions_routes.bp,
+        comments_routes.bp,
+        me_routes.bp,
+        vocab_routes.bp,
+    ):
+        app.register_blueprint(blueprint)
 
     from app import cli, errors, web
 

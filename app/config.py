@@ -87,6 +87,19 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "PROXY_HOPS": _env_int("HERITAGE_PROXY_HOPS", 0),
         "TESTING": False,
+        "MAIL_FROM": os.environ.get("HERITAGE_MAIL_FROM", "Kulturspor <noreply@localhost>"),
+        "SMTP_HOST": os.environ.get("HERITAGE_SMTP_HOST", ""),
+        "SMTP_PORT": _env_int("HERITAGE_SMTP_PORT", 587),
+        "SMTP_USER": os.environ.get("HERITAGE_SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("HERITAGE_SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _env_bool("HERITAGE_SMTP_STARTTLS", True),
+        # Rate limits live in Redis when REDIS_URL is set (shared by every worker and server),
+        # in process memory otherwise (development only).
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "RATELIMIT_ENABLED": _env_bool("HERITAGE_RATELIMIT_ENABLED", True),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("HERITAGE_RATELIMIT_PREFIX", "heritage"),
+        "LOGIN_RATE_LIMIT": os.environ.get("HERITAGE_LOGIN_RATE_LIMIT", "10/minute"),
+        "RESET_TOKEN_MINUTES": _env_int("HERITAGE_RESET_TOKEN_MINUTES", 30),
     }
     config.update(overrides or {})
     if not config["SECRET_KEY"]:

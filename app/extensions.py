@@ -8,6 +8,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
+from app import limits
 from app.db import db
 
 babel = Babel()
@@ -40,3 +41,4 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
+    limits.init_app(app)

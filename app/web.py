@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request, session
 from flask_babel import get_locale
+from flask_login import current_user
 
 from app.db import db
 from app.traces.messages import status_label
@@ -51,6 +52,32 @@ def _content_security_policy() -> str:
     )
 
 
+def _unread_count() -> int:
+    """Unread notifications of the logged-in user (once per request)."""
+    if "unread_count" not in g:
+        from sqlalchemy import func, select
+
+        from app.models import Notification
+
+        g.unread_count = 0
+        if current_user.is_authenticated:
+            g.unread_count = db.session.execute(
+                select(func.count()).where(
+                    Notification.user_id == current_user.id, Notification.read_at.is_(None)
+                )
+            ).scalar_one()
+    return g.unread_count
+
+
+def _is_moderator() -> bool:
+    """Whether to show the moderation link (once per request)."""
+    if "is_moderator" not in g:
+        from app.access import moderated_projects, viewer_of
+
+        g.is_moderator = bool(moderated_projects(viewer_of(current_user)))
+    return g.is_moderator
+
+
 def init_app(app: Flask) -> None:
     """Register the per-request hooks and template globals."""
 
@@ -83,6 +110,8 @@ def init_app(app: Flask) -> None:
             "languages": app.config["LANGUAGES"],
             "installation_name": app.config["INSTALLATION_NAME"],
             "status_label": status_label,
+            "unread_count": _unread_count,
+            "is_moderator": _is_moderator,
         }
 
     @app.before_request

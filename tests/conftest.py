@@ -159,6 +159,8 @@ def make_trace(
         author = author or make_user()
         project = project or make_project()
         approved = status == TraceStatus.APPROVED
+        decided = status in (TraceStatus.REJECTED, TraceStatus.NEEDS_CHANGES)
+        fields.setdefault("decided_by_id", author.id if decided else None)
         trace = Trace(
             project_id=project.id,
             author_id=author.id,

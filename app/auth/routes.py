@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth import operations
@@ -94,3 +94,10 @@ def set_language() -> Response:
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
     return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.get("/account")
+@login_required
+def account() -> str:
+    """The user's account page (stub, to be completed)."""
+    return render_template("error.html", status=200, title="Account", detail="")

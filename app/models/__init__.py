@@ -1,11 +1,20 @@
 """Typed SQLAlchemy 2 models, one module per aggregate; importing this registers them all."""
 
+from app.models.audit import AuditEvent
+from app.models.comments import Comment, CommentKind, CommentStatus
+from app.models.notifications import Notification
 from app.models.projects import Membership, MembershipRole, Project
 from app.models.traces import Revision, Trace, TraceStatus
-from app.models.users import User, UserRole, UserSession
+from app.models.users import PasswordResetToken, User, UserRole, UserSession
 from app.models.vocab import Scheme, Term
 
 __all__ = [
+    "AuditEvent",
+    "Comment",
+    "CommentKind",
+    "CommentStatus",
+    "Notification",
+    "PasswordResetToken",
     "Membership",
     "MembershipRole",
     "Project",

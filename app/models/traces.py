@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
@@ -62,6 +62,11 @@ class Trace(Base):
             name="approved_has_moderator",
         ),
         CheckConstraint("version > 0", name="version_positive"),
+        CheckConstraint(
+            "status NOT IN ('rejected', 'needs_changes') OR decided_by_id IS NOT NULL",
+            name="decision_has_moderator",
+        ),
+        Index("ix_traces_tags", "tags", postgresql_using="gin"),
         Index("ix_traces_search", "search", postgresql_using="gin"),
         # The moderation queue: pending entries per project, oldest first.
         Index(
@@ -101,10 +106,17 @@ class Trace(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The latest moderation decision: who, when, and the message or reason given.
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("traces.id"))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_EXPRESSION, persisted=True))
 
     project: Mapped[Project] = relationship(lazy="joined")
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     trace_type: Mapped[Term | None] = relationship(foreign_keys=[trace_type_id])
     period: Mapped[Term | None] = relationship(foreign_keys=[period_id])
     condition: Mapped[Term | None] = relationship(foreign_keys=[condition_id])

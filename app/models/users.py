@@ -37,6 +37,7 @@ class User(UserMixin, Base):
     )
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     show_name_publicly: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    notify_by_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = created_at_column()
 
     @property
@@ -66,3 +67,15 @@ class UserSession(Base):
     )
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class PasswordResetToken(Base):
+    """A single-use, short-lived reset link; only the token's SHA-256 is stored."""
+
+    __tablename__ = "password_reset_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -34,7 +34,10 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 # Tiles are the only thing a page may ask the internet for; they are blocked here anyway.
 TILE_HOSTS = ("cache.kartverket.no", "tile.openstreetmap.org")
-DATA_TABLES = "revisions, traces, memberships, user_sessions, projects, users"
+DATA_TABLES = (
+    "audit_events, notifications, comments, password_reset_tokens, revisions, traces, "
+    "memberships, user_sessions, projects, users"
+)
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from app.models import TraceStatus, User, UserRole
+from app.models import Membership, MembershipRole, TraceStatus, User, UserRole
 from tests.conftest import PASSWORD, csrf_from
 
 # A corner of Finnmark that no other test uses; Oslo is far outside it.
@@ -131,10 +131,17 @@ def test_pending_only_for_the_author(app: Flask, session: Session, make_user, ma
     assert statuses[pending.id] == "pending"
 
 
-def test_librarian_sees_pending_but_not_deleted(app: Flask, make_user, make_trace) -> None:
+def test_project_librarian_sees_pending_but_not_deleted(
+    app: Flask, session, make_user, make_project, make_trace
+) -> None:
     librarian = make_user(role=UserRole.LIBRARIAN)
-    pending = make_trace(INSIDE, status=TraceStatus.PENDING)
-    make_trace(INSIDE, status=TraceStatus.DELETED)
+    project, other_project = make_project(), make_project()
+    session.add(Membership(project_id=project.id, user_id=librarian.id,
+                           role=MembershipRole.LIBRARIAN))  # fmt: skip
+    session.commit()
+    pending = make_trace(INSIDE, status=TraceStatus.PENDING, project=project)
+    make_trace(INSIDE, status=TraceStatus.PENDING, project=other_project)  # not theirs
+    make_trace(INSIDE, status=TraceStatus.DELETED, project=project)
     client = app.test_client()
     login_as(client, librarian)
     assert ids(map_data(client)) == {pending.id}

@@ -1,0 +1,153 @@
+"""Who may see and do what: the one access policy for every channel (SECURITY.md items 9-12).
+
+Installation roles: an admin may do everything; an installation librarian may create projects.
+Everything else comes from live (unrevoked) Memberships: a project's librarians run it, its
+curators moderate within their area (or the whole project when no area is set). Rights are read
+from the database on every request, so a revocation takes effect on the very next one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+
+from app.db import db
+from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, User, UserRole
+
+MODERATOR_ROLES = (MembershipRole.CURATOR, MembershipRole.LIBRARIAN)
+# Authors may still change their own trace while nobody has decided on it.
+AUTHOR_EDITABLE = (TraceStatus.DRAFT, TraceStatus.PENDING, TraceStatus.NEEDS_CHANGES)
+
+
+def viewer_of(user: Any) -> User | None:
+    """The logged-in User behind Flask-Login's current_user, or None for anonymous visitors."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user
+
+
+def is_admin(user: User | None) -> bool:
+    """Installation administrators may do everything."""
+    return user is not None and user.role == UserRole.ADMIN
+
+
+def _live(user_id: int) -> ColumnElement[bool]:
+    return and_(Membership.user_id == user_id, Membership.revoked_at.is_(None))
+
+
+def _moderates(user: User, roles: tuple[MembershipRole, ...] = MODERATOR_ROLES):  # noqa: ANN202
+    """EXISTS: the user holds one of roles in the trace's project, and its area covers it."""
+    return exists().where(
+        _live(user.id),
+        Membership.project_id == Trace.project_id,
+        Membership.role.in_(roles),
+        or_(Membership.area.is_(None), func.ST_Intersects(Membership.area, Trace.geom)),
+    )
+
+
+def visible_traces(viewer: User | None) -> ColumnElement[bool]:
+    """SQL condition: which traces a viewer may see, on every read channel."""
+    public = Trace.status == TraceStatus.APPROVED
+    if viewer is None:
+        return public
+    not_deleted = Trace.status != TraceStatus.DELETED
+    if is_admin(viewer):
+        return not_deleted
+    own = and_(Trace.author_id == viewer.id, not_deleted)
+    return or_(public, own, and_(not_deleted, _moderates(viewer)))
+
+
+def moderation_scope(user: User | None) -> ColumnElement[bool]:
+    """SQL condition: the traces this user may check, tag, approve or reject."""
+    if user is None:
+        return false()
+    if is_admin(user):
+        return true()
+    return _moderates(user)
+
+
+def _holds(condition: ColumnElement[bool], trace: Trace) -> bool:
+    return bool(
+        db.session.execute(select(exists().where(Trace.id == trace.id, condition))).scalar()
+    )
+
+
+def can_view(viewer: User | None, trace: Trace) -> bool:
+    """The same rule as visible_traces, for one trace (evaluated in SQL, areas included)."""
+    if trace.status == TraceStatus.APPROVED:
+        return True
+    if viewer is None:
+        return False
+    return _holds(visible_traces(viewer), trace)
+
+
+def can_moderate(user: User | None, trace: Trace) -> bool:
+    """May check, tag, approve, reject or edit this trace."""
+    if user is None:
+        return False
+    return is_admin(user) or _holds(_moderates(user), trace)
+
+
+def can_edit(user: User | None, trace: Trace) -> bool:
+    """Moderators always; the author while the trace waits for a decision."""
+    if user is None or trace.status == TraceStatus.DELETED:
+        return False
+    if trace.author_id == user.id and trace.status in AUTHOR_EDITABLE:
+        return True
+    return can_moderate(user, trace)
+
+
+def project_role(user: User | None, project_id: int) -> MembershipRole | None:
+    """The user's live role in a project (admins count as its librarians)."""
+    if user is None:
+        return None
+    if is_admin(user):
+        return MembershipRole.LIBRARIAN
+    return db.session.execute(
+        select(Membership.role).where(_live(user.id), Membership.project_id == project_id)
+    ).scalar_one_or_none()
+
+
+def can_manage_project(user: User | None, project: Project) -> bool:
+    """Librarians of the project (and admins) edit it and grant or revoke rights in it."""
+    return project_role(user, project.id) == MembershipRole.LIBRARIAN
+
+
+def can_revert(user: User | None, trace: Trace) -> bool:
+    """Reverting to an earlier revision is for the project's librarians."""
+    return project_role(user, trace.project_id) == MembershipRole.LIBRARIAN
+
+
+def can_create_project(user: User | None) -> bool:
+    """Installation librarians and admins start new projects."""
+    return user is not None and user.role in (UserRole.LIBRARIAN, UserRole.ADMIN)
+
+
+def can_edit_vocabulary(user: User | None) -> bool:
+    """Librarians, admins, and anyone holding curation rights in some project."""
+    if user is None:
+        return False
+    if user.role in (UserRole.LIBRARIAN, UserRole.ADMIN):
+        return True
+    return bool(
+        db.session.execute(
+            select(exists().where(_live(user.id), Membership.role.in_(MODERATOR_ROLES)))
+        ).scalar()
+    )
+
+
+def moderated_projects(user: User | None) -> list[Project]:
+    """Projects in which the user may moderate something, by name."""
+    if user is None:
+        return []
+    query = select(Project).order_by(Project.name)
+    if not is_admin(user):
+        query = query.where(
+            exists().where(
+                _live(user.id),
+                Membership.project_id == Project.id,
+                Membership.role.in_(MODERATOR_ROLES),
+            )
+        )
+    return list(db.session.execute(query).scalars())

@@ -1,0 +1,1 @@
+"""revisions feature package."""
