@@ -40,6 +40,13 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class Conflict(DomainError):
+    """Someone else changed the object first (optimistic locking); reload and try again."""
+
+    status = 409
+    code = "conflict"
+
+
 class ValidationFailed(DomainError):
     """Input was refused; ``errors`` maps each field to its reasons."""
 

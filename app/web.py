@@ -16,6 +16,15 @@ from app.traces.messages import status_label
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def safe_target(target: str | None) -> str | None:
+    """A same-site path to redirect to, or None: never another host (open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None  # browsers read /\host as //host; control characters are never paths
+    return target
+
+
 def csp_nonce() -> str:
     """A per-request nonce for the inline map script Folium generates."""
     if "csp_nonce" not in g:

@@ -1,9 +1,25 @@
-"""The moderation queue and decisions (stub)."""
+"""Moderation pages: the queue per project, decisions, bulk decisions and duplicates."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.access import moderated_projects, viewer_of
+from app.db import db
+from app.errors import Conflict, DomainError, ValidationFailed
+from app.maps import tile_sources
+from app.models import Project, Trace
+from app.moderation import operations, queries
+from app.moderation.forms import BulkForm, DecisionForm, DuplicateForm
+from app.moderation.states import TRANSITIONS, Action, Actor, available
+from app.text import plain_text
+from app.traces.queries import terms_by_scheme
+from app.web import safe_target
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
@@ -11,5 +27,188 @@ bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 @bp.get("/")
 @login_required
 def index() -> str:
-    """The projects this user moderates."""
-    return render_template("error.html", status=200, title="Moderation", detail="")
+    """The projects this user moderates, with how many entries wait in each."""
+    projects = moderated_projects(current_user)
+    counts = {p.id: queries.pending_count(current_user, p) for p in projects}
+    return render_template("moderation/index.html", projects=projects, counts=counts)
+
+
+@bp.get("/<slug>")
+@login_required
+def queue(slug: str) -> str:
+    """Pending entries in the user's scope, oldest first, with filters and nearby traces."""
+    project = _project_or_404(slug)
+    if project not in moderated_projects(current_user):
+        abort(403)
+    filters = _filters()
+    page = request.args.get("page", 1, type=int) or 1
+    traces, total = queries.queue(current_user, project, filters, page)
+    entries = [
+        {
+            "trace": t,
+            "geometry": queries.geometry_json(t),
+            "nearby": queries.nearby(t, current_user),
+            "excerpt": plain_text(t.description, 400),
+        }
+        for t in traces
+    ]
+    return render_template(
+        "moderation/queue.html",
+        project=project,
+        entries=entries,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // queries.PAGE_SIZE)),
+        filters=filters,
+        terms=terms_by_scheme(),
+        contributors=queries.queue_contributors(current_user, project),
+        map_config=_map_config(),
+        form=DecisionForm(),
+        bulk_form=BulkForm(),
+        duplicate_form=DuplicateForm(),
+    )
+
+
+@bp.post("/decision/<int:trace_id>")
+@login_required
+def decision(trace_id: int) -> Response | tuple[str, int]:
+    """Take one action on one trace (from the queue or the trace page)."""
+    trace = db.session.get(Trace, trace_id) or abort(404)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    action = _action(form.action.data)
+    try:
+        outcome = operations.decide(
+            current_user, trace, action, form.version.data, form.reason.data or ""
+        )
+    except Conflict as error:
+        return _conflict(trace, error)
+    except ValidationFailed as error:
+        flash(" ".join(m for ms in error.errors.values() for m in ms), "error")
+        return redirect(_back(form.next.data, trace))
+    flash(outcome.message, "success" if outcome.changed else "info")
+    return redirect(_back(form.next.data, trace))
+
+
+@bp.post("/<slug>/bulk")
+@login_required
+def bulk(slug: str) -> Response:
+    """Approve or reject the selected entries, each as its own decision."""
+    project = _project_or_404(slug)
+    form = BulkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    action = _action(form.action.data)
+    if action not in (Action.APPROVE, Action.REJECT):
+        abort(400)
+    items = _selection(request.form.getlist("selection"))
+    if not items:
+        flash(gettext("Select at least one entry."), "error")
+        return redirect(url_for("moderation.queue", slug=project.slug))
+    result = operations.decide_many(current_user, items, action, form.reason.data or "")
+    flash(
+        gettext(
+            "%(changed)s decided, %(unchanged)s already so, %(refused)s not possible.",
+            changed=len(result.changed),
+            unchanged=len(result.unchanged),
+            refused=len(result.refused),
+        ),
+        "success" if not result.refused else "error",
+    )
+    for trace_id, message in result.refused.items():
+        flash(f"#{trace_id}: {message}", "error")
+    return redirect(url_for("moderation.queue", slug=project.slug))
+
+
+@bp.post("/duplicate/<int:trace_id>")
+@login_required
+def duplicate(trace_id: int) -> Response | tuple[str, int]:
+    """Close an entry as a duplicate of an existing trace, keeping its text there."""
+    trace = db.session.get(Trace, trace_id) or abort(404)
+    form = DuplicateForm()
+    if not form.validate_on_submit():
+        abort(400)
+    original = db.session.get(Trace, form.original_id.data) or abort(404)
+    try:
+        outcome = operations.mark_duplicate(current_user, trace, original, form.version.data)
+    except Conflict as error:
+        return _conflict(trace, error)
+    flash(outcome.message, "success" if outcome.changed else "info")
+    return redirect(_back(form.next.data, trace))
+
+
+@bp.app_template_global("trace_actions")
+def trace_actions(trace: Trace) -> list[Action]:
+    """The status actions the current user may take on this trace (for the trace page)."""
+    user = viewer_of(current_user)
+    if user is None:
+        return []
+    actors = {actor for actor in Actor if operations.may_act(user, trace, _first_action_of(actor))}
+    return available(trace.status, actors)
+
+
+@bp.app_template_global("action_needs_reason")
+def action_needs_reason(action: Action) -> bool:
+    """Whether the action needs a message (reject, ask for changes, delete)."""
+    return TRANSITIONS[action].needs_reason
+
+
+def _first_action_of(actor: Actor) -> Action:
+    return next(a for a, t in TRANSITIONS.items() if t.actor is actor)
+
+
+def _conflict(trace: Trace, error: DomainError) -> tuple[str, int]:
+    db.session.rollback()
+    current = db.session.get(Trace, trace.id)
+    return render_template("moderation/conflict.html", trace=current, message=error.message), 409
+
+
+def _project_or_404(slug: str) -> Project:
+    project = db.session.query(Project).filter_by(slug=slug).one_or_none()
+    if project is None:
+        abort(404)
+    return project
+
+
+def _action(value: Any) -> Action:
+    try:
+        return Action(value)
+    except ValueError:
+        abort(400)
+
+
+def _selection(values: list[str]) -> list[tuple[int, int]]:
+    items = []
+    for value in values:
+        trace_id, _, version = value.partition(":")
+        if trace_id.isdigit() and version.isdigit():
+            items.append((int(trace_id), int(version)))
+    return items
+
+
+def _filters() -> queries.QueueFilters:
+    bbox = None
+    raw = request.args.get("bbox", "")
+    if raw:
+        try:
+            parts = [float(p) for p in raw.split(",")]
+            if len(parts) == 4 and parts[0] < parts[2] and parts[1] < parts[3]:
+                bbox = (parts[0], parts[1], parts[2], parts[3])
+        except ValueError:
+            bbox = None
+    return queries.QueueFilters(
+        trace_type=request.args.get("type", ""),
+        period=request.args.get("period", ""),
+        author_id=request.args.get("author", type=int),
+        bbox=bbox,
+    )
+
+
+def _map_config() -> dict[str, Any]:
+    tiles = tile_sources()[0]
+    return {"tileUrl": tiles.url, "attribution": tiles.attribution, "maxZoom": tiles.max_zoom}
+
+
+def _back(target: str | None, trace: Trace) -> str:
+    return safe_target(target) or url_for("traces.show", trace_id=trace.id)

@@ -1,0 +1,195 @@
+"""Moderation decisions: one path for single, bulk and duplicate decisions, each checked,
+version-locked, revisioned, audited and notified."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask_babel import gettext
+from sqlalchemy import func
+from sqlalchemy.orm.exc import StaleDataError
+
+from app import audit
+from app.access import can_moderate, can_revert, can_view
+from app.db import db
+from app.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from app.models import Trace, TraceStatus, User
+from app.moderation.states import TRANSITIONS, Action, Actor, NotAllowedFrom, Unchanged, plan
+from app.notify import notify
+from app.traces.messages import status_label
+from app.traces.operations import record_revision
+
+log = logging.getLogger(__name__)
+REASON_MAX = 2000
+
+
+class NotAllowedNow(DomainError):
+    """The action does not apply to the trace's current state."""
+
+    status = 409
+    code = "invalid_transition"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a decision did: changed or not, and a sentence for the person who took it."""
+
+    changed: bool
+    message: str
+
+
+def may_act(user: User | None, trace: Trace, action: Action) -> bool:
+    """Whether this user holds the right kind of role for the action on this trace."""
+    if user is None:
+        return False
+    actor = TRANSITIONS[action].actor
+    if actor is Actor.MODERATOR:
+        return can_moderate(user, trace)
+    if actor is Actor.AUTHOR:
+        return trace.author_id == user.id
+    return can_revert(user, trace)
+
+
+def decide(
+    user: User, trace: Trace, action: Action, expected_version: int | None, reason: str = ""
+) -> Outcome:
+    """Apply one moderation action to one trace, or refuse it with the reason."""
+    if not can_view(user, trace):
+        raise NotFound(gettext("No such trace."))
+    if not may_act(user, trace, action):
+        raise Forbidden(gettext("You may not do this with this trace."))
+    if expected_version is not None and trace.version != expected_version:
+        raise Conflict(
+            gettext(
+                "Someone else changed this trace while you were looking at it. "
+                "It is now: %(status)s.",
+                status=status_label(trace.status),
+            ),
+            current_version=trace.version,
+            current_status=trace.status.value,
+        )
+    reason = (reason or "").strip()
+    try:
+        target = plan(action, trace.status)
+    except Unchanged:
+        return Outcome(
+            False,
+            gettext("Nothing changed: the trace is already %(status)s.",
+                    status=status_label(trace.status).lower()),
+        )  # fmt: skip
+    except NotAllowedFrom:
+        raise NotAllowedNow(
+            gettext("This cannot be done while the trace is %(status)s.",
+                    status=status_label(trace.status).lower())
+        ) from None  # fmt: skip
+    if TRANSITIONS[action].needs_reason and not reason:
+        raise ValidationFailed({"reason": [gettext("Write a reason or a message to the author.")]})
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed(
+            {"reason": [gettext("At most %(limit)s characters.", limit=REASON_MAX)]}
+        )
+    source = trace.status
+    _apply(trace, user, action, target, reason)
+    try:
+        db.session.flush()
+    except StaleDataError:
+        # The caller's transaction (or savepoint) is rolled back; the other decision stands.
+        raise Conflict(
+            gettext("Someone else decided on this trace at the same moment. Reload and look again.")
+        ) from None
+    record_revision(trace, user, comment=f"{action.value}: {reason}".strip(": "))
+    audit.record(
+        user, f"trace.{action.value}", "trace", trace.id, project_id=trace.project_id,
+        from_state=source.value, to_state=target.value, reason=reason,
+    )  # fmt: skip
+    _tell_author(user, trace, target, reason)
+    return Outcome(True, gettext("Done: the trace is now %(status)s.",
+                                 status=status_label(target).lower()))  # fmt: skip
+
+
+def _apply(trace: Trace, user: User, action: Action, target: TraceStatus, reason: str) -> None:
+    trace.status = target
+    trace.updated_at = func.now()
+    if TRANSITIONS[action].actor is not Actor.AUTHOR:
+        trace.decided_by_id = user.id
+        trace.decided_at = func.now()
+        trace.decision_note = reason
+    if target == TraceStatus.APPROVED:
+        trace.approved_by_id = user.id
+        trace.approved_at = func.now()
+    if target == TraceStatus.PENDING:
+        trace.submitted_at = func.now()
+
+
+def _tell_author(user: User, trace: Trace, target: TraceStatus, reason: str) -> None:
+    if trace.author is None or trace.author_id == user.id:
+        return
+    messages = {
+        TraceStatus.APPROVED: gettext("Your trace “%(title)s” is approved and now on the map.",
+                                      title=trace.title),
+        TraceStatus.NEEDS_CHANGES: gettext(
+            "Your trace “%(title)s” needs changes: %(reason)s", title=trace.title, reason=reason
+        ),
+        TraceStatus.REJECTED: gettext("Your trace “%(title)s” was not approved: %(reason)s",
+                                      title=trace.title, reason=reason),
+        TraceStatus.DELETED: gettext("Your trace “%(title)s” was removed: %(reason)s",
+                                     title=trace.title, reason=reason),
+    }  # fmt: skip
+    message = messages.get(target)
+    if message:
+        notify(trace.author, f"trace.{target.value}", message, trace)
+
+
+@dataclass
+class BulkResult:
+    """How a bulk decision went, trace by trace."""
+
+    changed: list[int]
+    unchanged: list[int]
+    refused: dict[int, str]
+
+
+def decide_many(
+    user: User, items: list[tuple[int, int]], action: Action, reason: str = ""
+) -> BulkResult:
+    """Apply one action to several traces, each exactly as a single decision would.
+
+    Each trace gets its own savepoint: a conflict or refusal on one leaves the others decided.
+    There is deliberately no bulk UPDATE, so locking, revisions and audit hold for every row.
+    """
+    result = BulkResult([], [], {})
+    for trace_id, version in items:
+        trace = db.session.get(Trace, trace_id)
+        if trace is None:
+            result.refused[trace_id] = gettext("No such trace.")
+            continue
+        savepoint = db.session.begin_nested()
+        try:
+            outcome = decide(user, trace, action, version, reason)
+        except DomainError as error:
+            savepoint.rollback()
+            result.refused[trace_id] = error.message
+            continue
+        savepoint.commit()
+        (result.changed if outcome.changed else result.unchanged).append(trace_id)
+    return result
+
+
+def mark_duplicate(user: User, trace: Trace, original: Trace, expected_version: int) -> Outcome:
+    """Close `trace` as a duplicate of `original`, keeping its text as an observation there."""
+    from app.comments.operations import add_observation
+
+    if original.id == trace.id or not can_view(user, original):
+        raise NotFound(gettext("No such trace to link to."))
+    if original.status == TraceStatus.DELETED:
+        raise NotAllowedNow(gettext("A deleted trace cannot be the original."))
+    reason = gettext("Duplicate of “%(title)s” (#%(id)s).", title=original.title, id=original.id)
+    outcome = decide(user, trace, Action.REJECT, expected_version, reason)
+    if outcome.changed:
+        trace.duplicate_of_id = original.id
+        text = trace.title if not trace.description else f"{trace.title}\n\n{trace.description}"
+        add_observation(original, trace.author, text, user)
+        audit.record(user, "trace.duplicate", "trace", trace.id, project_id=trace.project_id,
+                     duplicate_of=original.id)  # fmt: skip
+    return outcome

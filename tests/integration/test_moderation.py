@@ -1,0 +1,265 @@
+"""Moderation decisions over HTTP: rights, the state machine, locking, audit and notifications."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point, box
+from sqlalchemy import func, select
+
+from app.models import (
+    AuditEvent,
+    Membership,
+    MembershipRole,
+    Notification,
+    Revision,
+    Trace,
+    TraceStatus,
+    UserRole,
+)
+
+ALTA = Point(23.27, 69.97)
+FAR = Point(24.9, 70.4)
+
+
+@pytest.fixture
+def world(session, make_user, make_project, make_trace):
+    """A project with a librarian, a curator limited to an area, and a resident's entry."""
+    project = make_project()
+    librarian = make_user(UserRole.RESIDENT, name="Lina Librarian")
+    curator = make_user(name="Curt Curator")
+    resident = make_user(name="Rita Resident")
+    session.add_all(
+        [
+            Membership(project_id=project.id, user_id=librarian.id, role=MembershipRole.LIBRARIAN),
+            Membership(
+                project_id=project.id,
+                user_id=curator.id,
+                role=MembershipRole.CURATOR,
+                area=from_shape(_multi(box(23.0, 69.8, 23.5, 70.1)), srid=4326),
+            ),
+        ]
+    )
+    session.commit()
+    inside = make_trace(ALTA, status=TraceStatus.PENDING, author=resident, project=project,
+                        title="Tuft i Alta")  # fmt: skip
+    outside = make_trace(FAR, status=TraceStatus.PENDING, author=resident, project=project,
+                         title="Tuft langt unna")  # fmt: skip
+    return {"project": project, "librarian": librarian, "curator": curator,
+            "resident": resident, "inside": inside, "outside": outside}  # fmt: skip
+
+
+def _multi(polygon):
+    from shapely.geometry import MultiPolygon
+
+    return MultiPolygon([polygon])
+
+
+def decide(client, token, trace, action, version=None, reason=""):
+    return client.post(
+        f"/moderation/decision/{trace.id}",
+        data={
+            "csrf_token": token,
+            "action": action,
+            "version": trace.version if version is None else version,
+            "reason": reason,
+            "next": "/",
+        },
+    )
+
+
+def status_of(session, trace):
+    session.expire_all()
+    return session.get(Trace, trace.id).status
+
+
+def test_curator_approves_inside_their_area(client, login, session, world):
+    token = login(world["curator"])
+    response = decide(client, token, world["inside"], "approve")
+    assert response.status_code == 302
+    session.expire_all()
+    trace = session.get(Trace, world["inside"].id)
+    assert trace.status == TraceStatus.APPROVED
+    assert trace.approved_by_id == world["curator"].id and trace.approved_at is not None
+    assert trace.version == 2
+    revisions = session.execute(select(Revision).where(Revision.trace_id == trace.id)).scalars()
+    assert [r.snapshot["status"] for r in revisions] == ["approved"]
+    event = session.execute(
+        select(AuditEvent).where(
+            AuditEvent.target_id == trace.id, AuditEvent.target_type == "trace"
+        )
+    ).scalar_one()
+    assert (event.action, event.actor_id, event.from_state, event.to_state) == (
+        "trace.approve", world["curator"].id, "pending", "approved")  # fmt: skip
+    note = session.execute(
+        select(Notification).where(Notification.user_id == world["resident"].id)
+    ).scalar_one()
+    assert "Tuft i Alta" in note.message and note.trace_id == trace.id
+
+
+def test_curator_cannot_touch_entries_outside_their_area(client, login, session, world):
+    token = login(world["curator"])
+    response = decide(client, token, world["outside"], "approve")
+    assert response.status_code == 404  # not even visible to them
+    assert status_of(session, world["outside"]) == TraceStatus.PENDING
+    assert session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 0
+
+
+def test_resident_cannot_approve_even_their_own(client, login, session, world):
+    token = login(world["resident"])
+    assert decide(client, token, world["inside"], "approve").status_code == 403
+    assert status_of(session, world["inside"]) == TraceStatus.PENDING
+
+
+def test_repeating_a_decision_changes_nothing_and_says_so(client, login, session, world):
+    token = login(world["librarian"])
+    decide(client, token, world["inside"], "approve")
+    session.expire_all()
+    trace = session.get(Trace, world["inside"].id)
+    response = decide(client, token, trace, "approve")
+    assert response.status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert "Nothing changed" in page or "Ingenting ble endret" in page or "allerede" in page
+    assert session.get(Trace, trace.id).version == 2
+    count = session.execute(select(func.count()).select_from(Revision)).scalar_one()
+    assert count == 1
+
+
+def test_stale_version_gets_a_conflict_page_and_changes_nothing(client, login, session, world):
+    token = login(world["librarian"])
+    response = decide(
+        client, token, world["inside"], "approve", version=world["inside"].version + 5
+    )
+    assert response.status_code == 409
+    assert "Tuft i Alta" in response.get_data(as_text=True)
+    assert status_of(session, world["inside"]) == TraceStatus.PENDING
+
+
+def test_asking_for_changes_needs_a_message(client, login, session, world):
+    token = login(world["librarian"])
+    decide(client, token, world["inside"], "request_changes", reason="  ")
+    assert status_of(session, world["inside"]) == TraceStatus.PENDING
+    decide(client, token, world["inside"], "request_changes", reason="Legg til et bilde, takk.")
+    session.expire_all()
+    trace = session.get(Trace, world["inside"].id)
+    assert trace.status == TraceStatus.NEEDS_CHANGES
+    assert trace.decision_note == "Legg til et bilde, takk."
+    assert trace.decided_by_id == world["librarian"].id
+
+
+def test_author_withdraws_and_resubmits(client, login, session, world):
+    token = login(world["resident"])
+    assert decide(client, token, world["inside"], "withdraw").status_code == 302
+    assert status_of(session, world["inside"]) == TraceStatus.WITHDRAWN
+    trace = session.get(Trace, world["inside"].id)
+    assert decide(client, token, trace, "resubmit").status_code == 302
+    assert status_of(session, world["inside"]) == TraceStatus.PENDING
+
+
+def test_an_action_from_the_wrong_state_is_refused(client, login, session, world):
+    token = login(world["librarian"])
+    decide(client, token, world["inside"], "approve")
+    trace = session.get(Trace, world["inside"].id)
+    session.expire_all()
+    trace = session.get(Trace, world["inside"].id)
+    response = decide(client, token, trace, "restore")  # only deleted traces can be restored
+    assert response.status_code == 409
+    assert status_of(session, trace) == TraceStatus.APPROVED
+
+
+def test_only_project_librarians_delete(client, login, session, world):
+    curator_token = login(world["curator"])
+    assert (
+        decide(client, curator_token, world["inside"], "delete", reason="spam").status_code == 403
+    )
+    client.post("/logout", data={"csrf_token": curator_token})
+    token = login(world["librarian"])
+    assert decide(client, token, world["inside"], "delete", reason="Spam").status_code == 302
+    assert status_of(session, world["inside"]) == TraceStatus.DELETED
+
+
+def test_bulk_decides_each_entry_on_its_own(client, login, session, world, make_trace):
+    third = make_trace(ALTA, status=TraceStatus.PENDING, author=world["resident"],
+                       project=world["project"], title="Tredje")  # fmt: skip
+    token = login(world["librarian"])
+    slug = world["project"].slug
+    response = client.post(
+        f"/moderation/{slug}/bulk",
+        data={
+            "csrf_token": token,
+            "action": "approve",
+            "selection": [
+                f"{world['inside'].id}:{world['inside'].version}",
+                f"{world['outside'].id}:{world['outside'].version}",
+                f"{third.id}:{third.version + 1}",  # stale: someone changed it meanwhile
+            ],
+        },
+    )
+    assert response.status_code == 302
+    assert status_of(session, world["inside"]) == TraceStatus.APPROVED
+    assert status_of(session, world["outside"]) == TraceStatus.APPROVED
+    assert status_of(session, third) == TraceStatus.PENDING
+    events = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    assert events == 2
+
+
+def test_queue_lists_oldest_first_within_scope_with_nearby(
+    client, login, session, world, make_trace
+):
+    make_trace(Point(23.2705, 69.9702), status=TraceStatus.APPROVED,
+                          project=world["project"], title="Kjent gammel tuft")  # fmt: skip
+    token = login(world["curator"])
+    assert token
+    page = client.get(f"/moderation/{world['project'].slug}").get_data(as_text=True)
+    assert "Tuft i Alta" in page
+    assert "Tuft langt unna" not in page  # outside the curator's area
+    assert "Kjent gammel tuft" in page  # the nearby hint
+    metres = re.search(r"Kjent gammel tuft</a>\s*\((\d+) m", page)
+    assert metres and 20 <= int(metres.group(1)) <= 60
+
+
+def test_queue_filters_by_type(client, login, session, world, make_trace, term):
+    from app.models import Scheme
+
+    typed = make_trace(ALTA, status=TraceStatus.PENDING, project=world["project"],
+                       title="Kullgrop i lia",
+                       trace_type_id=term(Scheme.TRACE_TYPE, "kullgrop").id)  # fmt: skip
+    assert typed
+    login(world["librarian"])
+    page = client.get(f"/moderation/{world['project'].slug}?type=kullgrop").get_data(as_text=True)
+    assert f'id="entry-{typed.id}"' in page
+    assert f'id="entry-{world["inside"].id}"' not in page  # still listed as nearby, not as entry
+
+
+def test_queue_is_forbidden_to_people_without_rights(client, login, world):
+    login(world["resident"])
+    assert client.get(f"/moderation/{world['project'].slug}").status_code == 403
+
+
+def test_duplicate_keeps_the_text_as_an_observation(client, login, session, world, make_trace):
+    from app.models import Comment, CommentKind
+
+    original = make_trace(Point(23.2705, 69.9702), status=TraceStatus.APPROVED,
+                          project=world["project"], title="Kjent gammel tuft")  # fmt: skip
+    token = login(world["librarian"])
+    response = client.post(
+        f"/moderation/duplicate/{world['inside'].id}",
+        data={
+            "csrf_token": token,
+            "original_id": original.id,
+            "version": world["inside"].version,
+            "next": "/",
+        },  # fmt: skip
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    dup = session.get(Trace, world["inside"].id)
+    assert dup.status == TraceStatus.REJECTED and dup.duplicate_of_id == original.id
+    observation = session.execute(
+        select(Comment).where(Comment.trace_id == original.id)
+    ).scalar_one()
+    assert observation.kind == CommentKind.OBSERVATION
+    assert "Tuft i Alta" in observation.body
+    assert observation.author_id == world["resident"].id
