@@ -12,7 +12,17 @@ from sqlalchemy import func, select
 
 from app.auth.operations import register_user
 from app.db import db
-from app.models import Project, Scheme, Term, Trace, TraceStatus, User, UserRole
+from app.models import (
+    Membership,
+    MembershipRole,
+    Project,
+    Scheme,
+    Term,
+    Trace,
+    TraceStatus,
+    User,
+    UserRole,
+)
 from app.traces.operations import record_revision
 from geo.geometry import finish
 
@@ -20,6 +30,7 @@ DEMO_PASSWORD = "demo-passord-2026"  # noqa: S105 - documented demo accounts, re
 DEMO_USERS = [
     ("bibliotekar@demo.example.org", "Demo-bibliotekar", UserRole.LIBRARIAN),
     ("beboer@demo.example.org", "Demo-beboer", UserRole.RESIDENT),
+    ("kurator@demo.example.org", "Demo-kurator", UserRole.RESIDENT),
 ]
 
 # slug, name, library, centre (lon, lat), places nearby
@@ -86,6 +97,15 @@ def load_demo(per_project: int = 14, seed: int = 2026) -> str:
         )
         db.session.add(project)
         db.session.flush()
+        db.session.add(
+            Membership(project_id=project.id, user_id=librarian.id, role=MembershipRole.LIBRARIAN,
+                       granted_by_id=librarian.id)
+        )  # fmt: skip
+        if slug == "demo-alta":  # a trusted resident with curation rights, as in the pilot
+            db.session.add(
+                Membership(project_id=project.id, user_id=users[DEMO_USERS[2][0]].id,
+                           role=MembershipRole.CURATOR, granted_by_id=librarian.id)
+            )  # fmt: skip
         for index in range(per_project):
             kind = list(KINDS)[index % len(KINDS)]
             created += _demo_trace(

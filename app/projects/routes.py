@@ -1,13 +1,258 @@
-"""Projects: list, create, edit, and the members and their rights (stub, to be completed)."""
+"""Projects: the list, one project, starting and editing one, and the rights people hold in it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from folium.plugins import Draw
+from werkzeug.wrappers import Response
+
+from app import access
+from app.errors import Forbidden, ValidationFailed
+from app.maps import tile_sources
+from app.models import MembershipRole, Project, User
+from app.projects import operations, queries
+from app.projects.forms import GrantForm, ProjectEditForm, ProjectForm, clean_project, parse_area
+from app.text import render_markdown
+from geo.maps import DrawToForm, add_heritage_layer, base_map, render_parts, vendor_assets
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
+
+PROJECT_FIELDS = (
+    "name", "slug", "library_name", "description", "default_licence", "is_open",
+    "area", "area_bbox", "remove_area",
+)  # fmt: skip
 
 
 @bp.get("/")
 def index() -> str:
-    """All projects."""
-    return render_template("error.html", status=200, title="Projects", detail="")
+    """All projects, with their approved traces; librarians see a button to start one."""
+    viewer = access.viewer_of(current_user)
+    return render_template(
+        "projects/index.html",
+        rows=queries.list_projects(viewer),
+        can_create=access.can_create_project(viewer),
+        role_labels=operations.ROLE_LABELS,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> str | Response | tuple[str, int]:
+    """Start a project (installation librarians); its creator becomes its librarian."""
+    creator = _viewer()
+    if not access.can_create_project(creator):
+        raise Forbidden(gettext("Only librarians can start projects."))
+    form = ProjectForm()
+    if form.validate_on_submit():
+        try:
+            project = operations.create_project(creator, clean_project(_raw(form), new=True))
+        except ValidationFailed as error:
+            _show_errors(form, error.errors)
+        else:
+            flash(gettext("The project is created. You are its librarian."), "success")
+            return redirect(url_for("projects.show", slug=project.slug))
+    status = 422 if form.errors else 200
+    page_map = _area_map(form.area.id)
+    return render_template("projects/new.html", form=form, page_map=page_map), status
+
+
+@bp.get("/<slug>")
+def show(slug: str) -> str:
+    """One project: what it is, who runs it, and how many traces the viewer may see."""
+    project = _project(slug)
+    viewer = access.viewer_of(current_user)
+    return render_template(
+        "projects/show.html",
+        project=project,
+        description_html=render_markdown(project.description),
+        counts=queries.status_counts(project, viewer),
+        bounds=queries.area_bounds(project),
+        role=access.project_role(viewer, project.id),
+        can_manage=access.can_manage_project(viewer, project),
+        role_labels=operations.ROLE_LABELS,
+    )
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str) -> str | Response | tuple[str, int]:
+    """Change a project's name, description, library, licence, openness and area."""
+    project = _project(slug)
+    actor = _manager_of(project)
+    form = ProjectEditForm(data=_initial(project))
+    if form.validate_on_submit():
+        try:
+            data = clean_project(_raw(form), new=False)
+            changed = operations.update_project(actor, project, data)
+        except ValidationFailed as error:
+            _show_errors(form, error.errors)
+        else:
+            message = gettext("The project is saved.") if changed else gettext("Nothing changed.")
+            flash(message, "success")
+            return redirect(url_for("projects.show", slug=project.slug))
+    status = 422 if form.errors else 200
+    page_map = _area_map(form.area.id)
+    return render_template(
+        "projects/edit.html", project=project, form=form, page_map=page_map
+    ), status
+
+
+@bp.get("/<slug>/members")
+@login_required
+def members(slug: str) -> tuple[str, int]:
+    """Who holds which rights in the project, and who held them before (librarians only)."""
+    project = _project(slug)
+    _manager_of(project)
+    return _members_page(project, GrantForm())
+
+
+@bp.post("/<slug>/members/grant")
+@login_required
+def grant(slug: str) -> Response | tuple[str, int]:
+    """Give a registered person a role; an earlier role of theirs is revoked and kept."""
+    project = _project(slug)
+    actor = _manager_of(project)
+    form = GrantForm()
+    if form.validate_on_submit():
+        try:
+            area = parse_area(form.area.data, form.area_bbox.data)
+            role = MembershipRole(form.role.data)
+            _, changed = operations.grant_role(actor, project, form.email.data or "", role, area)
+        except ValidationFailed as error:
+            _show_errors(form, error.errors)
+        except operations.Conflict as error:
+            return _members_page(project, form, status=error.status, problem=error.message)
+        else:
+            if changed:
+                flash(gettext("The rights are granted. They apply from now on."), "success")
+            else:
+                flash(gettext("This person already has exactly this role; nothing changed."))
+            return redirect(url_for("projects.members", slug=project.slug))
+    return _members_page(project, form, status=422)
+
+
+@bp.post("/<slug>/members/<int:membership_id>/revoke")
+@login_required
+def revoke(slug: str, membership_id: int) -> Response | tuple[str, int]:
+    """Withdraw a membership (CSRF is checked for every POST); it stays in the history."""
+    project = _project(slug)
+    actor = _manager_of(project)
+    membership = queries.get_membership(project, membership_id)
+    if membership is None:
+        abort(404)
+    try:
+        revoked = operations.revoke_membership(actor, project, membership)
+    except operations.Conflict as error:
+        return _members_page(project, GrantForm(), status=error.status, problem=error.message)
+    if revoked:
+        flash(gettext("The rights are withdrawn. This applies from now on."), "success")
+    else:
+        flash(gettext("These rights were already withdrawn; nothing changed."))
+    return redirect(url_for("projects.members", slug=project.slug))
+
+
+def _viewer() -> User:
+    viewer = access.viewer_of(current_user)
+    if viewer is None:  # login_required runs first; this keeps the type checker honest
+        abort(401)
+    return viewer
+
+
+def _project(slug: str) -> Project:
+    project = queries.get_project(slug)
+    if project is None:
+        abort(404)
+    return project
+
+
+def _manager_of(project: Project) -> User:
+    """The logged-in user, if they may run this project; else 403."""
+    viewer = _viewer()
+    if not access.can_manage_project(viewer, project):
+        raise Forbidden(gettext("Only the librarians of this project may do this."))
+    return viewer
+
+
+def _members_page(
+    project: Project, form: GrantForm, status: int = 200, problem: str | None = None
+) -> tuple[str, int]:
+    live, revoked = queries.members(project)
+    return render_template(
+        "projects/members.html",
+        project=project,
+        live=live,
+        revoked=revoked,
+        form=form,
+        problem=problem,
+        role_labels=operations.ROLE_LABELS,
+        page_map=_area_map(form.area.id),
+    ), status
+
+
+def _raw(form: ProjectForm) -> dict[str, Any]:
+    return {name: form[name].data for name in PROJECT_FIELDS if name in form}
+
+
+def _initial(project: Project) -> dict[str, Any]:
+    return {
+        "name": project.name,
+        "library_name": project.library_name,
+        "description": project.description,
+        "default_licence": project.default_licence,
+        "is_open": project.is_open,
+        "area": queries.area_geojson(project),
+    }
+
+
+def _show_errors(form: Any, errors: dict[str, list[str]]) -> None:
+    for name, messages in errors.items():
+        target = form[name] if name in form else form["area"]
+        target.errors = list(target.errors or []) + messages
+
+
+def _area_map(field_id: str) -> dict[str, str]:
+    """A map to draw one area on (a polygon or a box); the traces are shown for orientation."""
+    static_base = url_for("static", filename="").rstrip("/")
+    fmap = base_map(tile_sources(), static_base, aria_label=gettext("Map for drawing the area"))
+    add_heritage_layer(
+        fmap,
+        static_base,
+        {
+            "dataUrl": url_for("api.map_data"),
+            "traceUrl": url_for("traces.show", trace_id=0).rsplit("0", 1)[0],
+            "clusterBelowZoom": current_app.config["MAP_CLUSTER_BELOW_ZOOM"],
+            "fitNorway": True,
+            "labels": {
+                "open": gettext("Open the trace"),
+                "pending": gettext("Waiting for approval"),
+                "traces": gettext("traces"),
+                "truncated": gettext("Too many traces here to show at once; zoom in to see all."),
+                "loadFailed": gettext("The traces could not be loaded. Check your connection."),
+            },
+        },
+    )
+    assets = vendor_assets(static_base)
+    draw = Draw(
+        export=False,
+        show_geometry_on_click=False,
+        position="topleft",
+        draw_options={
+            "polyline": False,
+            "marker": False,
+            "circle": False,
+            "circlemarker": False,
+            # showArea on rectangles trips a bug in Leaflet.draw 1.0.4's area formatting.
+            "rectangle": {"showArea": False},
+            "polygon": {"allowIntersection": False, "showArea": False},
+        },
+        edit_options={"remove": True},
+    )
+    draw.default_js = assets["draw_js"]
+    draw.default_css = assets["draw_css"]
+    draw.add_to(fmap)
+    DrawToForm(draw, field_id).add_to(fmap)
+    return render_parts(fmap)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required
 from geoalchemy2.shape import to_shape
@@ -32,6 +41,8 @@ def new() -> str | Response | tuple[str, int]:
     form = TraceForm()
     locale = str(get_locale())
     form.fill_choices(queries.open_projects(), queries.terms_by_scheme(), locale)
+    if request.method == "GET" and request.args.get("project"):
+        form.project.data = request.args["project"]  # "Add a trace to this project"
     if form.validate_on_submit():
         try:
             geometry, typed = _geometry_from(form)
