@@ -1,15 +1,50 @@
-"""A contributor's own pages: my traces with their status and messages (stub)."""
+"""A contributor's own page: my traces with their status and messages, and notifications."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.access import can_edit_vocabulary
+from app.me import operations, queries
+from app.me.forms import MarkReadForm
+from app.models import TraceStatus
 
 bp = Blueprint("me", __name__, url_prefix="/me")
+
+# A moderator's message matters to the author when it asks for something or explains a refusal.
+NOTE_SHOWN_FOR = (TraceStatus.NEEDS_CHANGES, TraceStatus.REJECTED)
 
 
 @bp.get("/traces")
 @login_required
 def traces() -> str:
-    """The user's traces and notifications."""
-    return render_template("error.html", status=200, title="My traces", detail="")
+    """The user's traces and notifications (reading the page marks nothing)."""
+    notifications = queries.my_notifications(current_user)
+    return render_template(
+        "me/traces.html",
+        traces=queries.my_traces(current_user),
+        notifications=notifications,
+        unread=sum(1 for n in notifications if n.read_at is None),
+        up_to=max((n.id for n in notifications), default=None),
+        note_shown_for=NOTE_SHOWN_FOR,
+        form=MarkReadForm(),
+        can_edit_vocabulary=can_edit_vocabulary(current_user),
+    )
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_read() -> Response:
+    """Mark the notifications shown on the page as read."""
+    form = MarkReadForm()
+    if not form.validate_on_submit():
+        abort(400)
+    count = operations.mark_read(current_user, form.up_to.data)
+    if count:
+        flash(gettext("Notifications marked as read."), "success")
+    else:
+        flash(gettext("There were no unread notifications."), "info")
+    return redirect(url_for("me.traces", _anchor="notifications"))

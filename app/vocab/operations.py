@@ -1,0 +1,182 @@
+"""Changing the controlled vocabularies: terms are edited or deactivated, never deleted."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask_babel import gettext
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+
+from app import audit
+from app.access import can_edit_vocabulary
+from app.db import db
+from app.errors import Forbidden, ValidationFailed
+from app.models import Scheme, Term, User
+
+CODE_MAX = 64
+LABEL_MAX = 120
+URI_MAX = 300
+# KulturNav (the Nordic museums' terminology service) and the Getty AAT, nothing else.
+URI_HOSTS = ("kulturnav.org", "vocab.getty.edu")
+CODE_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class TermFields:
+    """The editable fields of a term, cleaned."""
+
+    label_nb: str
+    label_nn: str | None
+    label_en: str
+    label_se: str | None
+    uri: str | None
+    sensitive: bool
+    before_1537: bool
+    is_active: bool
+    sort_order: int
+
+
+def clean_fields(raw: dict[str, Any]) -> TermFields:
+    """Trim and check the fields; ValidationFailed names each bad one and why."""
+    errors: dict[str, list[str]] = {}
+
+    def label(name: str, required: bool) -> str | None:
+        value = " ".join(str(raw.get(name) or "").replace("\x00", "").split())
+        if required and not value:
+            errors.setdefault(name, []).append(gettext("This field is required."))
+        if len(value) > LABEL_MAX:
+            errors.setdefault(name, []).append(
+                gettext("At most %(limit)s characters.", limit=LABEL_MAX)
+            )
+        return value or None
+
+    fields = TermFields(
+        label_nb=label("label_nb", required=True) or "",
+        label_nn=label("label_nn", required=False),
+        label_en=label("label_en", required=True) or "",
+        label_se=label("label_se", required=False),
+        uri=_check_uri(raw.get("uri"), errors),
+        sensitive=bool(raw.get("sensitive")),
+        before_1537=bool(raw.get("before_1537")),
+        is_active=bool(raw.get("is_active")),
+        sort_order=int(raw.get("sort_order") or 0),
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return fields
+
+
+def _check_uri(raw: Any, errors: dict[str, list[str]]) -> str | None:
+    value = str(raw or "").strip()
+    if not value:
+        return None
+    if len(value) > URI_MAX:
+        errors.setdefault("uri", []).append(gettext("At most %(limit)s characters.", limit=URI_MAX))
+        return None
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme != "https" or any(c.isspace() for c in value):
+        errors.setdefault("uri", []).append(
+            gettext("The link must be a web address starting with https://.")
+        )
+        return None
+    # No user@host tricks or odd ports: the host must be exactly one of the two services.
+    if (
+        (parts.hostname or "") not in URI_HOSTS
+        or parts.username is not None
+        or port not in (None, 443)
+        or parts.path in ("", "/")
+    ):
+        errors.setdefault("uri", []).append(
+            gettext(
+                "Only links to a concept at kulturnav.org or vocab.getty.edu are accepted, "
+                "such as https://vocab.getty.edu/aat/300000000."
+            )
+        )
+        return None
+    return value
+
+
+def clean_code(raw: Any, scheme: Scheme) -> str:
+    """A new term's code: a-z, 0-9 and hyphens, unique within its vocabulary."""
+    code = str(raw or "").strip()
+    message = None
+    if not code:
+        message = gettext("This field is required.")
+    elif len(code) > CODE_MAX or not CODE_PATTERN.fullmatch(code):
+        message = gettext(
+            "Use small letters a–z, digits and single hyphens (at most %(limit)s), "
+            "such as “kullgrop”.",
+            limit=CODE_MAX,
+        )
+    elif _code_taken(scheme, code):
+        message = _code_taken_message(code)
+    if message:
+        raise ValidationFailed({"code": [message]})
+    return code
+
+
+def _code_taken(scheme: Scheme, code: str) -> bool:
+    return bool(
+        db.session.execute(
+            select(exists().where(Term.scheme == scheme, Term.code == code))
+        ).scalar()
+    )
+
+
+def update_term(term: Term, editor: User, raw: dict[str, Any]) -> dict[str, list[Any]]:
+    """Check and apply the changed fields and audit them; {field: [old, new]} (empty: none)."""
+    _require_editor(editor)
+    fields = clean_fields(raw)
+    changes: dict[str, list[Any]] = {}
+    for name, value in asdict(fields).items():
+        old = getattr(term, name)
+        if old != value:
+            changes[name] = [old, value]
+            setattr(term, name, value)
+    if changes:
+        db.session.flush()
+        audit.record(editor, "vocab.term_updated", "term", term.id, changes=changes)
+    return changes
+
+
+def create_term(scheme: Scheme, editor: User, raw: dict[str, Any]) -> Term:
+    """Check a new term (code and fields, all errors at once), add it and audit it."""
+    _require_editor(editor)
+    errors: dict[str, list[str]] = {}
+    code = fields = None
+    try:
+        code = clean_code(raw.get("code"), scheme)
+    except ValidationFailed as error:
+        errors.update(error.errors)
+    try:
+        fields = clean_fields(raw)
+    except ValidationFailed as error:
+        errors.update(error.errors)
+    if errors or code is None or fields is None:
+        raise ValidationFailed(errors)
+    term = Term(scheme=scheme, code=code, parent_id=None, **asdict(fields))
+    try:
+        with db.session.begin_nested():  # a concurrent twin must not break the whole request
+            db.session.add(term)
+            db.session.flush()
+    except IntegrityError:
+        raise ValidationFailed({"code": [_code_taken_message(code)]}) from None
+    audit.record(editor, "vocab.term_created", "term", term.id, scheme=scheme.value, code=code)
+    return term
+
+
+def _code_taken_message(code: str) -> str:
+    return gettext("This vocabulary already has a term with the code %(code)s.", code=code)
+
+
+def _require_editor(user: User) -> None:
+    if not can_edit_vocabulary(user):
+        raise Forbidden(gettext("Only librarians and curators may change the vocabularies."))
