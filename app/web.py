@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from app.db import db
+from app.text import render_markdown
 from app.traces.messages import status_label
 
 # Methods that may change state; GET never does (SECURITY.md item 22).
@@ -121,6 +122,7 @@ def init_app(app: Flask) -> None:
             "status_label": status_label,
             "unread_count": _unread_count,
             "is_moderator": _is_moderator,
+            "render_markdown": render_markdown,  # returns sanitised Markup
         }
 
     @app.before_request

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from app.access import moderated_projects, viewer_of
 from app.db import db
 from app.errors import Conflict, DomainError, ValidationFailed
+from app.comments.queries import pending_comments_with_traces
 from app.maps import tile_sources
 from app.models import Project, Trace
 from app.moderation import operations, queries
@@ -62,6 +63,7 @@ def queue(slug: str) -> str:
         filters=filters,
         terms=terms_by_scheme(),
         contributors=queries.queue_contributors(current_user, project),
+        pending_comments=pending_comments_with_traces(current_user, project.id),
         map_config=_map_config(),
         form=DecisionForm(),
         bulk_form=BulkForm(),

@@ -263,3 +263,22 @@ def test_duplicate_keeps_the_text_as_an_observation(client, login, session, worl
     assert observation.kind == CommentKind.OBSERVATION
     assert "Tuft i Alta" in observation.body
     assert observation.author_id == world["resident"].id
+
+
+def test_queue_lists_pending_comments_in_scope(client, login, session, world, make_trace):
+    from app.models import Comment, CommentStatus
+
+    approved = make_trace(ALTA, status=TraceStatus.APPROVED, project=world["project"],
+                          title="Godkjent tuft")  # fmt: skip
+    far = make_trace(FAR, status=TraceStatus.APPROVED, project=world["project"], title="Fjern")
+    session.add_all([
+        Comment(trace_id=approved.id, author_id=world["resident"].id,
+                body="Bestefar kalte den **Stua**.", status=CommentStatus.PENDING),
+        Comment(trace_id=far.id, author_id=world["resident"].id,
+                body="Utenfor kuratorens område", status=CommentStatus.PENDING),
+    ])  # fmt: skip
+    session.commit()
+    login(world["curator"])
+    page = client.get(f"/moderation/{world['project'].slug}").get_data(as_text=True)
+    assert "Bestefar kalte den <strong>Stua</strong>." in page
+    assert "Utenfor kuratorens område" not in page
