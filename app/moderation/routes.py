@@ -10,9 +10,9 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.access import moderated_projects, viewer_of
+from app.comments.queries import pending_comments_with_traces
 from app.db import db
 from app.errors import Conflict, DomainError, ValidationFailed
-from app.comments.queries import pending_comments_with_traces
 from app.maps import tile_sources
 from app.models import Project, Trace
 from app.moderation import operations, queries

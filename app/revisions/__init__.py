@@ -1,1 +1,1 @@
-"""revisions feature package."""
+"""Editing traces, their history (what changed, who, when, why) and reverting to a revision."""

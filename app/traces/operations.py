@@ -74,6 +74,7 @@ def snapshot(trace: Trace) -> dict[str, Any]:
         "condition_id": trace.condition_id,
         "dating_method_id": trace.dating_method_id,
         "is_sensitive": trace.is_sensitive,
+        "tags": list(trace.tags or []),
         "geometry": geometry_to_geojson(to_shape(trace.geom)),
     }
 

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 from geoalchemy2.shape import to_shape
 from werkzeug.wrappers import Response
 
+from app.access import can_edit
 from app.errors import ValidationFailed
 from app.maps import detail_map, drawing_map
 from app.text import render_markdown
@@ -79,6 +80,7 @@ def show(trace_id: int) -> str:
         page_map=detail_map(geometry),
         locale=str(get_locale()),
         is_author=viewer is not None and viewer.id == trace.author_id,
+        may_edit=can_edit(viewer, trace),
     )
 
 

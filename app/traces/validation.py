@@ -42,8 +42,13 @@ class Submission:
     terms: dict[str, Term | None]
 
 
-def clean_submission(raw: dict[str, Any], geometry: Any) -> Submission:
-    """Check every field at once and raise ValidationFailed naming each bad field and why."""
+def clean_submission(
+    raw: dict[str, Any], geometry: Any, project: Project | None = None
+) -> Submission:
+    """Check every field at once and raise ValidationFailed naming each bad field and why.
+
+    A given `project` (an edit keeps the trace's own, open or closed) skips the project field.
+    """
     errors: dict[str, list[str]] = {}
 
     def text(name: str, limit: int, required: bool = False) -> str:
@@ -66,7 +71,7 @@ def clean_submission(raw: dict[str, Any], geometry: Any) -> Submission:
     description = text("description", DESCRIPTION_MAX)
     sources = text("sources", SOURCES_MAX)
 
-    project = _project(raw.get("project"), errors)
+    project = project or _project(raw.get("project"), errors)
     licence = raw.get("licence") or (project.default_licence if project else LICENCES[0])
     if licence not in LICENCES:
         errors.setdefault("licence", []).append(
