@@ -32,6 +32,7 @@ run: install db
 
 test: install
 	scripts/ensure-postgis.sh
+	scripts/ensure-redis.sh
 	scripts/ensure-chromium.sh
 	$(BIN)/pytest -q
 

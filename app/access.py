@@ -51,11 +51,13 @@ def visible_traces(viewer: User | None) -> ColumnElement[bool]:
     public = Trace.status == TraceStatus.APPROVED
     if viewer is None:
         return public
-    not_deleted = Trace.status != TraceStatus.DELETED
     if is_admin(viewer):
-        return not_deleted
+        return true()
+    not_deleted = Trace.status != TraceStatus.DELETED
     own = and_(Trace.author_id == viewer.id, not_deleted)
-    return or_(public, own, and_(not_deleted, _moderates(viewer)))
+    # Deleted traces stay visible to the project's librarians, who may restore them.
+    librarian = _moderates(viewer, (MembershipRole.LIBRARIAN,))
+    return or_(public, own, and_(not_deleted, _moderates(viewer)), librarian)
 
 
 def moderation_scope(user: User | None) -> ColumnElement[bool]:

@@ -99,6 +99,12 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "RATELIMIT_ENABLED": _env_bool("HERITAGE_RATELIMIT_ENABLED", True),
         "RATELIMIT_KEY_PREFIX": os.environ.get("HERITAGE_RATELIMIT_PREFIX", "heritage"),
         "LOGIN_RATE_LIMIT": os.environ.get("HERITAGE_LOGIN_RATE_LIMIT", "10/minute"),
+        "REGISTER_RATE_LIMIT": os.environ.get("HERITAGE_REGISTER_RATE_LIMIT", "10/hour"),
+        "RESET_RATE_LIMIT_PER_IP": os.environ.get("HERITAGE_RESET_RATE_LIMIT_PER_IP", "5/hour"),
+        "RESET_RATE_LIMIT_PER_EMAIL": os.environ.get(
+            "HERITAGE_RESET_RATE_LIMIT_PER_EMAIL", "3/hour"
+        ),
+        "SUBMIT_RATE_LIMIT": os.environ.get("HERITAGE_SUBMIT_RATE_LIMIT", "60/minute"),
         "RESET_TOKEN_MINUTES": _env_int("HERITAGE_RESET_TOKEN_MINUTES", 30),
     }
     config.update(overrides or {})

@@ -145,9 +145,21 @@ def init_app(app: Flask) -> None:
         }
         status = error.code or 500
         title = titles.get(status, gettext("Something went wrong"))
+        detail = (
+            gettext("You have tried this too often. Please wait a little and try again.")
+            if status == 429
+            else ""
+        )
         if wants_problem_json():
-            return problem(status, title)
-        return _page(status, title, "")
+            response, status = problem(status, title, detail or None)
+        else:
+            body, status = _page(status, title, detail)
+            response = Response(body, status=status, mimetype="text/html")
+        # Keep Retry-After and the rate-limit headers of the original error.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
 
 def _is_connection_fault(error: Exception) -> bool:

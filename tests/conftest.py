@@ -39,6 +39,16 @@ def database_url() -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def _reset_rate_limits() -> Iterator[None]:
+    """Every test starts with empty rate-limit counters (they are shared by the whole run)."""
+    from app.limits import limiter
+
+    if limiter.initialized:
+        limiter.reset()
+    yield
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Flask:
     """The application under test, on the test database."""

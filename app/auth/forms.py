@@ -1,4 +1,4 @@
-"""Registration and login forms."""
+"""Forms for registration, login, the account page and password reset."""
 
 from __future__ import annotations
 
@@ -36,3 +36,63 @@ class LoginForm(FlaskForm):
 
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class SettingsForm(FlaskForm):
+    """What others may see, and whether we send e-mail."""
+
+    show_name_publicly = BooleanField(
+        _l("Show my name with the traces I contribute when they are published")
+    )
+    notify_by_email = BooleanField(
+        _l("Send me an e-mail when something happens to my traces or comments")
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    """A new password, confirmed by the current one (SECURITY.md item 5)."""
+
+    # No DataRequired: a missing current password is a refusal (403), not a form error.
+    current_password = PasswordField(_l("Current password"), validators=[Length(max=1024)])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired()],
+        description=_l("At least 8 characters. A few words in a row make a good password."),
+    )
+    new_password_confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The passwords differ.")),
+        ],
+    )
+
+
+class ChangeEmailForm(FlaskForm):
+    """A new e-mail address, confirmed by the current password (SECURITY.md item 5)."""
+
+    new_email = EmailField(_l("New e-mail address"), validators=[DataRequired(), Length(max=254)])
+    email_password = PasswordField(_l("Current password"), validators=[Length(max=1024)])
+
+
+class ResetRequestForm(FlaskForm):
+    """The address to send a reset link to."""
+
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    """The new password chosen through a reset link."""
+
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired()],
+        description=_l("At least 8 characters. A few words in a row make a good password."),
+    )
+    new_password_confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The passwords differ.")),
+        ],
+    )

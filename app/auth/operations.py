@@ -1,18 +1,23 @@
-"""Account changes: registration and authentication."""
+"""Account changes: registration, authentication, and the account page's settings."""
 
 from __future__ import annotations
 
 import logging
 import unicodedata
+from datetime import UTC, datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
+from app import audit
 from app.auth.passwords import dummy_verify, hash_password, password_problem, verify_password
+from app.auth.sessions import revoke_sessions
 from app.db import db
-from app.errors import ValidationFailed
-from app.models import User, UserRole
+from app.errors import Forbidden, ValidationFailed
+from app.mail import send_mail
+from app.models import PasswordResetToken, User, UserRole
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +48,9 @@ def register_user(
 ) -> User:
     """Create an account after checking the e-mail and password; flushes, never commits."""
     errors: dict[str, list[str]] = {}
-    try:
-        if "\x00" in email:
-            raise EmailNotValidError("NUL in address")
-        checked = validate_email(email.strip(), check_deliverability=False)
-        email_clean = checked.normalized
-    except EmailNotValidError:
-        errors["email"] = [gettext("This is not a valid e-mail address.")]
-        email_clean = email.strip()
-    normalized = normalize_email(email_clean)
-    if (
-        "email" not in errors
-        and db.session.execute(select(User.id).where(User.email_normalized == normalized)).first()
-    ):
-        errors["email"] = [gettext("An account with this e-mail address already exists.")]
+    email_clean, normalized, email_error = _checked_email(email)
+    if email_error:
+        errors["email"] = [email_error]
     problem = password_problem(password)
     if problem:
         errors["password"] = [password_message(problem)]
@@ -91,3 +85,118 @@ def authenticate(email: str, password: str) -> User | None:
         log.info("login refused: user=%s", user.id)
         return None
     return user
+
+
+def _checked_email(raw: str, *, exclude_user_id: int | None = None) -> tuple[str, str, str | None]:
+    """The cleaned address, its normal form, and why it cannot be used (or None)."""
+    try:
+        if "\x00" in raw:
+            raise EmailNotValidError("NUL in address")
+        email_clean = validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        email_clean = raw.replace("\x00", "").strip()
+        return (
+            email_clean,
+            normalize_email(email_clean),
+            gettext("This is not a valid e-mail address."),
+        )
+    normalized = normalize_email(email_clean)
+    query = select(User.id).where(User.email_normalized == normalized)
+    if exclude_user_id is not None:
+        query = query.where(User.id != exclude_user_id)
+    if db.session.execute(query).first():
+        return (
+            email_clean,
+            normalized,
+            gettext("An account with this e-mail address already exists."),
+        )
+    return email_clean, normalized, None
+
+
+def check_current_password(user: User, password: str) -> None:
+    """Refuse (403) unless `password` is the user's current one (SECURITY.md item 5)."""
+    if not password or not verify_password(user.password_hash, password):
+        log.info("account change refused, wrong current password: user=%s", user.id)
+        raise Forbidden(gettext("The current password is wrong."))
+
+
+def invalidate_reset_tokens(user: User) -> None:
+    """Make every outstanding reset link of the user unusable."""
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=datetime.now(UTC))
+    )
+
+
+def set_password(user: User, new_password: str) -> None:
+    """Store a new argon2id hash after checking the password rules; outstanding links die."""
+    problem = password_problem(new_password)
+    if problem:
+        raise ValidationFailed({"new_password": [password_message(problem)]})
+    user.password_hash = hash_password(new_password)
+    invalidate_reset_tokens(user)
+    db.session.flush()
+
+
+def change_password(
+    user: User, current_password: str, new_password: str, *, keep_session: str | None
+) -> int:
+    """Change the password; every other session of the user is revoked. Returns how many."""
+    check_current_password(user, current_password)
+    set_password(user, new_password)
+    revoked = revoke_sessions(user.id, keep=keep_session)
+    audit.record(user, "account.password_changed", "user", user.id, sessions_revoked=revoked)
+    return revoked
+
+
+def change_email(user: User, current_password: str, new_email: str) -> None:
+    """Move the account to a new, unused address; the old address is told about it."""
+    check_current_password(user, current_password)
+    email_clean, normalized, problem = _checked_email(new_email, exclude_user_id=user.id)
+    if problem:
+        raise ValidationFailed({"new_email": [problem]})
+    old_address = user.email
+    user.email = email_clean
+    user.email_normalized = normalized
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:  # someone took the address a moment ago
+        raise ValidationFailed(
+            {"new_email": [gettext("An account with this e-mail address already exists.")]}
+        ) from error
+    # Links sent to the old address must not keep working for it.
+    invalidate_reset_tokens(user)
+    audit.record(user, "account.email_changed", "user", user.id)
+    if normalize_email(old_address) != normalized:
+        send_mail(
+            old_address,
+            gettext("Your e-mail address was changed"),
+            gettext(
+                "The e-mail address of your account was just changed to another one. "
+                "If you did not do this, contact the library at once."
+            ),
+        )
+
+
+def update_settings(user: User, *, show_name_publicly: bool, notify_by_email: bool) -> None:
+    """Save the publicity and e-mail notification choices."""
+    user.show_name_publicly = show_name_publicly
+    user.notify_by_email = notify_by_email
+    db.session.flush()
+    audit.record(
+        user,
+        "account.settings_changed",
+        "user",
+        user.id,
+        show_name_publicly=show_name_publicly,
+        notify_by_email=notify_by_email,
+    )
+
+
+def logout_everywhere(user: User) -> int:
+    """Revoke every session of the user, this device's too; returns how many."""
+    revoked = revoke_sessions(user.id)
+    audit.record(user, "account.logout_everywhere", "user", user.id, sessions_revoked=revoked)
+    return revoked

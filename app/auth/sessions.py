@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from flask import Flask, request, session
-from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from flask import Flask, current_app, g, request, session
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import db
 from app.extensions import login_manager
 from app.models import User, UserSession
 
 SESSION_KEY = "sid"
+# last_seen_at is written at most this often per session, so a page view rarely costs a write.
+TOUCH_EVERY = timedelta(minutes=5)
+
+log = logging.getLogger(__name__)
 
 
 def start_session(user: User) -> UserSession:
@@ -22,6 +29,7 @@ def start_session(user: User) -> UserSession:
         id=secrets.token_urlsafe(32),
         user_id=user.id,
         user_agent=(request.user_agent.string or "")[:200],
+        last_seen_at=datetime.now(UTC),
     )
     db.session.add(record)
     db.session.flush()
@@ -44,12 +52,75 @@ def end_session() -> None:
     _fresh_session()
 
 
+def current_session_id() -> str | None:
+    """The id of this device's session, if it is logged in."""
+    return session.get(SESSION_KEY)
+
+
+def revoke_sessions(user_id: int, *, keep: str | None = None) -> int:
+    """Revoke every live session of a user except `keep`; returns how many were revoked."""
+    statement = (
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    if keep:
+        statement = statement.where(UserSession.id != keep)
+    return db.session.execute(statement).rowcount or 0
+
+
+def live_session_count(user_id: int) -> int:
+    """Sessions of the user that are neither revoked nor idle past the cookie lifetime."""
+    idle_limit = datetime.now(UTC) - current_app.permanent_session_lifetime - TOUCH_EVERY
+    return db.session.execute(
+        select(func.count())
+        .select_from(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.last_seen_at > idle_limit,
+        )
+    ).scalar_one()
+
+
+def user_rate_key() -> str:
+    """Rate-limit key: the logged-in user when there is one, else the client's address."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()
+
+
+def submission_rate_limit() -> str:
+    """How many traces one user may send (form or API); SUBMIT_RATE_LIMIT overrides."""
+    return str(current_app.config.get("SUBMIT_RATE_LIMIT") or "60/minute")
+
+
 def _fresh_session() -> None:
     """Drop everything in the cookie session except the chosen language."""
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
+
+
+def _touch(sid: str) -> None:
+    """Record that the session was used; its own tiny transaction after the request's."""
+    now = datetime.now(UTC)
+    try:
+        db.session.execute(
+            update(UserSession)
+            .where(
+                UserSession.id == sid,
+                UserSession.revoked_at.is_(None),
+                UserSession.last_seen_at < now - TOUCH_EVERY,
+            )
+            .values(last_seen_at=now)
+        )
+        db.session.commit()
+    except SQLAlchemyError:
+        # Bookkeeping only: the response has been sent, so never let this fail a request.
+        db.session.rollback()
+        log.warning("could not update last_seen_at of a session", exc_info=True)
 
 
 def init_login(app: Flask) -> None:
@@ -61,7 +132,7 @@ def init_login(app: Flask) -> None:
         if not sid or not user_id.isdigit():
             return None
         row = db.session.execute(
-            select(User)
+            select(User, UserSession.last_seen_at)
             .join(UserSession, UserSession.user_id == User.id)
             .where(
                 UserSession.id == sid,
@@ -69,5 +140,18 @@ def init_login(app: Flask) -> None:
                 User.id == int(user_id),
                 User.is_enabled.is_(True),
             )
-        ).scalar_one_or_none()
-        return row
+        ).first()
+        if row is None:
+            return None
+        user, last_seen = row
+        if last_seen is None or last_seen < datetime.now(UTC) - TOUCH_EVERY:
+            g.touch_session = sid
+        return user
+
+    @app.teardown_request
+    def _touch_session(error: BaseException | None) -> None:
+        # Runs after every after_request hook, so the request's own commit or rollback (web.py)
+        # has happened already: a GET (always rolled back) still records the visit.
+        sid = g.pop("touch_session", None)
+        if sid is not None and error is None and not g.get("database_down"):
+            _touch(sid)

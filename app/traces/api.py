@@ -10,7 +10,9 @@ from flask_babel import gettext
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
 
+from app.auth.sessions import submission_rate_limit, user_rate_key
 from app.errors import DomainError, NotFound, ValidationFailed, problem
+from app.limits import limiter
 from app.openapi import openapi_document
 from app.traces import operations, queries
 from app.traces.policy import can_view, viewer_of
@@ -62,6 +64,7 @@ def map_data() -> Response | tuple[Response, int]:
 
 
 @bp.post("/traces")
+@limiter.limit(submission_rate_limit, key_func=user_rate_key)
 def create_trace() -> tuple[Response, int]:
     """Submit a trace as a GeoJSON Feature; 201 with its URL, or 4xx problem details."""
     if not current_user.is_authenticated:

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import aliased
 
 from app.db import db
-from app.models import Project, Scheme, Term, Trace, User
+from app.models import Project, Scheme, Term, Trace, TraceStatus, User
 from app.traces.policy import visible_traces
 
 _EMPTY = literal("[]").cast(JSON)
@@ -73,7 +73,11 @@ def map_features(view: Viewport, viewer: User | None, limit: int) -> str:
             func.row_number().over(order_by=Trace.id).label("rn"),
         )
         .outerjoin(ttype, ttype.id == Trace.trace_type_id)
-        .where(visible_traces(viewer), Trace.geom.intersects(_envelope(view)))
+        .where(
+            visible_traces(viewer),
+            Trace.status != TraceStatus.DELETED,  # deleted traces never go on the map
+            Trace.geom.intersects(_envelope(view)),
+        )
         .order_by(Trace.id)
         .limit(limit + 1)
         .subquery()
@@ -108,7 +112,11 @@ def map_clusters(view: Viewport, viewer: User | None) -> str:
             point.label("p"),
             func.ST_SnapToGrid(point, cell).label("cell"),
         )
-        .where(visible_traces(viewer), Trace.geom.intersects(_envelope(view)))
+        .where(
+            visible_traces(viewer),
+            Trace.status != TraceStatus.DELETED,  # deleted traces never go on the map
+            Trace.geom.intersects(_envelope(view)),
+        )
         .subquery()
     )
     center = func.ST_Centroid(func.ST_Collect(base.c.p))

@@ -21,7 +21,9 @@ from geoalchemy2.shape import to_shape
 from werkzeug.wrappers import Response
 
 from app.access import can_edit
+from app.auth.sessions import submission_rate_limit, user_rate_key
 from app.errors import ValidationFailed
+from app.limits import limiter
 from app.maps import detail_map, drawing_map
 from app.text import render_markdown
 from app.traces import operations, queries
@@ -36,6 +38,7 @@ bp = Blueprint("traces", __name__, url_prefix="/traces")
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@limiter.limit(submission_rate_limit, key_func=user_rate_key, methods=["POST"])
 @login_required
 def new() -> str | Response | tuple[str, int]:
     """Draw or type a trace and describe it; stored as pending."""
