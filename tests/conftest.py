@@ -23,6 +23,7 @@ from app.models import Project, Scheme, Term, Trace, TraceStatus, User, UserRole
 from tests.dbutil import recreate_database, test_database_url
 
 PASSWORD = "correct horse battery"
+PASSWORD_HASH = hash_password(PASSWORD)  # argon2id is slow on purpose; hash once per run
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +111,7 @@ def make_user(session: Session) -> Callable[..., User]:
             email=f"user{n}@example.org",
             email_normalized=f"user{n}@example.org",
             display_name=name or f"User {n}",
-            password_hash=hash_password(PASSWORD),
+            password_hash=PASSWORD_HASH,
             role=role,
         )
         session.add(user)
