@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, not_, or_, select, true
 
 from app.db import db
 from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, User, UserRole
@@ -153,3 +153,52 @@ def moderated_projects(user: User | None) -> list[Project]:
             )
         )
     return list(db.session.execute(query).scalars())
+
+
+# --- Sensitive locations: who sees the precise shape, and what everyone else sees ----------
+
+
+def precise_allowed(
+    viewer: User | None, partner_projects: list[int] | None = None
+) -> ColumnElement[bool]:
+    """SQL condition: the viewer may see this trace's precise location.
+
+    The author, the project's moderators in scope and admins may; a partner institution's
+    token may for its projects (`partner_projects`, an empty list meaning all projects).
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if partner_projects is not None:
+        conditions.append(
+            true() if not partner_projects else Trace.project_id.in_(partner_projects)
+        )
+    if viewer is not None:
+        if is_admin(viewer):
+            return true()
+        conditions.extend([Trace.author_id == viewer.id, _moderates(viewer)])
+    return or_(*conditions) if conditions else false()
+
+
+def display_geometry(precise: ColumnElement[bool]):  # noqa: ANN201 - a SQL expression
+    """The geometry to show: the generalised point for sensitive traces unless precise."""
+    return case((and_(Trace.is_sensitive, not_(precise)), Trace.public_geom), else_=Trace.geom)
+
+
+def located_in(precise: ColumnElement[bool], envelope) -> ColumnElement[bool]:  # noqa: ANN001
+    """SQL condition: the shown geometry meets the envelope; both branches use a GiST index.
+
+    Filtering on the shown geometry, not the precise one, is what makes bounding-box
+    bisection useless: a sensitive trace can only be found where its cell centre is.
+    """
+    return or_(
+        and_(or_(Trace.is_sensitive.is_(False), precise), Trace.geom.intersects(envelope)),
+        and_(Trace.is_sensitive, not_(precise), Trace.public_geom.intersects(envelope)),
+    )
+
+
+def sees_precisely(viewer: User | None, trace: Trace) -> bool:
+    """For one trace: whether to show its precise location to this viewer."""
+    if not trace.is_sensitive:
+        return True
+    if viewer is None:
+        return False
+    return _holds(precise_allowed(viewer), trace)

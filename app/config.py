@@ -64,6 +64,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # Requests larger than this are refused with 413 before anything is read.
         "MAX_CONTENT_LENGTH": _env_int("HERITAGE_MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
         "MAX_VERTICES": _env_int("HERITAGE_MAX_VERTICES", 5000),
+        # Sensitive traces are shown to the public at the centre of a cell this size (metres).
+        "PRIVACY_CELL_METRES": _env_int("HERITAGE_PRIVACY_CELL_METRES", 1500),
         "TILE_URL": os.environ.get("HERITAGE_TILE_URL", KARTVERKET_TOPO),
         "TILE_ATTRIBUTION": os.environ.get("HERITAGE_TILE_ATTRIBUTION", KARTVERKET_ATTRIBUTION),
         "TILE_NAME": os.environ.get("HERITAGE_TILE_NAME", "Kartverket topografisk"),

@@ -51,7 +51,10 @@ class Database:
             pool_size=int(app.config["DB_POOL_SIZE"]),
             connect_args={
                 # Extensions such as postgis_tiger_geocoder change search_path; pin ours.
-                "options": f"-c search_path=public -c statement_timeout={timeout}",
+                "options": (
+                    f"-c search_path=public -c statement_timeout={timeout} "
+                    f"-c heritage.cell_metres={float(app.config['PRIVACY_CELL_METRES'])}"
+                ),
                 "application_name": "heritage",
             },
         )

@@ -40,6 +40,7 @@ def _layer_options(**extra: object) -> dict[str, object]:
             "truncated": gettext("Too many traces here to show at once; zoom in to see all."),
             "loadFailed": gettext("The traces could not be loaded. Check your connection."),
             "loading": gettext("Loading traces…"),
+            "approximate": gettext("Approximate location: the site is protected."),
             "locating": gettext("Finding your position…"),
             "located": gettext("Your position was filled in:"),
             "locateFailed": gettext(

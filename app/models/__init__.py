@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEvent
 from app.models.comments import Comment, CommentKind, CommentStatus
+from app.models.exports import ExportLog, PartnerToken
 from app.models.notifications import Notification
 from app.models.projects import Membership, MembershipRole, Project
 from app.models.traces import Revision, Trace, TraceStatus
@@ -13,6 +14,8 @@ __all__ = [
     "Comment",
     "CommentKind",
     "CommentStatus",
+    "ExportLog",
+    "PartnerToken",
     "Notification",
     "PasswordResetToken",
     "Membership",

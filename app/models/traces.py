@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -88,7 +89,9 @@ class Trace(Base):
     )
     # Where the public sees a sensitive trace: a stable point inside a coarse cell.
     public_geom: Mapped[WKBElement | None] = mapped_column(
-        Geometry("POINT", srid=4326, spatial_index=True)
+        Geometry("POINT", srid=4326, spatial_index=True),
+        server_default=FetchedValue(),
+        server_onupdate=FetchedValue(),
     )
     trace_type_id: Mapped[int | None] = mapped_column(ForeignKey("terms.id"))
     period_id: Mapped[int | None] = mapped_column(ForeignKey("terms.id"))
@@ -99,7 +102,12 @@ class Trace(Base):
     status: Mapped[TraceStatus] = mapped_column(
         pg_enum(TraceStatus, "trace_status"), default=TraceStatus.PENDING
     )
-    is_sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Set by the database trigger from the type/period rules, unless a librarian decided:
+    # sensitivity_override True/False wins over the rules (migration 'sensitive locations').
+    is_sensitive: Mapped[bool] = mapped_column(
+        Boolean, server_default="false", server_onupdate=FetchedValue()
+    )
+    sensitivity_override: Mapped[bool | None] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
@@ -123,7 +131,8 @@ class Trace(Base):
     dating_method: Mapped[Term | None] = relationship(foreign_keys=[dating_method_id])
 
     # Optimistic locking (SECURITY.md item 31): every UPDATE checks and bumps the counter.
-    __mapper_args__ = {"version_id_col": version}
+    # eager_defaults: read back what the sensitivity trigger computed in the same statement.
+    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
 
 
 class Revision(Base):

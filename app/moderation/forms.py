@@ -34,3 +34,10 @@ class DuplicateForm(FlaskForm):
     original_id = IntegerField(validators=[DataRequired()])
     version = IntegerField(validators=[DataRequired()])
     next = HiddenField()
+
+
+class SensitivityForm(FlaskForm):
+    """Whether the public sees this trace's location only approximately."""
+
+    choice = StringField(validators=[DataRequired()])
+    version = IntegerField(validators=[DataRequired()])

@@ -11,10 +11,10 @@ from sqlalchemy import func
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit
-from app.access import can_moderate, can_revert, can_view
+from app.access import can_moderate, can_revert, can_view, project_role
 from app.db import db
 from app.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from app.models import Trace, TraceStatus, User
+from app.models import MembershipRole, Trace, TraceStatus, User
 from app.moderation.states import TRANSITIONS, Action, Actor, NotAllowedFrom, Unchanged, plan
 from app.notify import notify
 from app.traces.messages import status_label
@@ -45,6 +45,11 @@ def may_act(user: User | None, trace: Trace, action: Action) -> bool:
         return False
     actor = TRANSITIONS[action].actor
     if actor is Actor.MODERATOR:
+        # Four eyes: a curator does not decide on their own entries; a librarian may, since a
+        # small library's project can have a single librarian.
+        own = trace.author_id == user.id
+        if own and project_role(user, trace.project_id) != MembershipRole.LIBRARIAN:
+            return False
         return can_moderate(user, trace)
     if actor is Actor.AUTHOR:
         return trace.author_id == user.id
@@ -193,3 +198,35 @@ def mark_duplicate(user: User, trace: Trace, original: Trace, expected_version: 
         audit.record(user, "trace.duplicate", "trace", trace.id, project_id=trace.project_id,
                      duplicate_of=original.id)  # fmt: skip
     return outcome
+
+
+SENSITIVITY_CHOICES = {"rules": None, "sensitive": True, "open": False}
+
+
+def set_sensitivity(user: User, trace: Trace, choice: str, expected_version: int) -> Outcome:
+    """A librarian's or curator's decision on whether a location is protected.
+
+    "rules" hands the decision back to the type and period rules. The database trigger
+    recomputes is_sensitive and the public point.
+    """
+    if not can_moderate(user, trace):
+        raise Forbidden(gettext("You may not do this with this trace."))
+    if choice not in SENSITIVITY_CHOICES:
+        raise ValidationFailed({"sensitivity": [gettext("Choose one of the options.")]})
+    if trace.version != expected_version:
+        raise Conflict(gettext("Someone else changed this trace. Reload and look again."))
+    value = SENSITIVITY_CHOICES[choice]
+    if trace.sensitivity_override is value:
+        return Outcome(False, gettext("Nothing changed."))
+    before = trace.is_sensitive
+    trace.sensitivity_override = value
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(gettext("Someone else changed this trace. Reload and look again.")) from None
+    record_revision(trace, user, comment=f"sensitivity: {choice}")
+    audit.record(
+        user, "trace.sensitivity", "trace", trace.id, project_id=trace.project_id,
+        from_state=str(before).lower(), to_state=str(trace.is_sensitive).lower(), reason=choice,
+    )  # fmt: skip
+    return Outcome(True, gettext("Saved."))

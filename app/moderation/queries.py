@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from geoalchemy2 import Geography
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.orm import aliased
 
-from app.access import moderation_scope, visible_traces
+from app.access import (
+    display_geometry,
+    located_in,
+    moderation_scope,
+    precise_allowed,
+    project_role,
+    visible_traces,
+)
 from app.db import db
-from app.models import Project, Scheme, Term, Trace, TraceStatus, User
+from app.models import MembershipRole, Project, Scheme, Term, Trace, TraceStatus, User
 
 PAGE_SIZE = 20
 NEARBY_METRES = 100.0
@@ -29,11 +36,19 @@ class QueueFilters:
     bbox: tuple[float, float, float, float] | None = None
 
 
+def _own_excluded(user: User, project: Project):  # noqa: ANN202 - a SQL expression
+    """Curators do not see their own entries in the queue (they may not decide on them)."""
+    if project_role(user, project.id) == MembershipRole.LIBRARIAN:
+        return true()
+    return or_(Trace.author_id.is_(None), Trace.author_id != user.id)
+
+
 def _queue_query(user: User, project: Project, filters: QueueFilters) -> Select:
     query = select(Trace).where(
         Trace.project_id == project.id,
         Trace.status == TraceStatus.PENDING,
         moderation_scope(user),
+        _own_excluded(user, project),
     )
     for code, column, scheme in (
         (filters.trace_type, Trace.trace_type_id, Scheme.TRACE_TYPE),
@@ -100,15 +115,19 @@ class Neighbour:
 def nearby(trace: Trace, viewer: User, metres: float = NEARBY_METRES) -> list[Neighbour]:
     """Other visible, non-deleted traces within `metres` of `trace`, nearest first."""
     here = select(Trace.geom).where(Trace.id == trace.id).scalar_subquery()
-    distance = func.ST_Distance(Trace.geom.cast(Geography), here.cast(Geography))
+    # Neighbours the moderator may not see precisely (sensitive traces of other projects)
+    # are measured at their public point, so the hint never leaks a protected location.
+    precise = precise_allowed(viewer)
+    shown = display_geometry(precise)
+    distance = func.ST_Distance(shown.cast(Geography), here.cast(Geography))
     rows = db.session.execute(
-        select(Trace, distance.label("metres"), func.ST_AsGeoJSON(Trace.geom, 7))
+        select(Trace, distance.label("metres"), func.ST_AsGeoJSON(shown, 7))
         .where(
             Trace.id != trace.id,
             Trace.status != TraceStatus.DELETED,
             visible_traces(viewer),
-            Trace.geom.intersects(func.ST_Expand(here, _NEARBY_DEGREES)),
-            func.ST_DWithin(Trace.geom.cast(Geography), here.cast(Geography), metres),
+            located_in(precise, func.ST_Expand(here, _NEARBY_DEGREES)),
+            func.ST_DWithin(shown.cast(Geography), here.cast(Geography), metres),
         )
         .order_by(distance)
         .limit(5)
@@ -131,6 +150,7 @@ def pending_count(user: User, project: Project) -> int:
                 Trace.project_id == project.id,
                 Trace.status == TraceStatus.PENDING,
                 moderation_scope(user),
+                _own_excluded(user, project),
             )
         )
     ).scalar_one()

@@ -9,14 +9,14 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.access import moderated_projects, viewer_of
+from app.access import can_moderate, can_view, moderated_projects, viewer_of
 from app.comments.queries import pending_comments_with_traces
 from app.db import db
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.maps import tile_sources
 from app.models import Project, Trace
 from app.moderation import operations, queries
-from app.moderation.forms import BulkForm, DecisionForm, DuplicateForm
+from app.moderation.forms import BulkForm, DecisionForm, DuplicateForm, SensitivityForm
 from app.moderation.states import TRANSITIONS, Action, Actor, available
 from app.text import plain_text
 from app.traces.queries import terms_by_scheme
@@ -138,6 +138,32 @@ def duplicate(trace_id: int) -> Response | tuple[str, int]:
         return _conflict(trace, error)
     flash(outcome.message, "success" if outcome.changed else "info")
     return redirect(_back(form.next.data, trace))
+
+
+@bp.post("/sensitivity/<int:trace_id>")
+@login_required
+def sensitivity(trace_id: int) -> Response | tuple[str, int]:
+    """Protect a location (or hand the choice back to the rules)."""
+    trace = db.session.get(Trace, trace_id) or abort(404)
+    if not can_view(current_user, trace):
+        abort(404)
+    form = SensitivityForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        outcome = operations.set_sensitivity(
+            current_user, trace, form.choice.data or "", form.version.data
+        )
+    except Conflict as error:
+        return _conflict(trace, error)
+    flash(outcome.message, "success" if outcome.changed else "info")
+    return redirect(url_for("traces.show", trace_id=trace.id))
+
+
+@bp.app_template_global("may_moderate")
+def may_moderate(trace: Trace) -> bool:
+    """Whether the current user moderates this trace (for the trace page)."""
+    return can_moderate(viewer_of(current_user), trace)
 
 
 @bp.app_template_global("trace_actions")

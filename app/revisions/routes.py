@@ -11,7 +11,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 from werkzeug.wrappers import Response
 
-from app.access import can_edit, can_moderate, can_revert, can_view, viewer_of
+from app.access import can_edit, can_moderate, can_revert, can_view, sees_precisely, viewer_of
 from app.db import db
 from app.errors import ValidationFailed
 from app.maps import drawing_map, tile_sources
@@ -147,10 +147,8 @@ def _conflict(trace_id: int, form: EditTraceForm | None) -> tuple[str, int]:
 
 
 def _may_see_place(viewer: User | None, trace: Trace) -> bool:
-    """Precise old shapes of a sensitive trace only for its author and its moderators."""
-    if not trace.is_sensitive:
-        return True
-    return viewer is not None and (viewer.id == trace.author_id or can_moderate(viewer, trace))
+    """Precise old shapes of a sensitive trace only for those who see it precisely now."""
+    return sees_precisely(viewer, trace)
 
 
 def _comparison_map(before: BaseGeometry | None, after: BaseGeometry) -> dict[str, str]:

@@ -10,12 +10,12 @@ from flask_babel import gettext
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
 
+from app.access import can_view, sees_precisely, viewer_of
 from app.auth.sessions import submission_rate_limit, user_rate_key
 from app.errors import DomainError, NotFound, ValidationFailed, problem
 from app.limits import limiter
 from app.openapi import openapi_document
 from app.traces import operations, queries
-from app.traces.policy import can_view, viewer_of
 from app.traces.validation import clean_submission
 from geo.geojson import feature, geometry_to_geojson
 
@@ -100,12 +100,15 @@ def create_trace() -> tuple[Response, int]:
 def get_trace(trace_id: int) -> Response:
     """One visible trace as a GeoJSON Feature."""
     trace = queries.get_trace(trace_id)
-    if trace is None or not can_view(viewer_of(current_user), trace):
+    viewer = viewer_of(current_user)
+    if trace is None or not can_view(viewer, trace):
         raise NotFound(gettext("No such trace."))
+    precise = sees_precisely(viewer, trace)
     body = feature(
         trace.id,
-        geometry_to_geojson(to_shape(trace.geom)),
+        geometry_to_geojson(to_shape(trace.geom if precise else trace.public_geom)),
         {
+            "location": "precise" if precise else "generalised",
             "title": trace.title,
             "description": trace.description,
             "status": trace.status.value,

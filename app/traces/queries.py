@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import Numeric, Text, case, func, literal, select
+from sqlalchemy import Numeric, Text, and_, case, func, literal, not_, select
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import aliased
 
+from app.access import display_geometry, located_in, precise_allowed, visible_traces
 from app.db import db
 from app.models import Project, Scheme, Term, Trace, TraceStatus, User
-from app.traces.policy import visible_traces
 
 _EMPTY = literal("[]").cast(JSON)
 
@@ -63,20 +63,22 @@ def map_features(view: Viewport, viewer: User | None, limit: int) -> str:
     One row more than the limit is read so the answer can say it was truncated.
     """
     ttype = aliased(Term)
+    precise = precise_allowed(viewer)
     rows = (
         select(
             Trace.id.label("id"),
             Trace.title.label("title"),
             Trace.status.label("status"),
             ttype.code.label("type_code"),
-            func.ST_AsGeoJSON(Trace.geom, 7).cast(JSON).label("geometry"),
+            func.ST_AsGeoJSON(display_geometry(precise), 7).cast(JSON).label("geometry"),
+            and_(Trace.is_sensitive, not_(precise)).label("approximate"),
             func.row_number().over(order_by=Trace.id).label("rn"),
         )
         .outerjoin(ttype, ttype.id == Trace.trace_type_id)
         .where(
             visible_traces(viewer),
             Trace.status != TraceStatus.DELETED,  # deleted traces never go on the map
-            Trace.geom.intersects(_envelope(view)),
+            located_in(precise, _envelope(view)),
         )
         .order_by(Trace.id)
         .limit(limit + 1)
@@ -87,7 +89,8 @@ def map_features(view: Viewport, viewer: User | None, limit: int) -> str:
         "id", rows.c.id,
         "geometry", rows.c.geometry,
         "properties", func.json_build_object(
-            "title", rows.c.title, "status", rows.c.status, "type", rows.c.type_code
+            "title", rows.c.title, "status", rows.c.status, "type", rows.c.type_code,
+            "approximate", rows.c.approximate,
         ),
     )  # fmt: skip
     kept = rows.c.rn <= limit
@@ -104,7 +107,8 @@ def map_features(view: Viewport, viewer: User | None, limit: int) -> str:
 def map_clusters(view: Viewport, viewer: User | None) -> str:
     """Counted clusters on a grid of about 60 screen pixels, for low zoom levels."""
     cell = 360.0 / (2**view.zoom) * (60.0 / 256.0)
-    point = func.ST_PointOnSurface(Trace.geom)
+    precise = precise_allowed(viewer)
+    point = func.ST_PointOnSurface(display_geometry(precise))
     base = (
         select(
             Trace.id.label("id"),
@@ -115,7 +119,7 @@ def map_clusters(view: Viewport, viewer: User | None) -> str:
         .where(
             visible_traces(viewer),
             Trace.status != TraceStatus.DELETED,  # deleted traces never go on the map
-            Trace.geom.intersects(_envelope(view)),
+            located_in(precise, _envelope(view)),
         )
         .subquery()
     )

@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from geoalchemy2.shape import to_shape
 from werkzeug.wrappers import Response
 
-from app.access import can_edit
+from app.access import can_edit, sees_precisely
 from app.auth.sessions import submission_rate_limit, user_rate_key
 from app.errors import ValidationFailed
 from app.limits import limiter
@@ -75,7 +75,8 @@ def show(trace_id: int) -> str:
     viewer = viewer_of(current_user)
     if trace is None or not can_view(viewer, trace):
         abort(404)
-    geometry = to_shape(trace.geom)
+    precise = sees_precisely(viewer, trace)
+    geometry = to_shape(trace.geom if precise else trace.public_geom)
     return render_template(
         "traces/show.html",
         trace=trace,
@@ -84,6 +85,9 @@ def show(trace_id: int) -> str:
         locale=str(get_locale()),
         is_author=viewer is not None and viewer.id == trace.author_id,
         may_edit=can_edit(viewer, trace),
+        approximate=not precise,
+        precise_for_staff=precise and trace.is_sensitive,
+        cell_metres=current_app.config["PRIVACY_CELL_METRES"],
     )
 
 

@@ -24,6 +24,9 @@
     if (props.status && props.status !== "approved") {
       box.appendChild(el("div", "trace-popup-status", options.labels.pending));
     }
+    if (props.approximate) {
+      box.appendChild(el("div", "trace-popup-approx", options.labels.approximate));
+    }
     var link = el("a", "trace-popup-link", options.labels.open);
     link.href = options.traceUrl + encodeURIComponent(String(props.id));
     box.appendChild(link);
@@ -69,13 +72,18 @@
             return marker;
           }
           var style = props.status && props.status !== "approved" ? STYLE.pending : STYLE.approved;
+          if (props.approximate) {  // a protected site: a wide, faint circle, not a pin
+            return L.circleMarker(latlng, L.extend({}, style, { radius: 16, dashArray: "4 4",
+                                                                fillOpacity: 0.15 }));
+          }
           return L.circleMarker(latlng, L.extend({ radius: 8 }, style));
         },
         onEachFeature: function (feature, shape) {
           var props = feature.properties;
           if (collection.clustered && props.count > 1) { return; }
           var id = collection.clustered ? props.id : feature.id;
-          shape.bindPopup(popupFor({ id: id, title: props.title, status: props.status }, options));
+          shape.bindPopup(popupFor({ id: id, title: props.title, status: props.status,
+                                     approximate: props.approximate }, options));
           if (shape.setStyle === undefined && shape.options) { shape.options.alt = props.title; }
         }
       }).addTo(layer);

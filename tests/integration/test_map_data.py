@@ -71,7 +71,12 @@ def test_approved_traces_inside_the_bbox(anonymous: FlaskClient, make_trace) -> 
     assert body["count"] == 4
     by_id = {f["id"]: f for f in body["features"]}
     assert by_id[point.id]["geometry"] == {"type": "Point", "coordinates": [24.5, 70.25]}
-    assert by_id[point.id]["properties"] == {"title": "Inne", "status": "approved", "type": None}
+    assert by_id[point.id]["properties"] == {
+        "title": "Inne",
+        "status": "approved",
+        "type": None,
+        "approximate": False,
+    }
     assert by_id[area.id]["geometry"]["type"] == "Polygon"
 
 

@@ -282,3 +282,13 @@ def test_queue_lists_pending_comments_in_scope(client, login, session, world, ma
     page = client.get(f"/moderation/{world['project'].slug}").get_data(as_text=True)
     assert "Bestefar kalte den <strong>Stua</strong>." in page
     assert "Utenfor kuratorens område" not in page
+
+
+def test_a_curator_does_not_decide_on_their_own_entry(client, login, session, world, make_trace):
+    own = make_trace(ALTA, status=TraceStatus.PENDING, author=world["curator"],
+                     project=world["project"], title="Kuratorens egen")  # fmt: skip
+    token = login(world["curator"])
+    assert decide(client, token, own, "approve").status_code == 403
+    assert status_of(session, own) == TraceStatus.PENDING
+    page = client.get(f"/traces/{own.id}").get_data(as_text=True)
+    assert 'value="approve"' not in page and 'value="withdraw"' in page

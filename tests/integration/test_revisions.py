@@ -580,7 +580,7 @@ def test_selected_version_maps_old_dashed_and_new_solid_without_text(
 def test_history_shows_no_old_places_of_a_sensitive_trace_to_the_public(
     session: Session, client: FlaskClient, trace_of
 ) -> None:
-    trace = trace_of(status=TraceStatus.APPROVED, is_sensitive=True)
+    trace = trace_of(status=TraceStatus.APPROVED, sensitivity_override=True)
     page = client.get(f"/traces/{trace.id}/history?version=1").get_data(as_text=True)
     assert "L.geoJson(" not in page and "69.97" not in page
     assert "not shown publicly" in page
