@@ -1,0 +1,1 @@
+"""Data for museums and archives: GeoJSON/CSV exports built inside PostgreSQL."""

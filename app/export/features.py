@@ -1,0 +1,161 @@
+"""One RFC 7946 Feature per approved trace, built as JSON by PostgreSQL.
+
+Used by the exports and the OGC API alike, so every channel carries the same properties and
+the same location rule (generalised unless the receiver may see sensitive sites precisely).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased
+
+from app.access import display_geometry, located_in
+from app.models import Membership, Project, Scheme, Term, Trace, TraceStatus, User
+
+
+@dataclass
+class ExportFilters:
+    """What a delivery is limited to; every field optional."""
+
+    project_slug: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    trace_type: str | None = None
+    period: str | None = None
+    term: str | None = None  # a code in any scheme, or a free tag
+    updated_since: datetime | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, object]:
+        """The filters as plain JSON, for the collection's metadata and the export log."""
+        out: dict[str, object] = {
+            k: v
+            for k, v in {
+                "project": self.project_slug,
+                "bbox": list(self.bbox) if self.bbox else None,
+                "type": self.trace_type,
+                "period": self.period,
+                "term": self.term,
+                "updated_since": self.updated_since.isoformat() if self.updated_since else None,
+            }.items()
+            if v is not None
+        }
+        out.update(self.extra)
+        return out
+
+
+def _term_json(term):  # noqa: ANN001, ANN202 - an aliased Term and a SQL expression
+    return case(
+        (term.id.is_(None), None),
+        else_=func.json_build_object(
+            "code", term.code, "label", term.label_nb, "label_en", term.label_en, "uri", term.uri
+        ),
+    )
+
+
+def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFilters) -> Select:
+    """SELECT id, feature-json-text for approved traces matching filters, ordered by id."""
+    ttype, period, condition, dating = (aliased(Term) for _ in range(4))
+    author = aliased(User)
+    approver_role = (
+        select(cast(Membership.role, String))
+        .where(
+            Membership.user_id == Trace.approved_by_id, Membership.project_id == Trace.project_id
+        )
+        .order_by(Membership.granted_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    generalised = and_(Trace.is_sensitive, not_(precise))
+    page = func.concat(base_url.rstrip("/"), "/traces/", Trace.id)
+    properties = func.json_build_object(
+        "uri", page,
+        "title", Trace.title,
+        "description", Trace.description,  # Markdown, as written
+        # Plain text for tools that show it raw: Markdown's emphasis, heading and quote marks
+        # and link targets dropped.
+        "description_text", func.regexp_replace(
+            func.regexp_replace(Trace.description, r"\[([^\]]*)\]\([^)]*\)", r"\1", "g"),
+            r"[*_`#>]+", "", "g",
+        ),
+        "type", _term_json(ttype),
+        "period", _term_json(period),
+        "condition", _term_json(condition),
+        "dating_method", _term_json(dating),
+        "tags", Trace.tags,
+        "sources", Trace.sources,
+        "licence", Trace.licence,
+        "attribution", case(
+            (author.show_name_publicly, author.display_name), else_=literal("A contributor")
+        ),
+        "project", Project.slug,
+        "project_name", Project.name,
+        "library", Project.library_name,
+        "recorded_at", Trace.created_at,
+        "updated_at", Trace.updated_at,
+        "approved_at", Trace.approved_at,
+        "approved_by_role", func.coalesce(approver_role, literal("librarian")),
+        "location", case((generalised, literal("generalised")), else_=literal("precise")),
+        "photos", func.json_build_array(),
+    )  # fmt: skip
+    feature = func.json_build_object(
+        "type", "Feature",
+        "id", Trace.id,
+        "geometry", cast(func.ST_AsGeoJSON(display_geometry(precise), 7), _json_type()),
+        "properties", properties,
+    )  # fmt: skip
+    query = (
+        select(Trace.id, cast(feature, String).label("feature"))
+        .join(Project, Project.id == Trace.project_id)
+        .outerjoin(author, author.id == Trace.author_id)
+        .outerjoin(ttype, ttype.id == Trace.trace_type_id)
+        .outerjoin(period, period.id == Trace.period_id)
+        .outerjoin(condition, condition.id == Trace.condition_id)
+        .outerjoin(dating, dating.id == Trace.dating_method_id)
+        .where(Trace.status == TraceStatus.APPROVED)
+        .order_by(Trace.id)
+    )
+    if filters.project_slug:
+        query = query.where(Project.slug == filters.project_slug)
+    if filters.bbox:
+        west, south, east, north = filters.bbox
+        query = query.where(
+            located_in(precise, func.ST_MakeEnvelope(west, south, east, north, 4326))
+        )
+    if filters.trace_type:
+        query = query.where(ttype.code == filters.trace_type, ttype.scheme == Scheme.TRACE_TYPE)
+    if filters.period:
+        query = query.where(period.code == filters.period, period.scheme == Scheme.PERIOD)
+    if filters.term:
+        query = query.where(
+            or_(
+                ttype.code == filters.term,
+                period.code == filters.term,
+                condition.code == filters.term,
+                dating.code == filters.term,
+                Trace.tags.any(filters.term),
+            )
+        )
+    if filters.updated_since:
+        query = query.where(Trace.updated_at >= filters.updated_since)
+    return query
+
+
+def _json_type():  # noqa: ANN202
+    from sqlalchemy.dialects.postgresql import JSON
+
+    return JSON
