@@ -31,8 +31,10 @@ def bbox(west: float, south: float, east: float, north: float) -> str:
 def site(session, make_user, make_project, make_trace):
     project = make_project()
     author = make_user()
-    trace = make_trace(Point(*PRECISE), status=TraceStatus.APPROVED, author=author,
-                       project=project, title="Helleristning", sensitivity_override=True)  # fmt: skip
+    trace = make_trace(
+        Point(*PRECISE), status=TraceStatus.APPROVED, author=author, project=project,
+        title="Helleristning", sensitivity_override=True,
+    )  # fmt: skip
     session.add(Revision(trace_id=trace.id, version=1, comment="submitted", geom=trace.geom,
                          snapshot={"title": trace.title, "status": "approved"}))  # fmt: skip
     session.commit()
