@@ -64,17 +64,7 @@ def initial_data(trace: Trace) -> dict[str, Any]:
 
 def submitted_fields(form: EditTraceForm, trace: Trace) -> dict[str, Any]:
     """The allow-listed fields for clean_submission; the project is always the trace's own."""
-    return {
-        "project": trace.project.slug,
-        "title": form.title.data,
-        "description": form.description.data,
-        "trace_type": form.trace_type.data,
-        "period": form.period.data,
-        "condition": form.condition.data,
-        "dating_method": form.dating_method.data,
-        "sources": form.sources.data,
-        "licence": form.licence.data,
-    }
+    return {**form.submitted_fields(), "project": trace.project.slug}
 
 
 def uses_typed_coordinates(form: EditTraceForm) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
@@ -89,3 +91,17 @@ class TraceForm(FlaskForm):
             (self.dating_method, Scheme.DATING_METHOD),
         ):
             field.choices = empty + [SelectChoice(t.code, t.label(locale)) for t in terms[scheme]]
+
+    def submitted_fields(self) -> dict[str, Any]:
+        """The allow-listed fields clean_submission reads (nothing else is ever written)."""
+        return {
+            "project": self.project.data,
+            "title": self.title.data,
+            "description": self.description.data,
+            "trace_type": self.trace_type.data,
+            "period": self.period.data,
+            "condition": self.condition.data,
+            "dating_method": self.dating_method.data,
+            "sources": self.sources.data,
+            "licence": self.licence.data,
+        }

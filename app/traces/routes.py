@@ -50,7 +50,7 @@ def new() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             geometry, typed = _geometry_from(form)
-            submission = clean_submission(_fields(form), geometry)
+            submission = clean_submission(form.submitted_fields(), geometry)
             trace = operations.submit_trace(current_user, submission)
         except ValidationFailed as error:
             _show_errors(form, error.errors, typed_path=not (form.geometry.data or "").strip())
@@ -90,19 +90,6 @@ def show(trace_id: int) -> str:
         cell_metres=current_app.config["PRIVACY_CELL_METRES"],
     )
 
-
-def _fields(form: TraceForm) -> dict[str, Any]:
-    return {
-        "project": form.project.data,
-        "title": form.title.data,
-        "description": form.description.data,
-        "trace_type": form.trace_type.data,
-        "period": form.period.data,
-        "condition": form.condition.data,
-        "dating_method": form.dating_method.data,
-        "sources": form.sources.data,
-        "licence": form.licence.data,
-    }
 
 
 def _geometry_from(form: TraceForm) -> tuple[Any, bool]:
