@@ -9,7 +9,14 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from geo.geojson import geometry_to_geojson
-from geo.maps import TileSource, add_draw_control, add_heritage_layer, base_map, render_parts
+from geo.maps import (
+    AREA_SHAPES,
+    TileSource,
+    add_draw_control,
+    add_heritage_layer,
+    base_map,
+    render_parts,
+)
 
 
 def tile_sources() -> list[TileSource]:
@@ -65,6 +72,14 @@ def drawing_map(field_id: str, current_geometry: str) -> dict[str, str]:
     add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True, locate=True))
     add_draw_control(fmap, _static_base(), field_id)
     del current_geometry  # the draw binding reads the hidden field itself after a failed submit
+    return render_parts(fmap)
+
+
+def area_drawing_map(field_id: str) -> dict[str, str]:
+    """A map to draw one area on (a polygon or a box); the traces are shown for orientation."""
+    fmap = base_map(tile_sources(), _static_base(), aria_label=gettext("Map for drawing the area"))
+    add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True))
+    add_draw_control(fmap, _static_base(), field_id, AREA_SHAPES)
     return render_parts(fmap)
 
 

@@ -172,21 +172,35 @@ def add_heritage_layer(fmap: folium.Map, static_base: str, options: dict[str, An
     HeritageLayer(options, vendor_assets(static_base)["app_js"]).add_to(fmap)
 
 
-def add_draw_control(fmap: folium.Map, static_base: str, field_id: str) -> None:
-    """Let the user draw one point, line or polygon, written as GeoJSON into field_id."""
+TRACE_SHAPES = {
+    "polyline": {"shapeOptions": {"color": "#7a3e00"}},
+    "polygon": {"allowIntersection": False, "showArea": False},
+    "rectangle": False,
+    "circle": False,
+    "circlemarker": False,
+    "marker": True,
+}
+AREA_SHAPES = {
+    "polyline": False,
+    "marker": False,
+    "circle": False,
+    "circlemarker": False,
+    # showArea on rectangles trips a bug in Leaflet.draw 1.0.4's area formatting.
+    "rectangle": {"showArea": False},
+    "polygon": {"allowIntersection": False, "showArea": False},
+}
+
+
+def add_draw_control(
+    fmap: folium.Map, static_base: str, field_id: str, shapes: dict[str, Any] | None = None
+) -> None:
+    """Let the user draw one shape (a trace's by default), written as GeoJSON into field_id."""
     assets = vendor_assets(static_base)
     draw = Draw(
         export=False,
         show_geometry_on_click=False,
         position="topleft",
-        draw_options={
-            "polyline": {"shapeOptions": {"color": "#7a3e00"}},
-            "polygon": {"allowIntersection": False, "showArea": False},
-            "rectangle": False,
-            "circle": False,
-            "circlemarker": False,
-            "marker": True,
-        },
+        draw_options=shapes or TRACE_SHAPES,
         edit_options={"remove": True},
     )
     draw.default_js = assets["draw_js"]

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from folium.plugins import Draw
 from werkzeug.wrappers import Response
 
 from app import access
 from app.errors import Forbidden, ValidationFailed
-from app.maps import tile_sources
+from app.maps import area_drawing_map
 from app.models import MembershipRole, Project, User
 from app.projects import operations, queries
 from app.projects.forms import GrantForm, ProjectEditForm, ProjectForm, clean_project, parse_area
 from app.text import render_markdown
-from geo.maps import DrawToForm, add_heritage_layer, base_map, render_parts, vendor_assets
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
@@ -56,7 +54,7 @@ def new() -> str | Response | tuple[str, int]:
             flash(gettext("The project is created. You are its librarian."), "success")
             return redirect(url_for("projects.show", slug=project.slug))
     status = 422 if form.errors else 200
-    page_map = _area_map(form.area.id)
+    page_map = area_drawing_map(form.area.id)
     return render_template("projects/new.html", form=form, page_map=page_map), status
 
 
@@ -95,7 +93,7 @@ def edit(slug: str) -> str | Response | tuple[str, int]:
             flash(message, "success")
             return redirect(url_for("projects.show", slug=project.slug))
     status = 422 if form.errors else 200
-    page_map = _area_map(form.area.id)
+    page_map = area_drawing_map(form.area.id)
     return render_template(
         "projects/edit.html", project=project, form=form, page_map=page_map
     ), status
@@ -189,7 +187,7 @@ def _members_page(
         form=form,
         problem=problem,
         role_labels=operations.ROLE_LABELS,
-        page_map=_area_map(form.area.id),
+        page_map=area_drawing_map(form.area.id),
     ), status
 
 
@@ -212,47 +210,3 @@ def _show_errors(form: Any, errors: dict[str, list[str]]) -> None:
     for name, messages in errors.items():
         target = form[name] if name in form else form["area"]
         target.errors = list(target.errors or []) + messages
-
-
-def _area_map(field_id: str) -> dict[str, str]:
-    """A map to draw one area on (a polygon or a box); the traces are shown for orientation."""
-    static_base = url_for("static", filename="").rstrip("/")
-    fmap = base_map(tile_sources(), static_base, aria_label=gettext("Map for drawing the area"))
-    add_heritage_layer(
-        fmap,
-        static_base,
-        {
-            "dataUrl": url_for("api.map_data"),
-            "traceUrl": url_for("traces.show", trace_id=0).rsplit("0", 1)[0],
-            "clusterBelowZoom": current_app.config["MAP_CLUSTER_BELOW_ZOOM"],
-            "fitNorway": True,
-            "labels": {
-                "open": gettext("Open the trace"),
-                "pending": gettext("Waiting for approval"),
-                "traces": gettext("traces"),
-                "truncated": gettext("Too many traces here to show at once; zoom in to see all."),
-                "loadFailed": gettext("The traces could not be loaded. Check your connection."),
-            },
-        },
-    )
-    assets = vendor_assets(static_base)
-    draw = Draw(
-        export=False,
-        show_geometry_on_click=False,
-        position="topleft",
-        draw_options={
-            "polyline": False,
-            "marker": False,
-            "circle": False,
-            "circlemarker": False,
-            # showArea on rectangles trips a bug in Leaflet.draw 1.0.4's area formatting.
-            "rectangle": {"showArea": False},
-            "polygon": {"allowIntersection": False, "showArea": False},
-        },
-        edit_options={"remove": True},
-    )
-    draw.default_js = assets["draw_js"]
-    draw.default_css = assets["draw_css"]
-    draw.add_to(fmap)
-    DrawToForm(draw, field_id).add_to(fmap)
-    return render_parts(fmap)
