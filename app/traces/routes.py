@@ -91,7 +91,6 @@ def show(trace_id: int) -> str:
     )
 
 
-
 def _geometry_from(form: TraceForm) -> tuple[Any, bool]:
     """The drawn shape if there is one, else the typed coordinates converted to GeoJSON."""
     drawn = (form.geometry.data or "").strip()
