@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.main import routes as main_routes
     from app.me import routes as me_routes
     from app.moderation import routes as moderation_routes
+    from app.ogc import routes as ogc_routes
     from app.projects import routes as projects_routes
     from app.revisions import routes as revisions_routes
     from app.traces import api as traces_api
@@ -57,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         comments_routes.bp,
         me_routes.bp,
         vocab_routes.bp,
+        ogc_routes.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, request, session
+from flask import Flask, Response, current_app, g, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -125,6 +125,3 @@ def init_app(app: Flask) -> None:
             "render_markdown": render_markdown,  # returns sanitised Markup
         }
 
-    @app.before_request
-    def _permanent_session() -> None:
-        session.permanent = True

@@ -135,6 +135,7 @@ def set_language() -> Response:
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
+        session.permanent = True  # remember the language after the browser closes
     return redirect(_safe_next(request.form.get("next")))
 
 

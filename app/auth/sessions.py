@@ -35,6 +35,9 @@ def start_session(user: User) -> UserSession:
     db.session.flush()
     _fresh_session()  # no session fixation
     session[SESSION_KEY] = record.id
+    # Only logged-in sessions outlive the browser; anonymous visitors get no cookie unless a
+    # form needs a CSRF token, so public JSON stays cacheable.
+    session.permanent = True
     login_user(user, remember=False)
     return record
 

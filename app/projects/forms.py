@@ -29,7 +29,7 @@ DESCRIPTION_MAX = 20_000
 SLUG_MAX = 64
 LICENCES = ("CC-BY-4.0", "CC0-1.0")
 # Words that are routes under /projects/ and so cannot name a project.
-RESERVED_SLUGS = frozenset({"new"})
+RESERVED_SLUGS = frozenset({"new", "traces"})  # "traces" is the OGC API's all-traces collection
 MAX_PARTS = 50  # polygons in one area; a drawn area has one, a stored one may have a few
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Letters NFKD cannot take apart (Norwegian, Sami); everything else just loses its accents.
