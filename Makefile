@@ -8,7 +8,7 @@ TEST_DB ?= heritage_test
 STAMP := $(VENV)/.installed
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test install db translations bench vendor lint extract-messages
+.PHONY: run test install db translations bench lint extract-messages
 
 $(STAMP): pyproject.toml scripts/ensure-python.sh
 	scripts/ensure-python.sh
@@ -43,5 +43,5 @@ extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
-vendor:
-	scripts/vendor.sh
+bench: install
+	QUICK=$(QUICK) BENCH_JSON=$(BENCH_JSON) scripts/bench.sh

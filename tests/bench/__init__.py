@@ -1,0 +1,1 @@
+"""The benchmark (`make bench`): not collected by pytest (files are named bench_*.py)."""
