@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import folium
 from flask import current_app, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
@@ -60,10 +60,18 @@ def _layer_options(**extra: object) -> dict[str, object]:
 
 
 def index_map() -> dict[str, str]:
-    """The big map of all visible traces, loaded by viewport."""
-    fmap = base_map(tile_sources(), _static_base(), aria_label=gettext("Map of traces"))
-    add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True))
-    return render_parts(fmap)
+    """The big map of all visible traces, loaded by viewport.
+
+    The same for every visitor with the same language (the data comes by JSON), so it is
+    built once per language and process: building a Folium map costs tens of milliseconds.
+    """
+    cache = current_app.extensions.setdefault("index_map_cache", {})
+    key = (str(get_locale()), _static_base())
+    if key not in cache:
+        fmap = base_map(tile_sources(), _static_base(), aria_label=gettext("Map of traces"))
+        add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True))
+        cache[key] = render_parts(fmap)
+    return cache[key]
 
 
 def drawing_map(field_id: str, current_geometry: str) -> dict[str, str]:

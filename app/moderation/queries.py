@@ -11,9 +11,9 @@ from sqlalchemy.orm import aliased
 from app.access import (
     display_geometry,
     located_in,
-    moderation_scope,
     precise_allowed,
     project_role,
+    scope_in_project,
     visible_traces,
 )
 from app.db import db
@@ -47,7 +47,7 @@ def _queue_query(user: User, project: Project, filters: QueueFilters) -> Select:
     query = select(Trace).where(
         Trace.project_id == project.id,
         Trace.status == TraceStatus.PENDING,
-        moderation_scope(user),
+        scope_in_project(user, project.id),
         _own_excluded(user, project),
     )
     for code, column, scheme in (
@@ -95,7 +95,7 @@ def queue_contributors(user: User, project: Project) -> list[tuple[int, str]]:
         .where(
             Trace.project_id == project.id,
             Trace.status == TraceStatus.PENDING,
-            moderation_scope(user),
+            scope_in_project(user, project.id),
         )
         .group_by(User.id, User.display_name)
         .order_by(User.display_name)
@@ -149,7 +149,7 @@ def pending_count(user: User, project: Project) -> int:
             and_(
                 Trace.project_id == project.id,
                 Trace.status == TraceStatus.PENDING,
-                moderation_scope(user),
+                scope_in_project(user, project.id),
                 _own_excluded(user, project),
             )
         )
