@@ -33,6 +33,7 @@ run: install db
 test: install
 	scripts/ensure-postgis.sh
 	scripts/ensure-redis.sh
+	scripts/ensure-gdal.sh
 	scripts/ensure-chromium.sh
 	$(BIN)/pytest -q
 

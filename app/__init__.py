@@ -36,6 +36,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.auth import routes as auth_routes
     from app.auth.sessions import init_login
     from app.comments import routes as comments_routes
+    from app.export import partners_routes
+    from app.export import routes as export_routes
+    from app.imports import routes as imports_routes
     from app.main import routes as main_routes
     from app.me import routes as me_routes
     from app.moderation import routes as moderation_routes
@@ -59,6 +62,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         me_routes.bp,
         vocab_routes.bp,
         ogc_routes.bp,
+        export_routes.bp,
+        partners_routes.bp,
+        imports_routes.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -60,5 +60,8 @@ def seed_demo(force: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI."""
+    from app.export.cli import export_command
+
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(export_command)

@@ -44,6 +44,8 @@ class Database:
     def init_app(self, app: Flask) -> None:
         """Create the engine from the app's config and close the session after each request."""
         timeout = int(app.config["DB_STATEMENT_TIMEOUT_MS"])
+        if self._engine is not None:
+            self._engine.dispose()  # a second app in one process (tests, CLI): close the old pool
         self._engine = create_engine(
             app.config["SQLALCHEMY_DATABASE_URI"],
             # A restarted PostgreSQL leaves dead connections in the pool; test before use.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -37,7 +39,13 @@ def verify_password(stored_hash: str, password: str) -> bool:
 
 def dummy_verify() -> None:
     """Spend the same time as a real check so unknown e-mails cannot be told apart by timing."""
-    verify_password(_DUMMY_HASH, "not the password")
+    verify_password(_dummy_hash(), "not the password")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Made on first use, not at import: argon2 takes 64 MiB, which every CLI command would pay.
+    return _hasher.hash("dummy password for timing")
 
 
 def password_problem(password: str) -> str | None:
@@ -51,4 +59,3 @@ def password_problem(password: str) -> str | None:
     return None
 
 
-_DUMMY_HASH = _hasher.hash("dummy password for timing")

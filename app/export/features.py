@@ -14,6 +14,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    any_,
     case,
     cast,
     func,
@@ -115,7 +116,10 @@ def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFi
     feature = func.json_build_object(
         "type", "Feature",
         "id", Trace.id,
-        "geometry", cast(func.ST_AsGeoJSON(display_geometry(precise), 7), _json_type()),
+        # RFC 7946 right-hand rule: outer rings counter-clockwise, whatever was stored.
+        "geometry", cast(
+            func.ST_AsGeoJSON(_right_hand(display_geometry(precise)), 7), _json_type()
+        ),
         "properties", properties,
     )  # fmt: skip
     query = (
@@ -147,12 +151,20 @@ def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFi
                 period.code == filters.term,
                 condition.code == filters.term,
                 dating.code == filters.term,
-                Trace.tags.any(filters.term),
+                filters.term == any_(Trace.tags),
             )
         )
     if filters.updated_since:
         query = query.where(Trace.updated_at >= filters.updated_since)
     return query
+
+
+def _right_hand(geometry):  # noqa: ANN001, ANN202 - SQL expressions
+    # Only polygons: PostGIS 3.3's ST_ForcePolygonCCW also reverses clockwise-looking lines.
+    return case(
+        (func.GeometryType(geometry) == "POLYGON", func.ST_ForcePolygonCCW(geometry)),
+        else_=geometry,
+    )
 
 
 def _json_type():  # noqa: ANN202

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,41 +11,13 @@ from flask import Flask
 from shapely.geometry import Point
 from sqlalchemy import select
 
-from app import create_app
 from app.db import db
 from app.models import ExportLog, TraceStatus, UserRole
-from app.ogc import routes as ogc_routes
 from app.partners import create_token
 from tests.conftest import csrf_from
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 PRECISE = (23.2716, 69.9690)
-
-
-def ogc_app(database_url: str, **config: object) -> Iterator[Flask]:
-    """An app with the OGC blueprint, registered here until create_app does it itself.
-
-    create_app binds the shared `db` to a new engine: the previous one is disposed first so
-    its pooled connections are closed rather than left to the garbage collector.
-    """
-    try:
-        db.engine.dispose()
-    except RuntimeError:
-        pass  # no app yet
-    secret = "test-secret-key-not-for-production"
-    application = create_app(
-        {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SECRET_KEY": secret, **config}
-    )
-    if "ogc" not in application.blueprints:
-        application.register_blueprint(ogc_routes.bp)
-    yield application
-    db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def app(database_url: str) -> Iterator[Flask]:
-    """This module's app: the shared one's config plus the OGC blueprint."""
-    yield from ogc_app(database_url, BASE_URL="http://localhost")
 
 
 def _json(response) -> dict:  # noqa: ANN001

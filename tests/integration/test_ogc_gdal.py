@@ -27,7 +27,6 @@ from app.db import db
 from app.models import ExportLog, Project, Trace, TraceStatus, User, UserRole
 from app.partners import create_token
 from tests.conftest import PASSWORD_HASH
-from tests.integration.test_ogc import ogc_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -42,16 +41,8 @@ PROTECTED = (23.2716, 69.9690)
 # Approved traces per collection, as seeded below.
 EXPECTED = {"traces": 5, "alta-museum": 3, "hammerfest": 2, "empty": 0}
 
-pytestmark = pytest.mark.skipif(
-    OGRINFO is None or OGR2OGR is None,
-    reason="GDAL's ogrinfo/ogr2ogr are missing: apt-get install -y gdal-bin",
-)
-
-
-@pytest.fixture(scope="module")
-def app(database_url: str) -> Iterator[Flask]:
-    """The app with the OGC blueprint, for seeding (the server has its own)."""
-    yield from ogc_app(database_url)
+# make test installs GDAL (scripts/ensure-gdal.sh); a missing ogrinfo must fail, not skip.
+assert OGRINFO and OGR2OGR, "GDAL's ogrinfo/ogr2ogr are missing: run scripts/ensure-gdal.sh"
 
 
 def _free_port() -> int:

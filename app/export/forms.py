@@ -1,0 +1,175 @@
+"""The export form (a GET form: choosing a download changes nothing) and the partner-token form.
+
+parse_bbox and parse_since are shared with `flask export`, so the web and the command line
+accept the same filters.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, time
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Field,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.export.features import ExportFilters
+from app.models import Project, Scheme, Term
+
+TERM_MAX = 64
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """'W,S,E,N' in WGS84 degrees; ValueError with a message people can act on."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 4:
+        raise ValueError(
+            _l("Give four numbers: west, south, east, north (e.g. 22.5,69.7,24,70.2).")
+        )
+    try:
+        west, south, east, north = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError(_l("The bounding box must be four numbers in degrees.")) from None
+    if not all(math.isfinite(v) for v in (west, south, east, north)):
+        raise ValueError(_l("The bounding box must be four numbers in degrees."))
+    if not (
+        -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90
+    ):
+        raise ValueError(_l("Longitudes go from -180 to 180 and latitudes from -90 to 90."))
+    if west >= east or south >= north:
+        raise ValueError(_l("West must be less than east and south less than north."))
+    return west, south, east, north
+
+
+def parse_since(text: str) -> datetime:
+    """An ISO 8601 date or date-time; without a zone it is taken as UTC."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            moment = datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            _l("Give a date like 2026-01-31 or a time like 2026-01-31T12:00:00Z.")
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _checked(parse):  # noqa: ANN001, ANN202 - a parse_* function
+    def check(form: FlaskForm, field: Field) -> None:
+        if field.data and field.data.strip():
+            try:
+                parse(field.data)
+            except ValueError as error:
+                raise ValidationError(str(error)) from None
+
+    return check
+
+
+class ExportForm(FlaskForm):
+    """What to download; read from the query string, so a download link is a plain URL."""
+
+    class Meta:
+        csrf = False  # a GET form: nothing changes
+
+    format = RadioField(
+        _l("Format"),
+        choices=[
+            SelectChoice("geojson", _l("GeoJSON (RFC 7946), for GIS tools and web maps")),
+            SelectChoice(
+                "csv", _l("CSV with WKT and longitude/latitude columns, for spreadsheets")
+            ),
+        ],
+        default="geojson",
+    )
+    project = SelectField(_l("Project"), validators=[Optional()])
+    trace_type = SelectField(_l("Type of trace"), validators=[Optional()], name="type")
+    period = SelectField(_l("Period"), validators=[Optional()])
+    term = StringField(
+        _l("Term or tag"),
+        validators=[Optional(), Length(max=TERM_MAX)],
+        description=_l("A vocabulary code (any list) or a tag, for example kullgrop."),
+    )
+    bbox = StringField(
+        _l("Bounding box"),
+        validators=[Optional(), _checked(parse_bbox)],
+        description=_l("West, south, east, north in degrees, for example 22.5,69.7,24,70.2."),
+    )
+    updated_since = StringField(
+        _l("Changed since"),
+        validators=[Optional(), _checked(parse_since)],
+        description=_l("A date such as 2026-01-31, or a UTC time: only traces changed since then."),
+    )
+
+    def fill_choices(
+        self, projects: list[Project], terms: dict[Scheme, list[Term]], locale: str
+    ) -> None:
+        """Offer every project and the vocabulary terms, labelled in `locale`."""
+        self.project.choices = [SelectChoice("", _l("All projects"))] + [
+            SelectChoice(p.slug, p.name) for p in projects
+        ]
+        for field, scheme in ((self.trace_type, Scheme.TRACE_TYPE), (self.period, Scheme.PERIOD)):
+            field.choices = [SelectChoice("", _l("Any"))] + [
+                SelectChoice(t.code, t.label(locale)) for t in terms[scheme]
+            ]
+
+    def filters(self) -> ExportFilters:
+        """The valid form as export filters."""
+        bbox = (self.bbox.data or "").strip()
+        since = (self.updated_since.data or "").strip()
+        return ExportFilters(
+            project_slug=self.project.data or None,
+            bbox=parse_bbox(bbox) if bbox else None,
+            trace_type=self.trace_type.data or None,
+            period=self.period.data or None,
+            term=(self.term.data or "").strip() or None,
+            updated_since=parse_since(since) if since else None,
+        )
+
+
+class PartnerTokenForm(FlaskForm):
+    """A new API token for a museum, an archive or a heritage authority."""
+
+    name = StringField(
+        _l("Institution"),
+        validators=[DataRequired(), Length(max=160)],
+        description=_l("Who receives the token, e.g. “Alta museum, collections department”."),
+    )
+    projects = SelectMultipleField(
+        _l("Projects"),
+        coerce=int,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[Optional()],
+        description=_l("The token sees the protected sites of these projects precisely."),
+    )
+    all_projects = BooleanField(_l("Every project, also those started later (administrators only)"))
+
+    def fill_choices(self, projects: list[Project]) -> None:
+        """Offer every project by name."""
+        self.projects.choices = [SelectChoice(p.id, p.name) for p in projects]
+
+    def chosen(self, may_choose_all: bool) -> list[int] | None:
+        """The project ids (empty: every project), or None after adding an error to the form."""
+        if self.all_projects.data:
+            if not may_choose_all:
+                self.all_projects.errors = [
+                    _l("Only administrators may give a token every project.")
+                ]
+                return None
+            return []
+        if not self.projects.data:
+            self.projects.errors = [_l("Choose at least one project.")]
+            return None
+        return list(self.projects.data)

@@ -1,0 +1,282 @@
+"""Streaming exports: PostgreSQL builds every GeoJSON feature or CSV row, COPY carries them out.
+
+Nothing is loaded into Python objects: the bytes COPY sends are passed on in blocks, so memory
+stays flat whatever the size (BENCHMARK.md: psycopg reads COPY at about 200 MiB/s). The count
+and the receiver's location rights are read first, in the same REPEATABLE READ snapshot as the
+COPY, so the count in the export log and the collection equals what is streamed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, insert, not_
+
+from app.db import db
+from app.export.features import ExportFilters, feature_query
+from app.models import ExportLog, Trace
+
+FORMATS = ("geojson", "csv")
+MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8"}
+BLOCK_BYTES = 64 * 1024
+GENERALISED = "generalised for sensitive sites"
+LICENCE_NOTE = (
+    "Each feature carries its own licence in properties.licence (CC BY 4.0 unless stated "
+    "otherwise; CC0 where the contributor chose it). Name the source and the attribution."
+)
+# Text-format COPY would double every backslash inside the JSON; CSV format with a quote and a
+# delimiter that never occur (PostgreSQL escapes control characters in JSON) leaves it intact.
+GEOJSON_COPY = (
+    "COPY (SELECT fq.feature FROM ({inner}) AS fq) "
+    "TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+)
+# The CSV reads each feature back (one jsonb parse per row, fenced by OFFSET 0 so it is not
+# repeated per column): the same properties, filters and location rule as the GeoJSON.
+CSV_COPY = """COPY (
+SELECT fq.id,
+  s.p->>'uri' AS uri, {title} AS title,
+  s.p#>>'{type,code}' AS type_code, s.p#>>'{type,label}' AS type_label,
+  s.p#>>'{period,code}' AS period_code, s.p#>>'{period,label}' AS period_label,
+  s.p#>>'{condition,code}' AS condition_code,
+  s.p#>>'{dating_method,code}' AS dating_method_code,
+  {tags} AS tags,
+  s.p->>'licence' AS licence, {attribution} AS attribution, s.p->>'project' AS project,
+  s.p->>'recorded_at' AS recorded_at, s.p->>'approved_at' AS approved_at,
+  s.p->>'location' AS location,
+  trim_scale(round(ST_X(t.pt)::numeric, 7)) AS lon,
+  trim_scale(round(ST_Y(t.pt)::numeric, 7)) AS lat,
+  ST_AsText(s.g, 7) AS wkt
+FROM ({inner}) AS fq
+CROSS JOIN LATERAL (SELECT fq.feature::jsonb AS f OFFSET 0) AS j
+CROSS JOIN LATERAL (
+  SELECT j.f->'properties' AS p, ST_GeomFromGeoJSON(j.f->'geometry') AS g,
+    array_to_string(ARRAY(SELECT jsonb_array_elements_text(j.f->'properties'->'tags')), ';')
+      AS tags
+  OFFSET 0) AS s
+CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.g) AS pt OFFSET 0) AS t
+ORDER BY fq.id
+) TO STDOUT WITH (FORMAT csv, HEADER)"""
+
+
+def _plain_cell(expression: str) -> str:
+    """Residents' text a spreadsheet would run as a formula gets a leading apostrophe."""
+    formula = "('=', '+', '-', '@', chr(9), chr(13))"
+    return (
+        f"CASE WHEN left({expression}, 1) IN {formula} "
+        f"THEN '''' || {expression} ELSE {expression} END"
+    )
+
+
+CSV_COPY = (
+    CSV_COPY.replace("{title}", _plain_cell("(s.p->>'title')"))
+    .replace("{attribution}", _plain_cell("(s.p->>'attribution')"))
+    .replace("{tags}", _plain_cell("s.tags"))
+)
+CSV_COLUMNS = (
+    "id", "uri", "title", "type_code", "type_label", "period_code", "period_label",
+    "condition_code", "dating_method_code", "tags", "licence", "attribution", "project",
+    "recorded_at", "approved_at", "location", "lon", "lat", "wkt",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a delivery holds, counted in the snapshot it is streamed from."""
+
+    count: int
+    precise_sensitive: int  # sensitive traces delivered with their precise location
+    generalised_sensitive: int
+
+    @property
+    def precise(self) -> bool:
+        """Whether any protected location leaves precisely (the export log's flag)."""
+        return self.precise_sensitive > 0
+
+    @property
+    def location(self) -> str:
+        """The collection's statement about locations."""
+        return GENERALISED if self.generalised_sensitive else "precise"
+
+
+@dataclass(frozen=True)
+class Source:
+    """The installation the data comes from, named in the collection's metadata."""
+
+    name: str
+    base_url: str
+
+
+def driver_sql(query: Select) -> tuple[str, dict[str, Any]]:
+    """The query as psycopg SQL plus its parameters, which psycopg quotes (never pasted in)."""
+    dialect = db.engine.dialect
+    compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    params: dict[str, Any] = {}
+    for name, value in compiled.params.items():
+        # Expanded IN lists are named <bind>_<n>; they share the type of their bind.
+        bind = compiled.binds.get(name)
+        if bind is None:
+            bind = compiled.binds.get(name.rsplit("_", 1)[0])
+        processor = None
+        if bind is not None:
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        params[name] = processor(value) if processor else value
+    return str(compiled), params
+
+
+class Export:
+    """One delivery on its own database connection: open(), then body(), then close()."""
+
+    def __init__(
+        self,
+        fmt: str,
+        filters: ExportFilters,
+        precise: ColumnElement[bool],
+        source: Source,
+        timeout_ms: int = 0,
+    ) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown export format {fmt!r}")
+        self.format = fmt
+        self.filters = filters
+        self.source = source
+        self._query = feature_query(precise, source.base_url, filters)
+        self._precise = precise
+        self._timeout_ms = timeout_ms
+        self._raw: Any = None
+        self.summary: Summary | None = None
+        self.streamed = 0
+
+    def open(self) -> Summary:
+        """Take a connection, fix the snapshot, and count what will be delivered."""
+        self._raw = db.engine.raw_connection()
+        try:
+            cursor = self._raw.driver_connection.cursor()
+            # psycopg has just sent BEGIN; SET TRANSACTION must come before any query in it.
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            # A slow download keeps COPY running; the app's short default timeout would cut it.
+            cursor.execute(f"SET LOCAL statement_timeout = {int(self._timeout_ms)}")
+            sql, params = driver_sql(self._summary_query())
+            count, precise, generalised = cursor.execute(sql, params).fetchone()
+        except BaseException:
+            self.close()
+            raise
+        self.summary = Summary(int(count), int(precise), int(generalised))
+        return self.summary
+
+    def _summary_query(self) -> Select:
+        sensitive = Trace.is_sensitive
+        return self._query.with_only_columns(
+            func.count(),
+            func.count().filter(and_(sensitive, self._precise)),
+            func.count().filter(and_(sensitive, not_(self._precise))),
+            maintain_column_froms=False,
+        ).order_by(None)
+
+    def body(self, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+        """The file in blocks; progress(n) is told how many rows each block carried."""
+        if self.summary is None:
+            self.open()
+        try:
+            if self.format == "geojson":
+                yield from self._geojson(progress)
+            else:
+                yield from self._csv(progress)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """End the snapshot and give the connection back to the pool (safe to call twice)."""
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            try:
+                raw.driver_connection.rollback()
+            finally:
+                raw.close()
+
+    def _blocks(self, template: str) -> Iterator[bytes]:
+        """COPY's rows gathered into blocks of about BLOCK_BYTES."""
+        sql, params = driver_sql(self._query)
+        cursor = self._raw.driver_connection.cursor()
+        block = bytearray()
+        with cursor.copy(template.replace("{inner}", sql), params) as copy:
+            for data in copy:
+                block += data
+                if len(block) >= BLOCK_BYTES:
+                    yield bytes(block)
+                    block.clear()
+        if block:
+            yield bytes(block)
+
+    def _geojson(self, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+        yield self._header()
+        # Every row ends in a newline (JSON escapes the ones inside strings), so rows are
+        # counted and joined with ",\n"; the last block is held back to drop its final comma.
+        held: bytes | None = None
+        for block in self._blocks(GEOJSON_COPY):
+            if held is not None:
+                yield held
+            rows = block.count(b"\n")
+            self.streamed += rows
+            if progress:
+                progress(rows)
+            held = block.replace(b"\n", b",\n")
+        if held is not None:
+            yield held[:-2] + b"\n"
+        yield b'\n], "numberReturned": %d}\n' % self.streamed
+
+    def _csv(self, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+        for block in self._blocks(CSV_COPY):
+            if progress:
+                progress(block.count(b"\n"))
+            yield block
+        # Quoted fields may hold newlines, so the rows are the snapshot's count, not lines.
+        self.streamed = self.summary.count if self.summary else 0
+
+    def _header(self) -> bytes:
+        assert self.summary is not None
+        header = {
+            "type": "FeatureCollection",
+            "name": self.filters.project_slug or "traces",
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "source": {"installation": self.source.name, "url": self.source.base_url},
+            "query": self.filters.describe(),
+            "licence": LICENCE_NOTE,
+            "location": self.summary.location,
+            "numberMatched": self.summary.count,
+        }
+        opening = json.dumps(header, ensure_ascii=False)[:-1]
+        return (opening + ', "features": [\n').encode()
+
+
+def record_delivery(
+    export: Export,
+    channel: str,
+    *,
+    user_id: int | None = None,
+    partner_token_id: int | None = None,
+) -> None:
+    """Write the export log entry in a transaction of its own: a record, whatever else happens."""
+    summary = export.summary
+    assert summary is not None, "open() the export before logging it"
+    with db.engine.begin() as connection:
+        connection.execute(
+            insert(ExportLog).values(
+                user_id=user_id,
+                partner_token_id=partner_token_id,
+                channel=channel,
+                format=export.format,
+                query=export.filters.describe(),
+                feature_count=summary.count,
+                precise=summary.precise,
+            )
+        )
+
+
+def filename(export: Export) -> str:
+    """A download name such as traces-alta-20261125.geojson (slugs are ASCII already)."""
+    stem = export.filters.project_slug or "all"
+    return f"traces-{stem}-{datetime.now(UTC):%Y%m%d}.{export.format}"
