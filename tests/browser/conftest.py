@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +18,8 @@ from app.auth.operations import register_user
 from app.db import db
 from app.models import Project, UserRole
 from tests.conftest import PASSWORD
+from tests.serving import ARTIFACTS, gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -42,48 +36,13 @@ DATA_TABLES = (
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(database_url: str) -> Iterator[str]:
     """The app as deployed (gunicorn, 2 workers) on a free port; yields its base URL."""
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        SECRET_KEY="browser-test-secret",
-        HERITAGE_BASE_URL=f"http://127.0.0.1:{port}",
-        HERITAGE_ENV="development",
-    )
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "live-server.log", "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--no-control-socket", "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/health", timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail("the live server did not start; see test-artifacts/live-server.log")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "browser-test-secret",
+           "HERITAGE_ENV": "development"}  # fmt: skip
+    with gunicorn(env, log_name="live-server.log") as base:
+        yield base
 
 
 @pytest.fixture

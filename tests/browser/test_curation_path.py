@@ -23,7 +23,7 @@ LIBRARIAN = "bibliotekar@example.org"
 ANNE_TITLE = "Kullgrop ved Tverrelva"
 BERIT_TITLE = "Tuft etter sjøbu i Komsa"
 MESSAGE = "Kan du legge til en kilde og et bilde av gropa?"
-MODERATION = re.compile(r"^\s*(Moderasjon|Moderation)\s*$")
+MODERATION = re.compile(r"^\s*(Moderering|Moderation)\s*$")
 
 
 def _seed_people(seed: Callable[..., Any]) -> None:

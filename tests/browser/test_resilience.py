@@ -4,17 +4,13 @@ the app, and while the database is away every page answers 503 with Retry-After.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
 import psycopg
 from sqlalchemy.engine import make_url
 
-from tests.browser.conftest import ROOT, _free_port
+from tests.serving import gunicorn
 
 
 def _get(url: str) -> tuple[int, dict[str, str], str]:
@@ -41,30 +37,12 @@ def test_the_app_survives_its_connections_being_killed(live_server, database_url
 
 
 def test_while_the_database_is_away_pages_say_503_and_when_to_retry():
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:9/nowhere",  # nothing listens
-        SECRET_KEY="resilience-test",
-        HERITAGE_ENV="development",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--no-control-socket", "--log-level", "critical", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                status, _, _ = _get(base + "/health")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        assert status == 503
+    env = {
+        "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/nowhere",  # nothing listens
+        "SECRET_KEY": "resilience-test",
+        "HERITAGE_ENV": "development",
+    }
+    with gunicorn(env, log_name="resilience-server.log", workers=1, ready_status=503) as base:
         status, headers, body = _get(base + "/")
         assert status == 503 and headers.get("Retry-After") == "30"
         assert "Traceback" not in body and "psycopg" not in body
@@ -73,6 +51,3 @@ def test_while_the_database_is_away_pages_say_503_and_when_to_retry():
         assert json.loads(body)["status"] == 503
         status, _, body = _get(base + "/traces/1")
         assert status == 503 and "Traceback" not in body
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -9,11 +9,7 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +23,7 @@ from app.db import db
 from app.models import ExportLog, Project, Trace, TraceStatus, User, UserRole
 from app.partners import create_token
 from tests.conftest import PASSWORD_HASH
+from tests.serving import gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -45,50 +42,15 @@ EXPECTED = {"traces": 5, "alta-museum": 3, "hammerfest": 2, "empty": 0}
 assert OGRINFO and OGR2OGR, "GDAL's ogrinfo/ogr2ogr are missing: run scripts/ensure-gdal.sh"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ogc_server(database_url: str) -> Iterator[str]:
-    """gunicorn serving tests/integration/ogc_wsgi.py on a free port; yields the /ogc URL."""
-    port = _free_port()
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        SECRET_KEY="gdal-test-secret",
-        HERITAGE_BASE_URL=f"http://127.0.0.1:{port}",
-        HERITAGE_ENV="development",
-    )
-    ARTIFACTS.mkdir(exist_ok=True)
+    """The app under gunicorn on a free port; yields its /ogc URL."""
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "gdal-test-secret",
+           "HERITAGE_ENV": "development"}  # fmt: skip
     ACCESS_LOG.unlink(missing_ok=True)
-    log = open(ARTIFACTS / "ogc-server.log", "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--no-control-socket", "--log-level", "warning", "--access-logfile", str(ACCESS_LOG),
-         "tests.integration.ogc_wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/ogc"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/conformance", timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail("the OGC server did not start; see test-artifacts/ogc-server.log")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    with gunicorn(env, log_name="ogc-server.log", ready_path="/ogc/conformance",
+                  extra_args=("--access-logfile", str(ACCESS_LOG))) as base:  # fmt: skip
+        yield base + "/ogc"
 
 
 @pytest.fixture(scope="module")

@@ -583,7 +583,7 @@ def test_history_shows_no_old_places_of_a_sensitive_trace_to_the_public(
     trace = trace_of(status=TraceStatus.APPROVED, sensitivity_override=True)
     page = client.get(f"/traces/{trace.id}/history?version=1").get_data(as_text=True)
     assert "L.geoJson(" not in page and "69.97" not in page
-    assert "not shown publicly" in page
+    assert 'id="places-withheld"' in page
 
 
 def test_markdown_is_sanitised_on_the_history_page(session: Session, as_user, trace_of) -> None:
