@@ -8,14 +8,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import gettext
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.access import can_edit_vocabulary
 from app.db import db
 from app.errors import Forbidden, ValidationFailed
-from app.models import Scheme, Term, User
+from app.models import Scheme, Term, Trace, User
 
 CODE_MAX = 64
 LABEL_MAX = 120
@@ -144,7 +144,20 @@ def update_term(term: Term, editor: User, raw: dict[str, Any]) -> dict[str, list
     if changes:
         db.session.flush()
         audit.record(editor, "vocab.term_updated", "term", term.id, changes=changes)
+        if "sensitive" in changes:
+            _recompute_sensitivity(term)
     return changes
+
+
+def _recompute_sensitivity(term: Term) -> None:
+    """Let the database trigger re-derive is_sensitive and the public point of the traces
+    using this term. This touches only derived columns, so no version is bumped."""
+    db.session.execute(
+        update(Trace)
+        .where(or_(Trace.trace_type_id == term.id, Trace.period_id == term.id))
+        .values(sensitivity_override=Trace.sensitivity_override)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def create_term(scheme: Scheme, editor: User, raw: dict[str, Any]) -> Term:

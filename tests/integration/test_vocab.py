@@ -301,3 +301,27 @@ def test_deactivated_term_disappears_from_the_new_trace_form(
     data["is_active"] = "y"
     assert client.post(f"/vocab/{kullgrop.id}/edit", data=data).status_code == 302
     assert '<option value="kullgrop"' in client.get("/traces/new").get_data(as_text=True)
+
+
+def test_making_a_type_sensitive_protects_its_existing_traces(session, make_trace, term):
+    """The rule is data: changing it re-derives the public point of the traces it covers."""
+    from app.db import db
+    from app.models import Trace, TraceStatus
+    from app.vocab.operations import update_term
+
+    kiln = term(Scheme.TRACE_TYPE, "kullgrop")
+    trace = make_trace(status=TraceStatus.APPROVED, trace_type_id=kiln.id)
+    assert trace.is_sensitive is False and trace.public_geom is None
+    editor = session.get(User, trace.author_id)
+    editor.role = UserRole.ADMIN
+    session.commit()
+    raw = {"label_nb": kiln.label_nb, "label_en": kiln.label_en, "label_nn": kiln.label_nn or "",
+           "label_se": kiln.label_se or "", "uri": kiln.uri or "", "sensitive": True,
+           "before_1537": kiln.before_1537, "is_active": True,
+           "sort_order": kiln.sort_order}  # fmt: skip
+    scoped_term = db.session.get(Term, kiln.id)
+    update_term(scoped_term, db.session.get(User, editor.id), raw)
+    db.session.commit()
+    session.expire_all()
+    refreshed = session.get(Trace, trace.id)
+    assert refreshed.is_sensitive is True and refreshed.public_geom is not None
