@@ -91,17 +91,28 @@ def area_drawing_map(field_id: str) -> dict[str, str]:
     return render_parts(fmap)
 
 
-def detail_map(geometry: BaseGeometry) -> dict[str, str]:
-    """A small map of one trace's shape, with no text on it."""
+def detail_map(geometry: BaseGeometry, approximate: bool = False) -> dict[str, str]:
+    """A small map of one trace's shape, with no text on it.
+
+    A protected site is drawn as a wide circle around its public point, at a zoom that does
+    not pretend a precision it does not have.
+    """
     centroid = geometry.representative_point()
     fmap = base_map(
         tile_sources(),
         _static_base(),
         location=(centroid.y, centroid.x),
-        zoom=15,
+        zoom=13 if approximate else 15,
         aria_label=gettext("Map of where the trace is"),
         height="100%",
     )
+    if approximate:
+        folium.Circle(
+            location=(centroid.y, centroid.x),
+            radius=current_app.config["PRIVACY_CELL_METRES"] / 2,
+            color="#8a3b12", weight=2, dash_array="6 6", fill=True, fill_opacity=0.12,
+        ).add_to(fmap)  # fmt: skip
+        return render_parts(fmap)
     folium.GeoJson(
         geometry_to_geojson(geometry),
         style_function=lambda _feature: {"color": "#8a3b12", "weight": 3, "fillOpacity": 0.25},

@@ -81,7 +81,7 @@ def show(trace_id: int) -> str:
         "traces/show.html",
         trace=trace,
         description_html=render_markdown(trace.description),
-        page_map=detail_map(geometry),
+        page_map=detail_map(geometry, approximate=not precise),
         locale=str(get_locale()),
         is_author=viewer is not None and viewer.id == trace.author_id,
         may_edit=can_edit(viewer, trace),

@@ -59,7 +59,8 @@
       layer.clearLayers();
       L.geoJSON(collection, {
         style: function (feature) {
-          return feature.properties.status === "approved" ? STYLE.approved : STYLE.pending;
+          var status = feature.properties.status;
+          return status && status !== "approved" ? STYLE.pending : STYLE.approved;
         },
         pointToLayer: function (feature, latlng) {
           var props = feature.properties;
