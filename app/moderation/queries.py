@@ -112,34 +112,69 @@ class Neighbour:
     geometry_json: str
 
 
-def nearby(trace: Trace, viewer: User, metres: float = NEARBY_METRES) -> list[Neighbour]:
-    """Other visible, non-deleted traces within `metres` of `trace`, nearest first."""
-    here = select(Trace.geom).where(Trace.id == trace.id).scalar_subquery()
+def nearby(
+    traces: list[Trace], viewer: User, metres: float = NEARBY_METRES
+) -> dict[int, list[Neighbour]]:
+    """For each trace, up to five other visible, non-deleted traces within `metres`, nearest
+    first, in one query (a LATERAL join over the page's entries)."""
+    if not traces:
+        return {}
+    entry = aliased(Trace)
+    entries = (
+        select(entry.id.label("eid"), entry.geom.label("egeom"))
+        .where(entry.id.in_([t.id for t in traces]))
+        .subquery()
+    )
     # Neighbours the moderator may not see precisely (sensitive traces of other projects)
     # are measured at their public point, so the hint never leaks a protected location.
     precise = precise_allowed(viewer)
     shown = display_geometry(precise)
-    distance = func.ST_Distance(shown.cast(Geography), here.cast(Geography))
-    rows = db.session.execute(
-        select(Trace, distance.label("metres"), func.ST_AsGeoJSON(shown, 7))
+    here = entries.c.egeom.cast(Geography)
+    distance = func.ST_Distance(shown.cast(Geography), here)
+    near = (
+        select(
+            Trace.id.label("nid"),
+            distance.label("metres"),
+            func.ST_AsGeoJSON(shown, 7).label("geometry"),
+        )
         .where(
-            Trace.id != trace.id,
+            Trace.id != entries.c.eid,
             Trace.status != TraceStatus.DELETED,
             visible_traces(viewer),
-            located_in(precise, func.ST_Expand(here, _NEARBY_DEGREES)),
-            func.ST_DWithin(shown.cast(Geography), here.cast(Geography), metres),
+            located_in(precise, func.ST_Expand(entries.c.egeom, _NEARBY_DEGREES)),
+            func.ST_DWithin(shown.cast(Geography), here, metres),
         )
         .order_by(distance)
         .limit(5)
+        .lateral()
+    )
+    rows = db.session.execute(
+        select(entries.c.eid, near.c.nid, near.c.metres, near.c.geometry)
+        .select_from(entries.join(near, true()))
+        .order_by(entries.c.eid, near.c.metres)
     ).all()
-    return [Neighbour(row[0], float(row[1]), row[2]) for row in rows]
+    found = {
+        t.id: t
+        for t in db.session.execute(select(Trace).where(Trace.id.in_({r.nid for r in rows})))
+        .scalars()
+        .all()
+    }
+    result: dict[int, list[Neighbour]] = {t.id: [] for t in traces}
+    for row in rows:
+        result[row.eid].append(Neighbour(found[row.nid], float(row.metres), row.geometry))
+    return result
 
 
-def geometry_json(trace: Trace) -> str:
-    """A trace's geometry as GeoJSON text, built by PostGIS."""
-    return db.session.execute(
-        select(func.ST_AsGeoJSON(Trace.geom, 7)).where(Trace.id == trace.id)
-    ).scalar_one()
+def geometries(traces: list[Trace]) -> dict[int, str]:
+    """The traces' geometries as GeoJSON text, built by PostGIS in one query."""
+    if not traces:
+        return {}
+    rows = db.session.execute(
+        select(Trace.id, func.ST_AsGeoJSON(Trace.geom, 7)).where(
+            Trace.id.in_([t.id for t in traces])
+        )
+    )
+    return {trace_id: text for trace_id, text in rows}
 
 
 def pending_count(user: User, project: Project) -> int:

@@ -44,11 +44,13 @@ def queue(slug: str) -> str:
     filters = _filters()
     page = request.args.get("page", 1, type=int) or 1
     traces, total = queries.queue(current_user, project, filters, page)
+    shapes = queries.geometries(traces)
+    neighbours = queries.nearby(traces, current_user)
     entries = [
         {
             "trace": t,
-            "geometry": queries.geometry_json(t),
-            "nearby": queries.nearby(t, current_user),
+            "geometry": shapes[t.id],
+            "nearby": neighbours[t.id],
             "excerpt": plain_text(t.description, 400),
         }
         for t in traces
