@@ -5,6 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
+# RFC 9457 problem details, as every error of /api and /ogc is answered.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "detail": {"type": "string"}},
+            },
+        },
+    },
+}
 _PROBLEM_RESPONSE = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
 
 
@@ -91,27 +110,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "components": {
             "schemas": {
-                "Problem": {
-                    "type": "object",
-                    "description": "RFC 9457 problem details",
-                    "properties": {
-                        "type": {"type": "string"},
-                        "title": {"type": "string"},
-                        "status": {"type": "integer"},
-                        "detail": {"type": "string"},
-                        "code": {"type": "string"},
-                        "errors": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "field": {"type": "string"},
-                                    "detail": {"type": "string"},
-                                },
-                            },
-                        },
-                    },
-                },
+                "Problem": PROBLEM_SCHEMA,
                 "TraceFeature": {
                     "type": "object",
                     "required": ["type", "geometry", "properties"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.ogc import CRS84, DEFAULT_LIMIT, MAX_LIMIT
+from app.openapi import PROBLEM_SCHEMA
 
 _PROBLEM = {
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -137,17 +138,7 @@ def openapi_document(server_url: str, title: str) -> dict[str, Any]:
         "components": {
             "parameters": _parameters(),
             "schemas": {
-                "Problem": {
-                    "type": "object",
-                    "description": "RFC 9457 problem details",
-                    "properties": {
-                        "type": {"type": "string"},
-                        "title": {"type": "string"},
-                        "status": {"type": "integer"},
-                        "detail": {"type": "string"},
-                        "code": {"type": "string"},
-                    },
-                }
+                "Problem": PROBLEM_SCHEMA,
             },
             "securitySchemes": {
                 "partnerToken": {
