@@ -23,6 +23,9 @@ def safe_target(target: str | None) -> str | None:
         return None
     if "\\" in target or any(ord(c) < 32 for c in target):
         return None  # browsers read /\host as //host; control characters are never paths
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
     return target
 
 
@@ -124,4 +127,3 @@ def init_app(app: Flask) -> None:
             "is_moderator": _is_moderator,
             "render_markdown": render_markdown,  # returns sanitised Markup
         }
-

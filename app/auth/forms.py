@@ -49,11 +49,9 @@ class SettingsForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
-    """A new password, confirmed by the current one (SECURITY.md item 5)."""
+class NewPasswordFields(FlaskForm):
+    """A new password typed twice; shared by the change and reset forms."""
 
-    # No DataRequired: a missing current password is a refusal (403), not a form error.
-    current_password = PasswordField(_l("Current password"), validators=[Length(max=1024)])
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired()],
@@ -66,6 +64,13 @@ class ChangePasswordForm(FlaskForm):
             EqualTo("new_password", message=_l("The passwords differ.")),
         ],
     )
+
+
+class ChangePasswordForm(NewPasswordFields):
+    """A new password, confirmed by the current one (SECURITY.md item 5)."""
+
+    # No DataRequired: a missing current password is a refusal (403), not a form error.
+    current_password = PasswordField(_l("Current password"), validators=[Length(max=1024)])
 
 
 class ChangeEmailForm(FlaskForm):
@@ -81,18 +86,5 @@ class ResetRequestForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(NewPasswordFields):
     """The new password chosen through a reset link."""
-
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired()],
-        description=_l("At least 8 characters. A few words in a row make a good password."),
-    )
-    new_password_confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[
-            DataRequired(),
-            EqualTo("new_password", message=_l("The passwords differ.")),
-        ],
-    )

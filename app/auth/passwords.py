@@ -57,5 +57,3 @@ def password_problem(password: str) -> str | None:
     if password.casefold() in COMMON or len(set(password)) < 3:
         return "too_common"
     return None
-
-

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -35,6 +34,7 @@ from app.auth.forms import (
 from app.auth.sessions import current_session_id, end_session, live_session_count, start_session
 from app.errors import Forbidden, ValidationFailed
 from app.limits import limiter
+from app.web import safe_target
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -71,11 +71,7 @@ def _show_errors(form: FlaskForm, error: ValidationFailed) -> None:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths; anything else goes to the map."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
-    return url_for("main.index")
+    return safe_target(target) or url_for("main.index")
 
 
 @bp.route("/register", methods=["GET", "POST"])

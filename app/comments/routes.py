@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_limiter.util import get_remote_address
@@ -19,6 +17,7 @@ from app.errors import DomainError, ValidationFailed
 from app.limits import limiter
 from app.models import Comment, CommentStatus, Trace
 from app.traces import queries as trace_queries
+from app.web import safe_target
 
 bp = Blueprint("comments", __name__)
 bp.app_template_global("comments_for")(comments_for)
@@ -127,9 +126,4 @@ def _trace_url(trace: Trace, comment: Comment | None = None) -> str:
 
 def _next_or(target: str | None, fallback: str) -> str:
     """Only same-site relative paths (the moderation queue sends its own); else the fallback."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/"):
-            if not target.startswith("//") and "\\" not in target:
-                return target
-    return fallback
+    return safe_target(target) or fallback
