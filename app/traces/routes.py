@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from geoalchemy2.shape import to_shape
 from werkzeug.wrappers import Response
 
-from app.access import can_edit, sees_precisely
+from app.access import can_edit, can_view, sees_precisely, viewer_of
 from app.auth.sessions import submission_rate_limit, user_rate_key
 from app.errors import ValidationFailed
 from app.limits import limiter
@@ -29,7 +29,6 @@ from app.text import render_markdown
 from app.traces import operations, queries
 from app.traces.forms import TraceForm
 from app.traces.messages import geometry_message
-from app.traces.policy import can_view, viewer_of
 from app.traces.validation import clean_submission
 from geo.crs import parse_typed
 from geo.errors import GeometryError
