@@ -4,7 +4,9 @@ from app.models.audit import AuditEvent
 from app.models.comments import Comment, CommentKind, CommentStatus
 from app.models.exports import ExportLog, PartnerToken
 from app.models.notifications import Notification
+from app.models.outbox import OutboxMail
 from app.models.projects import Membership, MembershipRole, Project
+from app.models.removals import PublicationRemoval
 from app.models.traces import Revision, Trace, TraceStatus
 from app.models.users import PasswordResetToken, User, UserRole, UserSession
 from app.models.vocab import Scheme, Term
@@ -17,6 +19,8 @@ __all__ = [
     "ExportLog",
     "PartnerToken",
     "Notification",
+    "OutboxMail",
+    "PublicationRemoval",
     "PasswordResetToken",
     "Membership",
     "MembershipRole",

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
@@ -110,7 +111,14 @@ class Trace(Base):
     sensitivity_override: Mapped[bool | None] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    # Moved by the database whenever anything a harvester receives changes (migration
+    # 'harvest'): status, geometry, sensitivity, text, terms, and relabelled terms.
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=func.now(),
+        server_onupdate=FetchedValue(),
+    )
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -120,6 +128,11 @@ class Trace(Base):
     decision_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("traces.id"))
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
+    # Provenance of imported records, kept as the source gave it (exports prefer these).
+    source_attribution: Mapped[str | None] = mapped_column(String(300))
+    source_uri: Mapped[str | None] = mapped_column(String(500))
+    source_id: Mapped[str | None] = mapped_column(String(200))
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_EXPRESSION, persisted=True))
 
     project: Mapped[Project] = relationship(lazy="joined")
