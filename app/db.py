@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.sql import Executable
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -69,3 +70,13 @@ class Database:
 
 
 db = Database()
+
+
+def write_aside(statement: Executable) -> None:
+    """Run one INSERT/UPDATE on a connection and transaction of its own, committed at once.
+
+    For the side records a read writes (delivery logs, session touches): they must neither
+    ride on nor be undone by the request's transaction, and a GET never commits the session.
+    """
+    with db.engine.begin() as connection:
+        connection.execute(statement)

@@ -100,13 +100,16 @@ def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFi
         "tags", Trace.tags,
         "sources", Trace.sources,
         "licence", Trace.licence,
-        "attribution", case(
+        # An imported record keeps its source's attribution, address, id and date.
+        "attribution", func.coalesce(Trace.source_attribution, case(
             (author.show_name_publicly, author.display_name), else_=literal("A contributor")
-        ),
+        )),
+        "source_uri", Trace.source_uri,
+        "source_id", Trace.source_id,
         "project", Project.slug,
         "project_name", Project.name,
         "library", Project.library_name,
-        "recorded_at", Trace.created_at,
+        "recorded_at", func.coalesce(Trace.recorded_at, Trace.created_at),
         "updated_at", Trace.updated_at,
         "approved_at", Trace.approved_at,
         "approved_by_role", func.coalesce(approver_role, literal("librarian")),
