@@ -36,7 +36,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.auth import routes as auth_routes
     from app.auth.sessions import init_login
     from app.comments import routes as comments_routes
-    from app.export import partners_routes
     from app.export import routes as export_routes
     from app.imports import routes as imports_routes
     from app.main import routes as main_routes
@@ -44,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.moderation import routes as moderation_routes
     from app.ogc import routes as ogc_routes
     from app.projects import routes as projects_routes
+    from app.publication import routes as publication_routes
     from app.revisions import routes as revisions_routes
     from app.traces import api as traces_api
     from app.traces import routes as traces_routes
@@ -63,7 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         vocab_routes.bp,
         ogc_routes.bp,
         export_routes.bp,
-        partners_routes.bp,
+        publication_routes.bp,
         imports_routes.bp,
     ):
         app.register_blueprint(blueprint)

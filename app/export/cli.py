@@ -21,10 +21,11 @@ from sqlalchemy import and_, exists, false, select, true
 from sqlalchemy.exc import DBAPIError
 
 from app.db import db
-from app.export.features import ExportFilters
 from app.export.forms import parse_bbox, parse_since
-from app.export.stream import FORMATS, Export, Source, record_delivery
+from app.export.stream import FORMATS, Export, Source
 from app.models import Project, Scheme, Term
+from app.publication.deliveries import record_delivery
+from app.publication.features import ExportFilters
 
 
 def _bbox(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:

@@ -1,4 +1,4 @@
-"""The export form (a GET form: choosing a download changes nothing) and the partner-token form.
+"""The export form: a GET form, choosing a download changes nothing.
 
 parse_bbox and parse_since are shared with `flask export`, so the web and the command line
 accept the same filters.
@@ -11,20 +11,11 @@ from datetime import UTC, date, datetime, time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    Field,
-    RadioField,
-    SelectChoice,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-)
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms import Field, RadioField, SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional, ValidationError
 
-from app.export.features import ExportFilters
 from app.models import Project, Scheme, Term
+from app.publication.features import ExportFilters
 
 TERM_MAX = 64
 
@@ -136,40 +127,3 @@ class ExportForm(FlaskForm):
             term=(self.term.data or "").strip() or None,
             updated_since=parse_since(since) if since else None,
         )
-
-
-class PartnerTokenForm(FlaskForm):
-    """A new API token for a museum, an archive or a heritage authority."""
-
-    name = StringField(
-        _l("Institution"),
-        validators=[DataRequired(), Length(max=160)],
-        description=_l("Who receives the token, e.g. “Alta museum, collections department”."),
-    )
-    projects = SelectMultipleField(
-        _l("Projects"),
-        coerce=int,
-        widget=ListWidget(prefix_label=False),
-        option_widget=CheckboxInput(),
-        validators=[Optional()],
-        description=_l("The token sees the protected sites of these projects precisely."),
-    )
-    all_projects = BooleanField(_l("Every project, also those started later (administrators only)"))
-
-    def fill_choices(self, projects: list[Project]) -> None:
-        """Offer every project by name."""
-        self.projects.choices = [SelectChoice(p.id, p.name) for p in projects]
-
-    def chosen(self, may_choose_all: bool) -> list[int] | None:
-        """The project ids (empty: every project), or None after adding an error to the form."""
-        if self.all_projects.data:
-            if not may_choose_all:
-                self.all_projects.errors = [
-                    _l("Only administrators may give a token every project.")
-                ]
-                return None
-            return []
-        if not self.projects.data:
-            self.projects.errors = [_l("Choose at least one project.")]
-            return None
-        return list(self.projects.data)

@@ -7,49 +7,25 @@ the project's librarians (precise_allowed) and partner tokens for the project ge
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Blueprint, Response, current_app, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale
 from flask_login import current_user
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 
-from app.access import precise_allowed, viewer_of
+from app.access import viewer_of
 from app.db import db
-from app.errors import DomainError, problem
 from app.export.forms import ExportForm
-from app.export.stream import MEDIA_TYPES, Export, Source, filename, record_delivery
-from app.models import PartnerToken, Project, User
-from app.partners import token_from_request
+from app.export.stream import MEDIA_TYPES, Export, Source, filename
+from app.models import Project
+from app.publication.deliveries import record_delivery
+from app.publication.receiver import InvalidToken, invalid_token_response, receiver_from_request
 from app.traces.queries import terms_by_scheme
 
 bp = Blueprint("export", __name__, url_prefix="/export")
+bp.register_error_handler(InvalidToken, invalid_token_response)
 
 # A download may run long; the app's per-statement timeout is meant for pages.
 DOWNLOAD_TIMEOUT_MS = 30 * 60 * 1000
-
-
-class InvalidToken(DomainError):
-    """A bearer token that is unknown or revoked: refuse rather than answer as to the public."""
-
-    status = 401
-    code = "invalid_token"
-
-
-@dataclass(frozen=True)
-class Receiver:
-    """Who downloads: a logged-in user, a partner token, both or neither."""
-
-    viewer: User | None
-    token: PartnerToken | None
-    precise: ColumnElement[bool]
-
-
-@bp.errorhandler(InvalidToken)
-def _invalid_token(error: InvalidToken) -> tuple[Response, int]:
-    response, status = problem(error.status, error.message, code=error.code)
-    response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return response, status
 
 
 @bp.get("")
@@ -68,7 +44,7 @@ def index() -> str | tuple[str, int]:
 @bp.get("/download")
 def download() -> Response | tuple[str, int]:
     """The export as a streamed attachment; every delivery goes to the export log."""
-    receiver = _receiver()
+    receiver = receiver_from_request()
     form = _form()
     if not form.validate():
         return _page(form, None), 422
@@ -89,19 +65,9 @@ def download() -> Response | tuple[str, int]:
     # Also closes the connection when the body is never read (the client went away).
     response.call_on_close(export.close)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename(export)}"'
-    personal = receiver.viewer is not None or receiver.token is not None
-    response.headers["Cache-Control"] = "private, no-store" if personal else "no-cache"
+    response.headers["Cache-Control"] = "private, no-store" if receiver.personal else "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # let a proxy pass the stream on as it comes
     return response
-
-
-def _receiver() -> Receiver:
-    token = token_from_request()
-    if token is None and request.headers.get("Authorization", "").lower().startswith("bearer"):
-        raise InvalidToken(gettext("The partner token is not valid or has been revoked."))
-    viewer = viewer_of(current_user)
-    projects = list(token.project_ids or []) if token is not None else None
-    return Receiver(viewer, token, precise_allowed(viewer, projects))
 
 
 def _form() -> ExportForm:

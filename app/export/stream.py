@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, insert, not_
+from sqlalchemy import ColumnElement, Select, and_, func, not_
 
 from app.db import db
-from app.export.features import ExportFilters, feature_query
-from app.models import ExportLog, Trace
+from app.models import Trace
+from app.publication.features import ExportFilters, feature_query
 
 FORMATS = ("geojson", "csv")
 MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8"}
@@ -250,30 +250,6 @@ class Export:
         }
         opening = json.dumps(header, ensure_ascii=False)[:-1]
         return (opening + ', "features": [\n').encode()
-
-
-def record_delivery(
-    export: Export,
-    channel: str,
-    *,
-    user_id: int | None = None,
-    partner_token_id: int | None = None,
-) -> None:
-    """Write the export log entry in a transaction of its own: a record, whatever else happens."""
-    summary = export.summary
-    assert summary is not None, "open() the export before logging it"
-    with db.engine.begin() as connection:
-        connection.execute(
-            insert(ExportLog).values(
-                user_id=user_id,
-                partner_token_id=partner_token_id,
-                channel=channel,
-                format=export.format,
-                query=export.filters.describe(),
-                feature_count=summary.count,
-                precise=summary.precise,
-            )
-        )
 
 
 def filename(export: Export) -> str:

@@ -1,7 +1,7 @@
 """OGC API - Features (Part 1: Core, GeoJSON, HTML, OpenAPI 3.0) under /ogc.
 
 One collection per project plus `traces` for every approved trace. The features are the ones
-the exports deliver (app.export.features), with the same location rule: generalised for the
+the exports deliver (app.publication.features), with the same location rule: generalised for the
 public, precise for partner tokens scoped to the project and for the project's librarians.
 """
 

@@ -1,6 +1,6 @@
 """Reads for the OGC API: query parameters, collections with their extents, pages of features.
 
-The features come from app.export.features.feature_query, so the OGC API carries the same
+The features come from app.publication.features.feature_query, so the OGC API carries the same
 properties and the same location rule as the exports. A page is joined into one JSON text by
 PostgreSQL; the JSON answer never turns a feature into a Python object (only the HTML page
 parses its one page, for the template).
@@ -20,9 +20,9 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from app.access import display_geometry
 from app.db import db
 from app.errors import DomainError
-from app.export.features import ExportFilters, feature_query
 from app.models import Project, Trace, TraceStatus
 from app.ogc import ALL_TRACES, CRS84, MAX_LIMIT
+from app.publication.features import ExportFilters, feature_query
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # RFC 3339 date-time. A space before the offset is a "+" that a URL decoded into a space.

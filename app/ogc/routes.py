@@ -7,26 +7,27 @@ protected sites precisely, and each delivery to it is written to the export log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import current_user
-from sqlalchemy import ColumnElement
 
-from app.access import precise_allowed, viewer_of
-from app.db import db
-from app.errors import DomainError, NotFound, problem
-from app.models import ExportLog, PartnerToken, User
+from app.errors import NotFound
 from app.ogc import CRS84, DEFAULT_LIMIT, queries
 from app.ogc.openapi import openapi_document
 from app.ogc.queries import InvalidParameter
-from app.partners import token_from_request
+from app.publication.deliveries import record_reading
+from app.publication.receiver import (
+    InvalidToken,
+    Receiver,
+    invalid_token_response,
+    receiver_from_request,
+)
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+bp.register_error_handler(InvalidToken, invalid_token_response)
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -38,31 +39,6 @@ JSON, GEOJSON, HTML = "application/json", "application/geo+json", "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 ITEMS_PARAMS = frozenset({"f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"})
-
-
-class InvalidToken(DomainError):
-    """A bearer token that is unknown or revoked: say so rather than answer as the public."""
-
-    status = 401
-    code = "invalid_token"
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Who is asking: a logged-in user, a partner token, both or neither."""
-
-    viewer: User | None
-    token: PartnerToken | None
-    precise: ColumnElement[bool]
-
-
-def _reader() -> Reader:
-    token = token_from_request()
-    if token is None and request.headers.get("Authorization", "").lower().startswith("bearer"):
-        raise InvalidToken(gettext("The partner token is not valid or has been revoked."))
-    viewer = viewer_of(current_user)
-    projects = list(token.project_ids or []) if token is not None else None
-    return Reader(viewer, token, precise_allowed(viewer, projects))
 
 
 def _wants_html() -> bool:
@@ -130,13 +106,6 @@ def _cross_origin(response: Response) -> Response:
     cache = "private, no-store" if personal else "public, max-age=60"
     response.headers.setdefault("Cache-Control", cache)
     return response
-
-
-@bp.errorhandler(InvalidToken)
-def _invalid_token(error: InvalidToken) -> tuple[Response, int]:
-    response, status = problem(error.status, error.message, code=error.code)
-    response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return response, status
 
 
 @bp.get("/")
@@ -216,7 +185,7 @@ def _collection_json(collection: queries.Collection) -> dict[str, Any]:
 def collections() -> Response | str:
     """Every collection: `traces` and one per project, with their extents."""
     html = _wants_html()
-    found = queries.collections(_reader().precise)
+    found = queries.collections(receiver_from_request().precise)
     links = _self_links("collections", html)
     body = {"links": links, "collections": [_collection_json(c) for c in found]}
     return _page("collections.html", links, doc=body) if html else _json(body)
@@ -226,7 +195,7 @@ def collections() -> Response | str:
 def collection(collection_id: str) -> Response | str:
     """One collection."""
     html = _wants_html()
-    found = queries.collections(_reader().precise, only=collection_id)
+    found = queries.collections(receiver_from_request().precise, only=collection_id)
     if not found:
         raise NotFound(gettext("No such collection."))
     body = _collection_json(found[0])
@@ -272,7 +241,7 @@ def items(collection_id: str) -> Response | str:
         interval=queries.parse_datetime(args.get("datetime")),
         datetime_text=args.get("datetime"),
     )
-    reader = _reader()
+    reader = receiver_from_request()
     page = queries.items_page(reader.precise, current_app.config["BASE_URL"], query)
     _record_delivery(reader, html, query.filters().describe(), page.returned, page.precise)
     links = _items_links(query, page, html)
@@ -295,7 +264,7 @@ def item(collection_id: str, feature_id: str) -> Response | str:
     """One approved trace of the collection as a GeoJSON Feature."""
     _refuse_unknown(frozenset({"f", "crs"}))
     html = _wants_html()
-    reader = _reader()
+    reader = receiver_from_request()
     found = None
     if feature_id.isascii() and feature_id.isdigit() and len(feature_id) < 12:
         found = queries.one_feature(
@@ -316,14 +285,9 @@ def item(collection_id: str, feature_id: str) -> Response | str:
     return _json(feature, GEOJSON)
 
 
-def _record_delivery(reader: Reader, html: bool, query: dict, count: int, precise: bool) -> None:
-    """Log what a partner token received; anonymous page views are not logged (too many)."""
-    if reader.token is None or request.method != "GET":
-        return
-    db.session.add(ExportLog(
-        user_id=reader.viewer.id if reader.viewer else None, partner_token_id=reader.token.id,
-        channel="ogc", format="html" if html else "json", query=query, feature_count=count,
-        precise=precise,
-    ))  # fmt: skip
-    # GET requests roll back in app.web; a delivery log must outlive the request.
-    db.session.commit()
+def _record_delivery(
+    reader: Receiver, html: bool, query: dict, count: int, precise: bool
+) -> None:
+    """Log what a partner token received (GET only); anonymous reads are not logged (too many)."""
+    if request.method == "GET":
+        record_reading(reader, "html" if html else "json", query, count, precise)

@@ -27,7 +27,6 @@ from sqlalchemy import func, select, text
 
 from app import create_app
 from app.db import db
-from app.export import partners_routes
 from app.export import routes as export_routes
 from app.export.cli import export_command
 from app.export.stream import CSV_COLUMNS, GENERALISED
@@ -43,7 +42,8 @@ from app.models import (
     User,
     UserRole,
 )
-from app.partners import create_token, revoke_token
+from app.publication import routes as publication_routes
+from app.publication.tokens import create_token, revoke_token
 from tests.conftest import PASSWORD, PASSWORD_HASH, csrf_from
 
 DATA_TABLES = (
@@ -73,7 +73,7 @@ def make_export_app(database_url: str) -> Flask:
             "BASE_URL": "http://localhost",
         }
     )
-    for blueprint in (export_routes.bp, partners_routes.bp):
+    for blueprint in (export_routes.bp, publication_routes.bp):
         if blueprint.name not in app.blueprints:
             app.register_blueprint(blueprint)
     if "export" not in app.cli.commands:

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from app.export.features import ExportFilters, feature_query
 from app.imports import routes as import_routes
 from app.models import (
     AuditEvent,
@@ -39,6 +38,7 @@ from app.models import (
     User,
     UserRole,
 )
+from app.publication.features import ExportFilters, feature_query
 from tests.conftest import csrf_from
 
 ALTA = (23.2715, 69.9689)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import db
 from app.models import ExportLog, TraceStatus, UserRole
-from app.partners import create_token
+from app.publication.tokens import create_token
 from tests.conftest import csrf_from
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"

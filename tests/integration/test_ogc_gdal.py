@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 
 from app.db import db
 from app.models import ExportLog, Project, Trace, TraceStatus, User, UserRole
-from app.partners import create_token
+from app.publication.tokens import create_token
 from tests.conftest import PASSWORD_HASH
 from tests.serving import gunicorn
 

@@ -1,7 +1,7 @@
 """Partner institutions' API tokens: list, create (the token is shown once), revoke.
 
 For administrators and installation librarians. Creating and revoking are audited by
-app.partners; only a token's SHA-256 is stored.
+app.publication.tokens; only a token's SHA-256 is stored.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from werkzeug.wrappers import Response
 from app.access import is_admin, viewer_of
 from app.db import db
 from app.errors import Forbidden, NotFound
-from app.export.forms import PartnerTokenForm
 from app.models import PartnerToken, Project, User
-from app.partners import create_token, revoke_token
+from app.publication.forms import PartnerTokenForm
+from app.publication.tokens import create_token, revoke_token
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
 

@@ -10,7 +10,7 @@ from flask import request
 from sqlalchemy import select, update
 
 from app import audit
-from app.db import db
+from app.db import db, write_aside
 from app.models import PartnerToken, User
 
 
@@ -51,11 +51,10 @@ def token_from_request() -> PartnerToken | None:
         )
     ).scalar_one_or_none()
     if token is not None:
-        # Its own small statement: reads roll back, and the last use is worth keeping.
-        db.session.execute(
+        # A side record of a read: on its own connection, so the request's session stays clean.
+        write_aside(
             update(PartnerToken)
             .where(PartnerToken.id == token.id)
             .values(last_used_at=datetime.now(UTC))
         )
-        db.session.commit()
     return token
