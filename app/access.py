@@ -1,6 +1,7 @@
 """Who may see and do what: the one access policy for every channel (SECURITY.md items 9-12).
 
-Installation roles: an admin may do everything; an installation librarian may create projects.
+Installation roles: an admin may do everything; an installation librarian may create projects
+and change the vocabularies (their rules hold in every project).
 Everything else comes from live (unrevoked) Memberships: a project's librarians run it, its
 curators moderate within their area (or the whole project when no area is set). Rights are read
 from the database on every request, so a revocation takes effect on the very next one.
@@ -127,10 +128,20 @@ def can_create_project(user: User | None) -> bool:
 
 
 def can_edit_vocabulary(user: User | None) -> bool:
-    """Librarians, admins, and anyone holding curation rights in some project."""
+    """Installation librarians and admins: the vocabulary rules hold for every project.
+
+    A right is as wide as its scope. Unticking "sensitive" on a type exposes that type's
+    traces in every project, so project roles (even librarian) do not suffice.
+    """
+    return user is not None and user.role in (UserRole.LIBRARIAN, UserRole.ADMIN)
+
+
+def can_suggest_vocabulary_change(user: User | None) -> bool:
+    """Vocabulary editors, and anyone curating in some project: they may read the
+    vocabularies and suggest a change to an installation librarian."""
     if user is None:
         return False
-    if user.role in (UserRole.LIBRARIAN, UserRole.ADMIN):
+    if can_edit_vocabulary(user):
         return True
     return bool(
         db.session.execute(

@@ -1,13 +1,14 @@
-"""Forms for a vocabulary term: labels in four languages, a link, flags and order."""
+"""Forms for a vocabulary term: labels in four languages, a link, flags and order; and a
+suggested change for those who may not change the vocabularies themselves."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, StringField
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.vocab.operations import CODE_MAX, LABEL_MAX, URI_MAX
+from app.vocab.operations import CODE_MAX, LABEL_MAX, SUGGESTION_MAX, URI_MAX
 
 
 class TermForm(FlaskForm):
@@ -63,5 +64,17 @@ class NewTermForm(TermForm):
         description=_l(
             "Small letters a–z, digits and hyphens, such as “kullgrop”. "
             "Exports carry it; it cannot be changed later."
+        ),
+    )
+
+
+class SuggestionForm(FlaskForm):
+    """A suggested change to a term, in the curator's own words."""
+
+    text = TextAreaField(
+        _l("Your suggestion"),
+        validators=[DataRequired(), Length(max=SUGGESTION_MAX)],
+        description=_l(
+            "What should change, and why. The installation librarians are told and decide."
         ),
     )

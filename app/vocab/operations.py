@@ -8,14 +8,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import gettext
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.access import can_edit_vocabulary
+from app.access import can_edit_vocabulary, can_suggest_vocabulary_change
 from app.db import db
-from app.errors import Forbidden, ValidationFailed
-from app.models import Scheme, Term, Trace, User
+from app.errors import DomainError, Forbidden, ValidationFailed
+from app.models import Scheme, Term, User, UserRole
+from app.notify import notify
+from app.vocab.queries import Impact, sensitivity_impact
 
 CODE_MAX = 64
 LABEL_MAX = 120
@@ -23,6 +25,36 @@ URI_MAX = 300
 # KulturNav (the Nordic museums' terminology service) and the Getty AAT, nothing else.
 URI_HOSTS = ("kulturnav.org", "vocab.getty.edu")
 CODE_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+SUGGESTION_MAX = 2000
+
+
+class ExposureNotConfirmed(DomainError):
+    """The change would make protected traces precise for everyone; confirm the count first."""
+
+    status = 409
+    code = "exposure_not_confirmed"
+
+    def __init__(self, impact: Impact) -> None:
+        super().__init__(exposure_message(impact), traces=impact.traces, projects=impact.projects)
+        self.impact = impact
+
+
+def exposure_message(impact: Impact) -> str:
+    """The sentence a librarian confirms before traces lose their protection."""
+    return gettext(
+        "This makes %(traces)s traces in %(projects)s projects visible at their exact "
+        "position to everyone.",
+        traces=impact.traces,
+        projects=impact.projects,
+    )
+
+
+@dataclass(frozen=True)
+class TermUpdate:
+    """What saving a term did: the changed fields ({field: [old, new]}) and their effect."""
+
+    changes: dict[str, list[Any]]
+    impact: Impact
 
 
 @dataclass(frozen=True)
@@ -131,10 +163,18 @@ def _code_taken(scheme: Scheme, code: str) -> bool:
     )
 
 
-def update_term(term: Term, editor: User, raw: dict[str, Any]) -> dict[str, list[Any]]:
-    """Check and apply the changed fields and audit them; {field: [old, new]} (empty: none)."""
-    _require_editor(editor)
+def update_term(
+    term: Term, editor: User, raw: dict[str, Any], confirmed_exposure: int | None = None
+) -> TermUpdate:
+    """Check and apply the changed fields and audit them with how many traces they expose
+    or protect. Exposing any trace needs `confirmed_exposure` equal to the current count,
+    else ExposureNotConfirmed (nothing is changed)."""
+    require_editor(editor)
     fields = clean_fields(raw)
+    # Counted before anything is set on the term: autoflush would otherwise fire the trigger.
+    impact = sensitivity_impact(term, fields.sensitive)
+    if impact.exposes and impact.traces and confirmed_exposure != impact.traces:
+        raise ExposureNotConfirmed(impact)
     changes: dict[str, list[Any]] = {}
     for name, value in asdict(fields).items():
         old = getattr(term, name)
@@ -142,27 +182,20 @@ def update_term(term: Term, editor: User, raw: dict[str, Any]) -> dict[str, list
             changes[name] = [old, value]
             setattr(term, name, value)
     if changes:
+        # The terms_touch_traces trigger re-derives the traces' sensitivity and updated_at.
         db.session.flush()
-        audit.record(editor, "vocab.term_updated", "term", term.id, changes=changes)
-        if "sensitive" in changes:
-            _recompute_sensitivity(term)
-    return changes
-
-
-def _recompute_sensitivity(term: Term) -> None:
-    """Let the database trigger re-derive is_sensitive and the public point of the traces
-    using this term. This touches only derived columns, so no version is bumped."""
-    db.session.execute(
-        update(Trace)
-        .where(or_(Trace.trace_type_id == term.id, Trace.period_id == term.id))
-        .values(sensitivity_override=Trace.sensitivity_override)
-        .execution_options(synchronize_session=False)
-    )
+        audit.record(
+            editor, "vocab.term_updated", "term", term.id, changes=changes,
+            exposed=impact.traces if impact.exposes else 0,
+            protected=0 if impact.exposes else impact.traces,
+            projects=impact.projects,
+        )  # fmt: skip
+    return TermUpdate(changes, impact)
 
 
 def create_term(scheme: Scheme, editor: User, raw: dict[str, Any]) -> Term:
     """Check a new term (code and fields, all errors at once), add it and audit it."""
-    _require_editor(editor)
+    require_editor(editor)
     errors: dict[str, list[str]] = {}
     code = fields = None
     try:
@@ -190,6 +223,49 @@ def _code_taken_message(code: str) -> str:
     return gettext("This vocabulary already has a term with the code %(code)s.", code=code)
 
 
-def _require_editor(user: User) -> None:
+def suggest_change(term: Term, user: User, raw: Any) -> int:
+    """Send a curator's suggested change to every installation librarian and admin, and audit
+    it; returns how many were told. Only they may change the rules, which hold everywhere."""
+    if not can_suggest_vocabulary_change(user):
+        raise Forbidden(gettext("You may not suggest changes to the vocabularies."))
+    text = str(raw or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    if not text:
+        raise ValidationFailed({"text": [gettext("Write what should change, and why.")]})
+    if len(text) > SUGGESTION_MAX:
+        raise ValidationFailed(
+            {"text": [gettext("At most %(limit)s characters.", limit=SUGGESTION_MAX)]}
+        )
+    audit.record(
+        user, "vocab.change_suggested", "term", term.id, reason=text,
+        scheme=term.scheme.value, code=term.code,
+    )  # fmt: skip
+    # One line in the notification list; the edit page shows the text as written.
+    message = gettext(
+        "%(name)s suggests a change to the term “%(code)s” (%(scheme)s): %(text)s",
+        name=user.display_name,
+        code=term.code,
+        scheme=term.scheme.value,
+        text=" ".join(text.split()),
+    )
+    editors = db.session.execute(
+        select(User)
+        .where(User.role.in_((UserRole.LIBRARIAN, UserRole.ADMIN)), User.is_enabled)
+        .order_by(User.id)
+    ).scalars()
+    told = 0
+    for editor in editors:
+        if editor.id != user.id:
+            notify(editor, "vocab_suggestion", message)
+            told += 1
+    return told
+
+
+def require_editor(user: User | None) -> None:
+    """Refuse (Forbidden, with the reason and what to do instead) anyone but an editor."""
     if not can_edit_vocabulary(user):
-        raise Forbidden(gettext("Only librarians and curators may change the vocabularies."))
+        raise Forbidden(
+            gettext(
+                "Only installation librarians and admins may change the vocabularies: "
+                "their rules hold in every project. You may suggest a change instead."
+            )
+        )

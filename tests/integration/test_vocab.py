@@ -48,6 +48,12 @@ def curator(session: Session, make_user, make_project) -> User:
     return user
 
 
+@pytest.fixture
+def librarian(make_user) -> User:
+    """An installation librarian: may change the vocabularies, whose rules hold everywhere."""
+    return make_user(role=UserRole.LIBRARIAN, name="Lise Librarian")
+
+
 def fields_of(term: Term, **changes: Any) -> dict[str, Any]:
     """The edit form as a browser would send it, unchanged unless told otherwise."""
     data: dict[str, Any] = {
@@ -136,9 +142,11 @@ def test_index_lists_every_scheme_with_labels_and_inactive_terms(
 # --- editing ----------------------------------------------------------------------------------
 
 
-def test_curator_edits_labels_and_it_is_audited(session: Session, browser, curator, term) -> None:
+def test_librarian_edits_labels_and_it_is_audited(
+    session: Session, browser, librarian, term
+) -> None:
     kullgrop = term(Scheme.TRACE_TYPE, "kullgrop")
-    client, token = browser(curator)
+    client, token = browser(librarian)
     page = client.get(f"/vocab/{kullgrop.id}/edit").get_data(as_text=True)
     assert 'value="Kullgrop / kullmile"' in page
     data = fields_of(
@@ -160,14 +168,14 @@ def test_curator_edits_labels_and_it_is_audited(session: Session, browser, curat
     event = session.execute(
         select(AuditEvent).where(AuditEvent.action == "vocab.term_updated")
     ).scalar_one()
-    assert event.actor_id == curator.id and event.target_id == kullgrop.id
+    assert event.actor_id == librarian.id and event.target_id == kullgrop.id
     assert event.details["changes"]["label_en"] == ["Charcoal pit, kiln", "Charcoal burning pit"]
     assert "label_nb" not in event.details["changes"]
 
 
-def test_saving_unchanged_term_records_nothing(session: Session, browser, curator, term) -> None:
+def test_saving_unchanged_term_records_nothing(session: Session, browser, librarian, term) -> None:
     c14 = term(Scheme.DATING_METHOD, "c14")
-    client, token = browser(curator)
+    client, token = browser(librarian)
     response = client.post(f"/vocab/{c14.id}/edit", data=fields_of(c14, csrf_token=token))
     assert response.status_code == 302
     assert "Nothing was changed." in client.get("/vocab/").get_data(as_text=True)
@@ -189,9 +197,9 @@ def test_saving_unchanged_term_records_nothing(session: Session, browser, curato
         "https://vocab.getty.edu/aat/300 000",
     ],
 )
-def test_bad_uri_is_refused_with_422(session: Session, browser, curator, term, uri: str) -> None:
+def test_bad_uri_is_refused_with_422(session: Session, browser, librarian, term, uri: str) -> None:
     period = term(Scheme.PERIOD, "jernalder")
-    client, token = browser(curator)
+    client, token = browser(librarian)
     data = fields_of(period, uri=uri, label_en="Changed", csrf_token=token)
     response = client.post(f"/vocab/{period.id}/edit", data=data)
     assert response.status_code == 422
@@ -206,18 +214,18 @@ def test_bad_uri_is_refused_with_422(session: Session, browser, curator, term, u
     assert unchanged.uri is None and unchanged.label_en == "Iron Age (500 BC–AD 1050)"
 
 
-def test_getty_uri_is_accepted(session: Session, browser, curator, term) -> None:
+def test_getty_uri_is_accepted(session: Session, browser, librarian, term) -> None:
     period = term(Scheme.PERIOD, "bronsealder")
-    client, token = browser(curator)
+    client, token = browser(librarian)
     data = fields_of(period, uri="https://vocab.getty.edu/aat/300019275", csrf_token=token)
     assert client.post(f"/vocab/{period.id}/edit", data=data).status_code == 302
     assert reload(session, period).uri == "https://vocab.getty.edu/aat/300019275"
 
 
 @pytest.mark.parametrize("field", ["label_nb", "label_en"])
-def test_required_labels(session: Session, browser, curator, term, field: str) -> None:
+def test_required_labels(session: Session, browser, librarian, term, field: str) -> None:
     naust = term(Scheme.TRACE_TYPE, "naust")
-    client, token = browser(curator)
+    client, token = browser(librarian)
     response = client.post(
         f"/vocab/{naust.id}/edit", data=fields_of(naust, **{field: "  "}, csrf_token=token)
     )
@@ -226,8 +234,8 @@ def test_required_labels(session: Session, browser, curator, term, field: str) -
     assert reload(session, naust).label_nb == "Naust"
 
 
-def test_missing_term_is_404(browser, curator) -> None:
-    client, _token = browser(curator)
+def test_missing_term_is_404(browser, librarian) -> None:
+    client, _token = browser(librarian)
     assert client.get("/vocab/999999/edit").status_code == 404
     assert client.get("/vocab/new?scheme=colour").status_code == 404
 
@@ -235,8 +243,8 @@ def test_missing_term_is_404(browser, curator) -> None:
 # --- adding -----------------------------------------------------------------------------------
 
 
-def test_new_term_is_added_and_audited(session: Session, browser, curator) -> None:
-    client, token = browser(curator)
+def test_new_term_is_added_and_audited(session: Session, browser, librarian) -> None:
+    client, token = browser(librarian)
     assert client.get("/vocab/new?scheme=trace_type").status_code == 200
     data = {
         "code": "tjaerebrenning",
@@ -258,8 +266,8 @@ def test_new_term_is_added_and_audited(session: Session, browser, curator) -> No
     assert audit_count(session, "vocab.term_created") == 1
 
 
-def test_new_term_code_must_be_unique_in_its_scheme(session: Session, browser, curator) -> None:
-    client, token = browser(curator)
+def test_new_term_code_must_be_unique_in_its_scheme(session: Session, browser, librarian) -> None:
+    client, token = browser(librarian)
     before = term_count(session)
     data = {"code": "kullgrop", "label_nb": "Ny", "label_en": "New", "csrf_token": token}
     response = client.post("/vocab/new?scheme=trace_type", data=data)
@@ -275,8 +283,8 @@ def test_new_term_code_must_be_unique_in_its_scheme(session: Session, browser, c
 
 
 @pytest.mark.parametrize("code", ["Kullgrop", "kull grop", "kull_grop", "-kull", "kull--grop", ""])
-def test_new_term_code_format(session: Session, browser, curator, code: str) -> None:
-    client, token = browser(curator)
+def test_new_term_code_format(session: Session, browser, librarian, code: str) -> None:
+    client, token = browser(librarian)
     data = {"code": code, "label_nb": "Ny", "label_en": "New", "csrf_token": token}
     response = client.post("/vocab/new?scheme=condition", data=data)
     assert response.status_code == 422
@@ -284,10 +292,10 @@ def test_new_term_code_format(session: Session, browser, curator, code: str) -> 
 
 
 def test_deactivated_term_disappears_from_the_new_trace_form(
-    session: Session, browser, curator, term
+    session: Session, browser, librarian, term
 ) -> None:
     kullgrop = term(Scheme.TRACE_TYPE, "kullgrop")
-    client, token = browser(curator)
+    client, token = browser(librarian)
     assert '<option value="kullgrop"' in client.get("/traces/new").get_data(as_text=True)
     data = fields_of(kullgrop, csrf_token=token)
     data.pop("is_active")  # an unticked checkbox is not sent
