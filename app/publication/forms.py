@@ -30,7 +30,7 @@ class PartnerTokenForm(FlaskForm):
     all_projects = BooleanField(_l("Every project, also those started later (administrators only)"))
 
     def fill_choices(self, projects: list[Project]) -> None:
-        """Offer every project by name."""
+        """Offer these projects by name (those the user may give a token; see tokens.may_cover)."""
         self.projects.choices = [SelectChoice(p.id, p.name) for p in projects]
 
     def chosen(self, may_choose_all: bool) -> list[int] | None:

@@ -1,6 +1,7 @@
 """Partner institutions' API tokens: list, create (the token is shown once), revoke.
 
-For administrators and installation librarians. Creating and revoking are audited by
+For administrators and the librarians of projects: each sees, makes and revokes only tokens
+for projects they run (app.publication.tokens.may_cover). Creating and revoking are audited by
 app.publication.tokens; only a token's SHA-256 is stored.
 """
 
@@ -21,7 +22,13 @@ from app.db import db
 from app.errors import Forbidden, NotFound
 from app.models import PartnerToken, Project, User
 from app.publication.forms import PartnerTokenForm
-from app.publication.tokens import create_token, revoke_token
+from app.publication.tokens import (
+    coverable_projects,
+    create_token,
+    manageable_tokens,
+    may_cover,
+    revoke_token,
+)
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
 
@@ -42,18 +49,18 @@ class TokenRow:
 @bp.get("")
 @login_required
 def index() -> str:
-    """Every token, live ones first."""
-    _manager()
-    return render_template("partners/index.html", tokens=_token_rows())
+    """The tokens the viewer could make or revoke, live ones first."""
+    user, _ = _manager()
+    return render_template("partners/index.html", tokens=_token_rows(user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new() -> str | tuple[str, int]:
     """Name the institution and choose its projects; the token is shown once, on the answer."""
-    user = _manager()
+    user, projects = _manager()
     form = PartnerTokenForm()
-    form.fill_choices(_projects())
+    form.fill_choices(projects)
     if form.validate_on_submit():
         chosen = form.chosen(may_choose_all=is_admin(user))
         if chosen is not None:
@@ -74,10 +81,14 @@ def new() -> str | tuple[str, int]:
 @login_required
 def revoke(token_id: int) -> Response:
     """Stop the token working from the next request on."""
-    user = _manager()
+    user, _ = _manager()
     token = db.session.get(PartnerToken, token_id)
     if token is None:
         raise NotFound(gettext("No such token."))
+    if not may_cover(user, token.project_ids):
+        raise Forbidden(
+            gettext("Only administrators and librarians of every project it covers may revoke it.")
+        )
     if token.revoked_at is None:
         revoke_token(user, token)
         flash(gettext("The token of %(name)s no longer works.", name=token.name), "success")
@@ -93,16 +104,15 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def _manager() -> User:
+def _manager() -> tuple[User, list[Project]]:
+    """The user and the projects their tokens may cover; 403 for people who run none."""
     user = viewer_of(current_user)
-    # Installation librarians and admins (User.is_librarian) hand out partner tokens.
-    if user is None or not user.is_librarian:
-        raise Forbidden(gettext("Only librarians and administrators manage partner tokens."))
-    return user
-
-
-def _projects() -> list[Project]:
-    return list(db.session.execute(select(Project).order_by(Project.name)).scalars())
+    projects = coverable_projects(user)
+    if user is None or not projects:
+        raise Forbidden(
+            gettext("Only administrators and the librarians of a project manage partner tokens.")
+        )
+    return user, projects
 
 
 def _project_names() -> dict[int, str]:
@@ -113,11 +123,12 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment is not None else None
 
 
-def _token_rows() -> list[TokenRow]:
+def _token_rows(user: User) -> list[TokenRow]:
     creator = aliased(User)
     rows = db.session.execute(
         select(PartnerToken, creator.display_name)
         .outerjoin(creator, creator.id == PartnerToken.created_by_id)
+        .where(manageable_tokens(user))
         .order_by(PartnerToken.revoked_at.is_not(None), PartnerToken.created_at.desc())
     ).all()
     names = _project_names()

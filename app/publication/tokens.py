@@ -1,4 +1,10 @@
-"""Partner institutions' API tokens: creating, revoking, and recognising them on a request."""
+"""Partner institutions' API tokens: who may make them, creating, revoking, recognising them.
+
+A token reads its projects' protected sites precisely, so making one hands out that right: only
+an admin, or a librarian of every project the token covers, may make or revoke it. A token
+for every project (an empty list, which also covers projects started later) is for admins only.
+An installation librarian without a membership in a project has no say over its sites.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,74 @@ import secrets
 from datetime import UTC, datetime
 
 from flask import request
-from sqlalchemy import select, update
+from flask_babel import gettext
+from sqlalchemy import ColumnElement, and_, exists, func, select, true, update
 
 from app import audit
+from app.access import is_admin
 from app.db import db, write_aside
-from app.models import PartnerToken, User
+from app.errors import Forbidden
+from app.models import Membership, MembershipRole, PartnerToken, Project, User
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _led_by(user: User) -> ColumnElement[bool]:
+    """SQL condition: the user is a live librarian of the project in Project.id."""
+    return exists().where(
+        Membership.user_id == user.id,
+        Membership.revoked_at.is_(None),
+        Membership.project_id == Project.id,
+        Membership.role == MembershipRole.LIBRARIAN,
+    )
+
+
+def coverable_projects(user: User | None) -> list[Project]:
+    """The projects a token made by this user may cover, by name: all for admins."""
+    if user is None:
+        return []
+    query = select(Project).order_by(Project.name, Project.id)
+    if not is_admin(user):
+        query = query.where(_led_by(user))
+    return list(db.session.execute(query).scalars())
+
+
+def may_cover(user: User | None, project_ids: list[int]) -> bool:
+    """Whether the user may make or revoke a token for these projects (empty: every project)."""
+    if user is None:
+        return False
+    if is_admin(user):
+        return True
+    wanted = set(project_ids)
+    if not wanted:
+        return False  # every project, also those started later: admins only
+    led = set(
+        db.session.execute(
+            select(Project.id).where(Project.id.in_(wanted), _led_by(user))
+        ).scalars()
+    )
+    return led == wanted
+
+
+def manageable_tokens(user: User) -> ColumnElement[bool]:
+    """SQL condition: the tokens this user could make or revoke (the list shows only these)."""
+    if is_admin(user):
+        return true()
+    led = select(Project.id).where(_led_by(user)).scalar_subquery()
+    return and_(
+        func.cardinality(PartnerToken.project_ids) > 0,
+        PartnerToken.project_ids.contained_by(func.array(led)),
+    )
+
+
 def create_token(creator: User, name: str, project_ids: list[int]) -> tuple[PartnerToken, str]:
     """A new token for an institution; the plain token is returned once and never stored."""
+    if not may_cover(creator, project_ids):
+        raise Forbidden(
+            gettext("Only administrators and librarians of every chosen project may do this.")
+        )
     plain = "hp_" + secrets.token_urlsafe(32)
     token = PartnerToken(
         name=name.strip()[:160], token_hash=_digest(plain), project_ids=sorted(set(project_ids)),
@@ -34,6 +95,10 @@ def create_token(creator: User, name: str, project_ids: list[int]) -> tuple[Part
 
 def revoke_token(actor: User, token: PartnerToken) -> None:
     """Stop a token working from the next request on."""
+    if not may_cover(actor, token.project_ids):
+        raise Forbidden(
+            gettext("Only administrators and librarians of every chosen project may do this.")
+        )
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         audit.record(actor, "partner_token.revoked", "partner_token", token.id)
