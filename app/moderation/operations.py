@@ -182,11 +182,28 @@ def decide_many(
 
 
 def mark_duplicate(user: User, trace: Trace, original: Trace, expected_version: int) -> Outcome:
-    """Close `trace` as a duplicate of `original`, keeping its text as an observation there."""
+    """Close `trace` as a duplicate of `original`, keeping its text as an observation there.
+
+    The text is published on `original`, so the moderator must moderate both traces: a
+    curator of one project (or one area) cannot publish on a trace outside their scope.
+    """
     from app.comments.operations import add_observation
 
+    if not can_view(user, trace):
+        raise NotFound(gettext("No such trace."))
     if original.id == trace.id or not can_view(user, original):
         raise NotFound(gettext("No such trace to link to."))
+    if not can_moderate(user, trace):
+        raise Forbidden(gettext("You may not do this with this trace."))
+    if not can_moderate(user, original):
+        raise Forbidden(
+            gettext(
+                "You can mark a duplicate only when you moderate both traces. “%(title)s” "
+                "(#%(id)s) is in another project or outside your area; ask its librarian.",
+                title=original.title,
+                id=original.id,
+            )
+        )
     if original.status == TraceStatus.DELETED:
         raise NotAllowedNow(gettext("A deleted trace cannot be the original."))
     reason = gettext("Duplicate of “%(title)s” (#%(id)s).", title=original.title, id=original.id)
