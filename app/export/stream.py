@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, not_
 
 from app.db import db
+from app.export.cells import sql_join_tags, sql_neutralise
 from app.models import Trace
 from app.publication.features import ExportFilters, feature_query
 
@@ -34,53 +35,49 @@ GEOJSON_COPY = (
     "COPY (SELECT fq.feature FROM ({inner}) AS fq) "
     "TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
 )
+# Every text cell, as spreadsheets read it: formula-like text neutralised and tags escaped
+# (app/export/cells.py; docs/csv.md). Numbers and WKT are written by PostgreSQL, never by people.
+_CSV_TEXT = (
+    ("uri", "s.p->>'uri'"),
+    ("title", "s.p->>'title'"),
+    ("type_code", "s.p#>>'{type,code}'"),
+    ("type_label", "s.p#>>'{type,label}'"),
+    ("period_code", "s.p#>>'{period,code}'"),
+    ("period_label", "s.p#>>'{period,label}'"),
+    ("condition_code", "s.p#>>'{condition,code}'"),
+    ("dating_method_code", "s.p#>>'{dating_method,code}'"),
+    ("tags", "s.tags"),
+    ("licence", "s.p->>'licence'"),
+    ("attribution", "s.p->>'attribution'"),
+    ("project", "s.p->>'project'"),
+    ("recorded_at", "s.p->>'recorded_at'"),
+    ("approved_at", "s.p->>'approved_at'"),
+    ("location", "s.p->>'location'"),
+    ("sensitive", "s.p->>'sensitive'"),
+    ("source_uri", "s.p->>'source_uri'"),
+    ("source_id", "s.p->>'source_id'"),
+)
 # The CSV reads each feature back (one jsonb parse per row, fenced by OFFSET 0 so it is not
 # repeated per column): the same properties, filters and location rule as the GeoJSON.
-CSV_COPY = """COPY (
-SELECT fq.id,
-  s.p->>'uri' AS uri, {title} AS title,
-  s.p#>>'{type,code}' AS type_code, s.p#>>'{type,label}' AS type_label,
-  s.p#>>'{period,code}' AS period_code, s.p#>>'{period,label}' AS period_label,
-  s.p#>>'{condition,code}' AS condition_code,
-  s.p#>>'{dating_method,code}' AS dating_method_code,
-  {tags} AS tags,
-  s.p->>'licence' AS licence, {attribution} AS attribution, s.p->>'project' AS project,
-  s.p->>'recorded_at' AS recorded_at, s.p->>'approved_at' AS approved_at,
-  s.p->>'location' AS location,
-  trim_scale(round(ST_X(t.pt)::numeric, 7)) AS lon,
+CSV_COPY = (
+    "COPY (\nSELECT fq.id,\n"
+    + "".join(f"  {sql_neutralise(f'({sql})')} AS {name},\n" for name, sql in _CSV_TEXT)
+    + """  trim_scale(round(ST_X(t.pt)::numeric, 7)) AS lon,
   trim_scale(round(ST_Y(t.pt)::numeric, 7)) AS lat,
   ST_AsText(s.g, 7) AS wkt
 FROM ({inner}) AS fq
 CROSS JOIN LATERAL (SELECT fq.feature::jsonb AS f OFFSET 0) AS j
 CROSS JOIN LATERAL (
   SELECT j.f->'properties' AS p, ST_GeomFromGeoJSON(j.f->'geometry') AS g,
-    array_to_string(ARRAY(SELECT jsonb_array_elements_text(j.f->'properties'->'tags')), ';')
-      AS tags
+    """
+    + sql_join_tags("j.f->'properties'->'tags'")
+    + """ AS tags
   OFFSET 0) AS s
 CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.g) AS pt OFFSET 0) AS t
 ORDER BY fq.id
 ) TO STDOUT WITH (FORMAT csv, HEADER)"""
-
-
-def _plain_cell(expression: str) -> str:
-    """Residents' text a spreadsheet would run as a formula gets a leading apostrophe."""
-    formula = "('=', '+', '-', '@', chr(9), chr(13))"
-    return (
-        f"CASE WHEN left({expression}, 1) IN {formula} "
-        f"THEN '''' || {expression} ELSE {expression} END"
-    )
-
-
-CSV_COPY = (
-    CSV_COPY.replace("{title}", _plain_cell("(s.p->>'title')"))
-    .replace("{attribution}", _plain_cell("(s.p->>'attribution')"))
-    .replace("{tags}", _plain_cell("s.tags"))
 )
-CSV_COLUMNS = (
-    "id", "uri", "title", "type_code", "type_label", "period_code", "period_label",
-    "condition_code", "dating_method_code", "tags", "licence", "attribution", "project",
-    "recorded_at", "approved_at", "location", "lon", "lat", "wkt",
-)  # fmt: skip
+CSV_COLUMNS = ("id", *(name for name, _ in _CSV_TEXT), "lon", "lat", "wkt")
 
 
 @dataclass(frozen=True)
@@ -110,9 +107,9 @@ class Source:
     base_url: str
 
 
-def driver_sql(query: Select) -> tuple[str, dict[str, Any]]:
+def driver_sql(query: Select, dialect: Any = None) -> tuple[str, dict[str, Any]]:
     """The query as psycopg SQL plus its parameters, which psycopg quotes (never pasted in)."""
-    dialect = db.engine.dialect
+    dialect = dialect or db.engine.dialect
     compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     params: dict[str, Any] = {}
     for name, value in compiled.params.items():
@@ -146,20 +143,22 @@ class Export:
         self._query = feature_query(precise, source.base_url, filters)
         self._precise = precise
         self._timeout_ms = timeout_ms
+        # The body is streamed after the request's app context has ended: keep the engine.
+        self._engine = db.engine
         self._raw: Any = None
         self.summary: Summary | None = None
         self.streamed = 0
 
     def open(self) -> Summary:
         """Take a connection, fix the snapshot, and count what will be delivered."""
-        self._raw = db.engine.raw_connection()
+        self._raw = self._engine.raw_connection()
         try:
             cursor = self._raw.driver_connection.cursor()
             # psycopg has just sent BEGIN; SET TRANSACTION must come before any query in it.
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             # A slow download keeps COPY running; the app's short default timeout would cut it.
             cursor.execute(f"SET LOCAL statement_timeout = {int(self._timeout_ms)}")
-            sql, params = driver_sql(self._summary_query())
+            sql, params = driver_sql(self._summary_query(), self._engine.dialect)
             count, precise, generalised = cursor.execute(sql, params).fetchone()
         except BaseException:
             self.close()
@@ -199,7 +198,7 @@ class Export:
 
     def _blocks(self, template: str) -> Iterator[bytes]:
         """COPY's rows gathered into blocks of about BLOCK_BYTES."""
-        sql, params = driver_sql(self._query)
+        sql, params = driver_sql(self._query, self._engine.dialect)
         cursor = self._raw.driver_connection.cursor()
         block = bytearray()
         with cursor.copy(template.replace("{inner}", sql), params) as copy:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext
@@ -23,9 +24,9 @@ from geo.errors import GeometryError
 from geo.geometry import DEFAULT_MAX_VERTICES, parse_geometry
 
 TERM_FIELDS = ("trace_type", "period", "condition", "dating_method")
-# Room kept in `sources` for the "Imported from <file> on <date>" line added on import.
-SOURCES_ROOM = 300
 # Canonical field -> the names accepted in a CSV header or GeoJSON properties (any case).
+# The exporter's own names are among them (app/export/stream.py CSV_COLUMNS and the GeoJSON
+# properties of app/publication/features.py), so our own files come back whole.
 ALIASES: dict[str, tuple[str, ...]] = {
     "title": ("title", "name", "navn", "tittel"),
     "description": ("description", "beskrivelse"),
@@ -36,7 +37,30 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "sources": ("sources", "source", "kilder", "kilde"),
     "tags": ("tags", "stikkord"),
     "licence": ("licence", "license", "lisens"),
+    # Provenance: kept as the source gave it, never replaced by ours.
+    "attribution": ("attribution", "source_attribution"),
+    "source_uri": ("source_uri",),
+    "uri": ("uri",),
+    "source_id": ("source_id",),
+    "id": ("id",),
+    "recorded_at": ("recorded_at",),
+    # Protection: our marker for a generalised position, and the protected flag.
+    "location": ("location",),
+    "sensitive": ("sensitive",),
 }
+# The CSV export writes each term as <prefix>_code (and <prefix>_label): read as one term.
+TERM_COLUMNS = {
+    "trace_type": "type",
+    "period": "period",
+    "condition": "condition",
+    "dating_method": "dating_method",
+}
+ATTRIBUTION_MAX = 300
+SOURCE_URI_MAX = 500
+SOURCE_ID_MAX = 200
+URI_SCHEMES = ("http://", "https://", "urn:")
+_TRUE = {"true", "t", "yes", "y", "1", "ja", "j"}
+_FALSE = {"false", "f", "no", "n", "0", "nei", ""}
 
 
 @dataclass(frozen=True)
@@ -81,6 +105,12 @@ class Candidate:
     errors: list[str] = field(default_factory=list)
     shape: BaseGeometry | None = None
     duplicate: Duplicate | None = None
+    notes: list[str] = field(default_factory=list)  # what the import does differently, and why
+
+    @property
+    def protected(self) -> bool:
+        """Imported as protected (sensitivity_override), whatever the vocabulary's rules say."""
+        return bool(self.fields.get("sensitive")) or self.fields.get("location") == GENERALISED
 
     @property
     def importable(self) -> bool:
@@ -88,18 +118,36 @@ class Candidate:
         return not self.errors and self.shape is not None
 
 
-def canonical(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Pick each field by its first accepted name, in any case."""
+GENERALISED = "generalised"
+
+
+def canonical(values: Mapping[str, Any], unused: set[str] | None = None) -> dict[str, Any]:
+    """Pick each field by its first accepted name, in any case; names not read go to unused."""
     lowered: dict[str, Any] = {}
+    original: dict[str, str] = {}
     for key, value in values.items():
         if isinstance(key, str):
-            lowered.setdefault(key.strip().lower(), value)
-    return {
-        name: lowered[alias]
-        for name, aliases in ALIASES.items()
-        for alias in aliases[::-1]  # the first alias is read last and wins
-        if alias in lowered
-    }
+            name = key.strip().lower()
+            if name not in lowered:
+                lowered[name] = value
+                original[name] = key
+    read: set[str] = set()
+    out: dict[str, Any] = {}
+    for name, aliases in ALIASES.items():
+        prefix = TERM_COLUMNS.get(name)
+        pair = [f"{prefix}_code", f"{prefix}_label"] if prefix else []
+        if any(column in lowered for column in pair):
+            # The exporter's own columns win: a code, with its label to fall back on.
+            out[name] = {"code": lowered.get(pair[0]), "label": lowered.get(pair[1])}
+            read.update(column for column in pair if column in lowered)
+            continue
+        alias = next((alias for alias in aliases if alias in lowered), None)
+        if alias is not None:
+            out[name] = lowered[alias]
+            read.add(alias)
+    if unused is not None:
+        unused.update(original[name] for name in lowered if name not in read)
+    return out
 
 
 def clean_feature(
@@ -130,6 +178,8 @@ def clean_feature(
     }
     for name in TERM_FIELDS:
         fields[name] = _term(name, raw.get(name), vocabulary, errors)
+    fields |= _provenance(raw, errors)
+    fields |= _protection(raw, errors)
     shape = None
     if "geometry" in raw:
         try:
@@ -140,7 +190,100 @@ def clean_feature(
             fields["geometry"] = mapping(shape)
     elif not errors:
         errors.append(gettext("The feature has no geometry."))
-    return Candidate(number, title[:TITLE_MAX], fields, errors, None if errors else shape)
+    candidate = Candidate(number, title[:TITLE_MAX], fields, errors, None if errors else shape)
+    if fields["location"] == GENERALISED:
+        candidate.notes.append(generalised_note())
+    elif fields["sensitive"]:
+        candidate.notes.append(
+            gettext("The source marks this site as protected: it is imported as protected.")
+        )
+    return candidate
+
+
+def generalised_note() -> str:
+    """The note on the report and on the trace for a position the source generalised."""
+    return gettext(
+        "The source gives a generalised position (location: generalised), not the exact one: "
+        "the site is imported as protected, and its stored position is only approximate."
+    )
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _provenance(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
+    """The source's own attribution, address, id and date; our export's uri and id count too.
+
+    A file's own source_uri/source_id win over its uri/id: an export of records we imported
+    names where they first came from, and a second round trip keeps pointing there.
+    """
+    attribution = " ".join(_text(raw.get("attribution"), gettext("Attribution"), errors).split())
+    if len(attribution) > ATTRIBUTION_MAX:
+        errors.append(gettext("The attribution is longer than %(limit)s characters.",
+                              limit=ATTRIBUTION_MAX))  # fmt: skip
+    uri_value = raw.get("uri") if _blank(raw.get("source_uri")) else raw.get("source_uri")
+    uri = _text(uri_value, gettext("Source URI"), errors)
+    if uri and (not uri.lower().startswith(URI_SCHEMES) or len(uri) > SOURCE_URI_MAX
+                or any(ch.isspace() for ch in uri)):  # fmt: skip
+        errors.append(gettext("The source URI must be an http(s) or urn: address of at most "
+                              "%(limit)s characters.", limit=SOURCE_URI_MAX))  # fmt: skip
+    id_value = raw.get("id") if _blank(raw.get("source_id")) else raw.get("source_id")
+    source_id = _text(id_value, gettext("Source id"), errors)
+    if len(source_id) > SOURCE_ID_MAX:
+        errors.append(gettext("The source id is longer than %(limit)s characters.",
+                              limit=SOURCE_ID_MAX))  # fmt: skip
+    return {
+        "attribution": attribution or None,
+        "source_uri": uri or None,
+        "source_id": source_id or None,
+        "recorded_at": _recorded_at(raw.get("recorded_at"), errors),
+    }
+
+
+def _recorded_at(value: Any, errors: list[str]) -> str | None:
+    """An ISO 8601 date or time (UTC when no offset is given), not in the future."""
+    if _blank(value):
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        errors.append(gettext("recorded_at is not a date (use ISO 8601, such as 2024-05-31)."))
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if when > datetime.now(UTC) + timedelta(days=1):
+        errors.append(gettext("recorded_at lies in the future."))
+        return None
+    return when.isoformat()
+
+
+def _protection(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
+    """Whether the source protects the site, and whether its position is generalised.
+
+    Decision: a feature marked `location: generalised` (our export's marker) is imported, as
+    protected (sensitivity_override), with a note on the report and in the trace's history,
+    rather than refused. Refusing would make a public export unimportable and drop its
+    protected sites; importing it as protected means the position is never published as
+    exact, and a public export of the import shows the same generalised point again (the
+    centre of the cell it lies in is that cell's centre). A file can protect a site, never
+    unprotect one: "sensitive: false" leaves the decision to our vocabulary's rules.
+    """
+    location = raw.get("location")
+    generalised = isinstance(location, str) and location.strip().lower().startswith(
+        ("generalis", "generaliz")
+    )
+    value = raw.get("sensitive")
+    sensitive = False
+    if isinstance(value, bool):
+        sensitive = value
+    elif isinstance(value, int | str) and str(value).strip().lower() in _TRUE | _FALSE:
+        sensitive = str(value).strip().lower() in _TRUE
+    elif value is not None:
+        errors.append(gettext("sensitive must be true or false."))
+    return {"location": GENERALISED if generalised else None, "sensitive": sensitive}
 
 
 def _text(value: Any, label: str, errors: list[str]) -> str:
@@ -156,7 +299,7 @@ def _sources(value: Any, errors: list[str]) -> str:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         value = "\n".join(v.strip() for v in value if v.strip())
     sources = _text(value, gettext("Sources"), errors)
-    if len(sources) > SOURCES_MAX - SOURCES_ROOM:
+    if len(sources) > SOURCES_MAX:
         errors.append(gettext("The sources are too long."))
     return sources
 

@@ -19,7 +19,13 @@ from app.access import can_manage_project
 from app.db import db
 from app.errors import DomainError, Forbidden
 from app.imports import queries
-from app.imports.candidates import TERM_FIELDS, Candidate, Vocabulary, clean_feature
+from app.imports.candidates import (
+    GENERALISED,
+    TERM_FIELDS,
+    Candidate,
+    Vocabulary,
+    clean_feature,
+)
 from app.imports.seal import SealBroken, Sealed, unseal
 from app.models import Project, Trace, TraceStatus, User
 from app.traces.operations import record_revision
@@ -27,6 +33,11 @@ from app.traces.operations import record_revision
 log = logging.getLogger(__name__)
 
 SEAL_MAX_AGE = 6 * 3600  # seconds a dry-run report may be confirmed
+# In the trace's history (revision comments are stored as written, like "imported from").
+GENERALISED_COMMENT = (
+    "the source gave a generalised position (location: generalised), not the exact one: "
+    "imported as protected, the stored position is only approximate"
+)
 
 
 class ReportInvalid(DomainError):
@@ -81,14 +92,16 @@ def import_candidates(
     skipped = [] if include_duplicates else [c for c in importable if c.duplicate is not None]
     chosen = [c for c in importable if include_duplicates or c.duplicate is None]
     now = datetime.now(UTC)
-    note = gettext(
-        "Imported from %(filename)s on %(date)s.", filename=filename, date=now.date().isoformat()
-    )
-    traces = [_trace(librarian, project, c, vocabulary, note, now) for c in chosen]
+    # The file is named in each trace's history and in the audit log, not in its sources:
+    # the sources stay the source's own, so an export of the import equals the original.
+    traces = [_trace(librarian, project, c, vocabulary, now) for c in chosen]
     db.session.add_all(traces)
     db.session.flush()
-    for trace in traces:
-        record_revision(trace, librarian, comment=f"imported from {filename}")
+    for trace, candidate in zip(traces, chosen, strict=True):
+        comment = f"imported from {filename}"
+        if candidate.fields.get("location") == GENERALISED:
+            comment += f"; {GENERALISED_COMMENT}"
+        record_revision(trace, librarian, comment=comment)
     result = ImportResult(len(traces), len(skipped), len(candidates) - len(importable))
     if traces:
         audit.record(
@@ -134,7 +147,6 @@ def _trace(
     project: Project,
     candidate: Candidate,
     vocabulary: Vocabulary,
-    note: str,
     now: datetime,
 ) -> Trace:
     fields = candidate.fields
@@ -143,12 +155,13 @@ def _trace(
         for name in TERM_FIELDS
     }
     assert candidate.shape is not None
+    recorded_at = fields.get("recorded_at")
     return Trace(
         project_id=project.id,
         author_id=librarian.id,
         title=fields["title"],
         description=fields["description"],
-        sources="\n".join(part for part in (fields["sources"], note) if part),
+        sources=fields["sources"],
         licence=fields["licence"],
         tags=fields["tags"],
         geom=from_shape(candidate.shape, srid=4326),
@@ -156,6 +169,12 @@ def _trace(
         period_id=term_ids["period"],
         condition_id=term_ids["condition"],
         dating_method_id=term_ids["dating_method"],
+        # A file may protect a site, never expose one: otherwise our rules decide.
+        sensitivity_override=True if candidate.protected else None,
+        source_attribution=fields.get("attribution"),
+        source_uri=fields.get("source_uri"),
+        source_id=fields.get("source_id"),
+        recorded_at=datetime.fromisoformat(recorded_at) if recorded_at else None,
         status=TraceStatus.APPROVED,
         submitted_at=now,
         approved_by_id=librarian.id,

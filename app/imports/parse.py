@@ -3,27 +3,33 @@
 Pure functions: no database, no request. Whole-file problems (not JSON, not UTF-8, a foreign
 `crs`, too many features, no title column) raise FileRefused; everything wrong with one
 feature is listed on its candidate (candidates.clean_feature).
+
+The file is read as a stream, never whole: CSV line by line, GeoJSON one feature at a time
+(_JsonReader), so memory follows the largest feature and the candidates, not the file.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
+import json
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
-import orjson
 import shapely
 import shapely.wkt
 from flask_babel import gettext
 from pyproj import Transformer
 from shapely.geometry import mapping
 
+from app.export.cells import restore, split_tags
 from app.imports.candidates import ALIASES, Candidate, Vocabulary, canonical, clean_feature
 from app.traces.messages import geometry_message
 from geo.crs import SYSTEMS, WGS84, parse_typed
@@ -44,6 +50,9 @@ WGS84_NAMES = {
 }
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+# Members of a GeoJSON Feature itself (not properties) that the import reads or needs.
+FEATURE_MEMBERS = {"type", "geometry", "properties", "id", "crs", "bbox"}
+CHUNK_CHARS = 1 << 20
 
 
 class FileRefused(ValueError):
@@ -52,63 +61,229 @@ class FileRefused(ValueError):
 
 @dataclass
 class ParsedFile:
-    """What a file held: 'geojson' or 'csv', and its candidates in file order."""
+    """What a file held: 'geojson' or 'csv', its candidates in file order, and what it ignored.
+
+    unused names the columns (CSV) or properties (GeoJSON) the import does not read.
+    """
 
     kind: str
     candidates: list[Candidate]
+    unused: list[str] = field(default_factory=list)
 
 
 def parse_upload(
-    data: bytes,
+    data: bytes | IO[bytes],
     filename: str,
     vocabulary: Vocabulary,
     default_licence: str,
     system: str = "wgs84",
     max_vertices: int = DEFAULT_MAX_VERTICES,
 ) -> ParsedFile:
-    """Read an uploaded file (GeoJSON or CSV, told apart by name, else by content)."""
+    """Read an uploaded file (GeoJSON or CSV, told apart by name, else by content).
+
+    data is the file's bytes or a seekable binary stream (an upload spooled to disk).
+    """
+    stream: IO[bytes] = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
     name = filename.lower()
-    body = data.removeprefix(b"\xef\xbb\xbf")
+    start = stream.tell()
+    head = stream.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    stream.seek(start)
     is_json = name.endswith((".geojson", ".json")) or (
-        not name.endswith((".csv", ".txt")) and body.lstrip()[:1] in (b"{", b"[")
+        not name.endswith((".csv", ".txt")) and head in (b"{", b"[")
     )
-    text = _utf8(body)
-    if is_json:
-        rows, kind = _geojson_rows(body), "geojson"
-    else:
-        rows, kind = _csv_rows(text, system), "csv"
-    candidates = [
-        clean_feature(raw, number, vocabulary, default_licence, max_vertices, errors)
-        for number, raw, errors in rows
-    ]
-    return ParsedFile(kind, candidates)
+    unused: set[str] = set()
+    # utf-8-sig drops a byte-order mark; newline="" keeps line ends inside quoted CSV fields.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+    try:
+        if is_json:
+            rows, kind = _geojson_rows(text, unused), "geojson"
+        else:
+            rows, kind = _csv_rows(text, system, unused), "csv"
+        candidates = [
+            clean_feature(raw, number, vocabulary, default_licence, max_vertices, errors)
+            for number, raw, errors in rows
+        ]
+    except UnicodeDecodeError:
+        stream.seek(start)
+        raise FileRefused(_utf8_problem(stream)) from None
+    finally:
+        text.detach()  # the caller's stream stays open
+    return ParsedFile(kind, candidates, sorted(unused, key=str.lower))
 
 
 # --- GeoJSON -----------------------------------------------------------------------------------
 
 
-def _geojson_rows(body: bytes) -> list[tuple[int, dict[str, Any], list[str]]]:
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise FileRefused(_json_problem(body, error)) from None
-    if isinstance(document, dict) and document.get("type") == "Feature":
-        document = {"type": "FeatureCollection", "features": [document]}
-    if not (
-        isinstance(document, dict)
-        and document.get("type") == "FeatureCollection"
-        and isinstance(document.get("features"), list)
-    ):
+class _NotFinite(ValueError):
+    pass
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise _NotFinite(text)
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+# Tokens outside strings, to find where a NaN, an Infinity or a huge number stands.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|(-?(?:NaN|Infinity))|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)')
+
+
+class _JsonReader:
+    """A JSON text read in chunks: whole values one at a time, never the whole document."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.text = text
+        self.buffer = ""
+        self.pos = 0
+        self.lines_before = 0  # line breaks in the text already dropped from the buffer
+        self.eof = False
+        self.decoder = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constant)
+
+    def _more(self, at_least: int = CHUNK_CHARS) -> bool:
+        """Drop what was read, append a chunk (at least as big as what is left: no rescans)."""
+        if self.eof:
+            return False
+        if self.pos:
+            self.lines_before += self.buffer.count("\n", 0, self.pos)
+            self.buffer = self.buffer[self.pos :]
+            self.pos = 0
+        chunk = self.text.read(max(CHUNK_CHARS, at_least))
+        if not chunk:
+            self.eof = True
+            return False
+        self.buffer += chunk
+        return True
+
+    def peek(self) -> str:
+        """The next character after whitespace ('' at the end of the file)."""
+        while True:
+            self.pos = _WHITESPACE.match(self.buffer, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos]
+            if not self._more():
+                return ""
+
+    def take(self, char: str) -> bool:
+        """Step over char if it comes next."""
+        if self.peek() == char:
+            self.pos += 1
+            return True
+        return False
+
+    def expect(self, char: str) -> None:
+        """Step over char, or refuse the file."""
+        if not self.take(char):
+            raise FileRefused(self._invalid(self.pos))
+
+    def value(self) -> Any:
+        """The next complete JSON value."""
+        self.peek()
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError as error:
+                if self._more(len(self.buffer) - self.pos):
+                    continue
+                raise FileRefused(self._invalid(error.pos)) from None
+            except _NotFinite:
+                raise FileRefused(self._not_finite(self._infinite_at())) from None
+            except ValueError:  # an integer with more digits than Python reads
+                raise FileRefused(self._invalid(self.pos)) from None
+            # A number or literal at the end of the buffer may go on in the next chunk.
+            if end == len(self.buffer) and not isinstance(value, dict | list | str):
+                if self._more():
+                    continue
+            self.pos = end
+            return value
+
+    def end(self) -> None:
+        """Only whitespace may follow the document."""
+        if self.peek() != "":
+            raise FileRefused(self._invalid(self.pos))
+
+    def _where(self, pos: int) -> dict[str, int]:
+        line_start = self.buffer.rfind("\n", 0, pos)
+        return {
+            "line": self.lines_before + self.buffer.count("\n", 0, pos) + 1,
+            "column": pos - line_start,
+        }
+
+    def _invalid(self, pos: int) -> str:
+        return gettext(
+            "The file is not valid JSON (line %(line)s, column %(column)s).", **self._where(pos)
+        )
+
+    def _infinite_at(self) -> int:
+        for match in _TOKENS.finditer(self.buffer, self.pos):
+            if match.group(1) or (match.group(2) and not math.isfinite(float(match.group(2)))):
+                return match.start()
+        return self.pos
+
+    def _not_finite(self, pos: int) -> str:
+        return gettext(
+            "The file holds NaN, Infinity or a number too large (line %(line)s, column "
+            "%(column)s). Coordinates and values must be finite numbers.",
+            **self._where(pos),
+        )
+
+
+def _geojson_rows(
+    text: IO[str], unused: set[str]
+) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
+    """The features of a FeatureCollection (or one Feature), each as soon as it is read."""
+    reader = _JsonReader(text)
+    if not reader.take("{"):
+        reader.value()
+        reader.end()
         raise FileRefused(gettext("The file is JSON but not a GeoJSON FeatureCollection."))
-    problem = _crs_problem(document.get("crs"))
+    top: dict[str, Any] = {}
+    count = 0
+    first = True
+    while not reader.take("}"):
+        if not first:
+            reader.expect(",")
+        first = False
+        if reader.peek() != '"':
+            raise FileRefused(reader._invalid(reader.pos))
+        key = reader.value()
+        reader.expect(":")
+        if key != "features" or reader.peek() != "[":
+            top[key] = reader.value()
+            continue
+        top["features"] = []  # read here, one at a time
+        problem = _crs_problem(top.get("crs"))
+        if problem:
+            raise FileRefused(problem)
+        reader.expect("[")
+        if reader.take("]"):
+            continue
+        while True:
+            count += 1
+            _check_count(count)
+            yield _feature_row(count, reader.value(), unused)
+            if reader.take("]"):
+                break
+            reader.expect(",")
+    reader.end()
+    if top.get("type") == "Feature" and "features" not in top:
+        yield _feature_row(1, top, unused)
+        return
+    if not (top.get("type") == "FeatureCollection" and isinstance(top.get("features"), list)):
+        raise FileRefused(gettext("The file is JSON but not a GeoJSON FeatureCollection."))
+    problem = _crs_problem(top.get("crs"))
     if problem:
         raise FileRefused(problem)
-    features = document["features"]
-    _check_count(len(features))
-    return [_feature_row(number, feature) for number, feature in enumerate(features, 1)]
 
 
-def _feature_row(number: int, feature: Any) -> tuple[int, dict[str, Any], list[str]]:
+def _feature_row(
+    number: int, feature: Any, unused: set[str]
+) -> tuple[int, dict[str, Any], list[str]]:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         return number, {}, [gettext("This is not a GeoJSON Feature.")]
     errors: list[str] = []
@@ -116,7 +291,10 @@ def _feature_row(number: int, feature: Any) -> tuple[int, dict[str, Any], list[s
     if not isinstance(properties, dict):
         errors.append(gettext("The properties must be a JSON object."))
         properties = {}
-    raw = canonical(properties)
+    raw = canonical(properties, unused)
+    unused.update(name for name in feature if name not in FEATURE_MEMBERS)
+    if "id" not in raw and feature.get("id") is not None:
+        raw["id"] = feature["id"]  # RFC 7946's feature id: the source's own id
     problem = _crs_problem(feature.get("crs"))
     if problem:
         errors.append(problem)
@@ -134,7 +312,7 @@ def _crs_problem(crs: Any) -> str | None:
     name = properties.get("name") if isinstance(properties, dict) else None
     if isinstance(name, str) and name.strip().lower() in WGS84_NAMES:
         return None
-    shown = name if isinstance(name, str) else orjson.dumps(crs).decode()
+    shown = name if isinstance(name, str) else json.dumps(crs)
     return gettext(
         "The file declares the coordinate system %(crs)s. GeoJSON (RFC 7946) is always WGS84 "
         "longitude/latitude and has no crs member: convert the file, for example with "
@@ -143,67 +321,78 @@ def _crs_problem(crs: Any) -> str | None:
     )
 
 
-def _json_problem(body: bytes, error: orjson.JSONDecodeError) -> str:
-    where = {"line": error.lineno, "column": error.colno}
-    rest = body[error.pos : error.pos + 9].lstrip(b"-+")
-    if rest.startswith((b"NaN", b"Infinity")) or "infinity" in error.msg:
-        return gettext(
-            "The file holds NaN, Infinity or a number too large (line %(line)s, column "
-            "%(column)s). Coordinates and values must be finite numbers.",
-            **where,
-        )
-    return gettext("The file is not valid JSON (line %(line)s, column %(column)s).", **where)
-
-
 # --- CSV ---------------------------------------------------------------------------------------
 
 
-def _csv_rows(text: str, system: str) -> list[tuple[int, dict[str, Any], list[str]]]:
-    if "\x00" in text:
-        raise FileRefused(gettext("The file is not a text file."))
-    first = text.split("\n", 1)[0]
+def _lines(text: IO[str]) -> Iterator[str]:
+    for line in text:
+        if "\x00" in line:
+            raise FileRefused(gettext("The file is not a text file."))
+        yield line
+
+
+def _csv_rows(
+    text: IO[str], system: str, unused: set[str]
+) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
+    """Each row as soon as it is read. Cells our export neutralised are restored first."""
+    lines = _lines(text)
+    first = next(lines, "")
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
     try:
-        header = [cell.strip().lower() for cell in next(reader)]
-        records: list[tuple[int, list[str]]] = []
-        line = reader.line_num
-        for cells in reader:
-            if any(cell.strip() for cell in cells):
-                records.append((line + 1, cells))
-            line = reader.line_num
+        original = [cell.strip() for cell in next(reader)]
     except StopIteration:
         raise FileRefused(gettext("The file is empty.")) from None
     except csv.Error as error:
-        raise FileRefused(
-            gettext("Line %(line)s of the file could not be read.", line=reader.line_num)
-        ) from error
+        raise FileRefused(gettext("Line 1 of the file could not be read.")) from error
+    header = [cell.lower() for cell in original]
     columns = {name: index for index, name in reversed(list(enumerate(header)))}
     if not any(alias in columns for alias in ALIASES["title"]):
         raise FileRefused(
             gettext("The file needs a column named title, name or navn with each site's title.")
         )
     place = _place_columns(columns, system)
-    _check_count(len(records))
-    rows = []
-    for number, cells in records:
-        errors: list[str] = []
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-            errors.append(
-                gettext(
-                    "The row has %(count)s values but the header names %(columns)s.",
-                    count=len(cells),
-                    columns=len(header),
-                )
+    canonical(dict.fromkeys(name for name in original if name), unused)
+    unused.difference_update(name for name in original if name.lower() in place[:2])
+    count = 0
+    line = reader.line_num
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise FileRefused(
+                gettext("Line %(line)s of the file could not be read.", line=reader.line_num)
+            ) from error
+        number, line = line + 1, reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        count += 1
+        _check_count(count)
+        yield number, *_csv_row(cells, header, columns, place)
+
+
+def _csv_row(
+    cells: list[str], header: list[str], columns: Mapping[str, int], place: tuple[str, str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    errors: list[str] = []
+    if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+        errors.append(
+            gettext(
+                "The row has %(count)s values but the header names %(columns)s.",
+                count=len(cells),
+                columns=len(header),
             )
-        values = {name: cells[i] for name, i in columns.items() if i < len(cells)}
-        raw = canonical(values)
-        raw["tags"] = (raw.get("tags") or "").split(";")
-        geometry = _csv_geometry(values, place, errors)
-        if geometry is not None:
-            raw["geometry"] = geometry
-        rows.append((number, raw, errors))
-    return rows
+        )
+    values = {name: restore(cells[i]) for name, i in columns.items() if i < len(cells)}
+    raw = canonical(values)
+    if isinstance(raw.get("tags"), str):
+        raw["tags"] = split_tags(raw["tags"])
+    geometry = _csv_geometry(values, place, errors)
+    if geometry is not None:
+        raw["geometry"] = geometry
+    return raw, errors
 
 
 def _place_columns(columns: Mapping[str, int], system: str) -> tuple[str, str, str]:
@@ -299,17 +488,20 @@ def _utm_message(error: GeometryError, northing: float) -> str:
     return geometry_message(error)
 
 
-def _utf8(body: bytes) -> str:
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = body[: error.start].count(b"\n") + 1
-        raise FileRefused(
-            gettext(
-                "The file is not UTF-8 text (line %(line)s). Save it as UTF-8 and try again.",
-                line=line,
-            )
-        ) from None
+def _utf8_problem(stream: IO[bytes]) -> str:
+    """Where the first byte that is not UTF-8 stands (read again, only when there is one)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    for chunk in iter(lambda: stream.read(1 << 16), b""):
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as error:
+            line += chunk[: error.start].count(b"\n")
+            break
+        line += chunk.count(b"\n")
+    return gettext(
+        "The file is not UTF-8 text (line %(line)s). Save it as UTF-8 and try again.", line=line
+    )
 
 
 def _check_count(count: int) -> None:

@@ -149,6 +149,8 @@ def _report(project: Project, librarian: User, parsed: ParsedFile, filename: str
         duplicates=[c for c in candidates if c.importable and c.duplicate],
         ready=[c for c in candidates if c.importable and not c.duplicate],
         total=len(candidates),
+        protected=sum(1 for c in candidates if c.importable and c.protected),
+        unused=parsed.unused,
         too_large=too_large,
         form=ConfirmForm(report=token) if token and not too_large else None,
     )

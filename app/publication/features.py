@@ -114,6 +114,9 @@ def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFi
         "approved_at", Trace.approved_at,
         "approved_by_role", func.coalesce(approver_role, literal("librarian")),
         "location", case((generalised, literal("generalised")), else_=literal("precise")),
+        # Whether the site is protected, also in a precise delivery, so that an import of it
+        # stays protected (the public learns nothing new: its position says "generalised").
+        "sensitive", Trace.is_sensitive,
         "photos", func.json_build_array(),
     )  # fmt: skip
     feature = func.json_build_object(

@@ -273,12 +273,13 @@ def test_confirm_imports_approved_traces_with_revisions_and_audit(
     assert after["revisions"] == before["revisions"] + 3
     assert after["audit_events"] == before["audit_events"] + 1
     pit, road, house = traces_of(session, project)
-    today = datetime.now(UTC).date().isoformat()
     for trace in (pit, road, house):
         assert trace.status == TraceStatus.APPROVED
         assert trace.author_id == librarian.id
         assert trace.approved_by_id == librarian.id and trace.approved_at is not None
-        assert trace.sources.endswith(f"Imported from sites.geojson on {today}.")
+        # The sources stay the file's own; the file is named in the history and the audit.
+        assert "Imported from" not in trace.sources
+        assert trace.sensitivity_override is None  # the file did not protect them
         revisions = session.execute(select(Revision).where(Revision.trace_id == trace.id))
         (revision,) = revisions.scalars()
         assert revision.comment == "imported from sites.geojson"
@@ -291,7 +292,7 @@ def test_confirm_imports_approved_traces_with_revisions_and_audit(
     assert pit.is_sensitive  # hunting pits are protected by the vocabulary's rule
     assert road.trace_type_id == term(Scheme.TRACE_TYPE, "ferdselsspor").id  # by English label
     assert road.licence == "CC0-1.0"
-    assert road.sources == f"Bygdebok for Alta, s. 12\nImported from sites.geojson on {today}."
+    assert road.sources == "Bygdebok for Alta, s. 12"
     assert house.title == "Tuft"
     assert house.period_id == term(Scheme.PERIOD, "jernalder").id
     assert to_shape(house.geom).exterior.is_ccw
@@ -576,7 +577,10 @@ def test_an_export_imports_into_another_project_unchanged(
             assert (b[name] or {}).get("code") == (a[name] or {}).get("code"), name
         assert b["tags"] == a["tags"]
         assert b["licence"] == a["licence"]
-        assert b["sources"].startswith(a["sources"] + "\nImported from museum.geojson on ")
+        assert b["sources"] == a["sources"]
+        # The provenance points to the original record, not to the copy.
+        assert (b["source_uri"], b["source_id"]) == (a["uri"], str(before["id"]))
+        assert (b["attribution"], b["recorded_at"]) == (a["attribution"], a["recorded_at"])
         assert b["project"] == "alta" and b["location"] == "precise"
         original, imported = shape(before["geometry"]), shape(after["geometry"])
         assert original.geom_type == imported.geom_type

@@ -1,0 +1,81 @@
+"""CSV cells that a spreadsheet cannot run as formulas, and tags that keep their semicolons.
+
+The export (stream.CSV_COPY, in SQL) and the importer (imports.parse, in Python) use the same
+rules, written once here, so our own CSV comes back exactly as it left (docs/csv.md):
+
+- A cell is *dangerous* when it starts with a tab, CR or LF, or when its first character after
+  any leading whitespace is a formula sign: = + - @ (or their full-width forms). The export puts
+  one apostrophe in front of every dangerous cell, and also in front of every cell that already
+  starts with apostrophes followed by something dangerous, so that the importer can always
+  take exactly one apostrophe off again: restore(neutralise(x)) == x for every text x.
+- Tags are joined with ';'; inside a tag, '\\' is written '\\\\' and ';' is written '\\;'.
+  A backslash before any other character stands for itself, so ordinary files still read.
+
+FORMULA_PATTERN is written in the syntax both Python's re and PostgreSQL's regular expressions
+read the same way (character-entry escapes only, no classes such as \\s whose meaning differs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Whitespace a spreadsheet may skip before a formula sign: ASCII and Unicode spaces, the
+# zero-width space and the byte-order mark.
+_SPACE = r"[ \t\n\v\f\r\u0085\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
+_SIGN = r"[=+@\uff1d\uff0b\uff20\uff0d-]"
+FORMULA_PATTERN = rf"^'*([\t\r\n]|{_SPACE}*{_SIGN})"
+_FORMULA = re.compile(FORMULA_PATTERN)
+
+
+def neutralise(text: str) -> str:
+    """The cell as the export writes it: one apostrophe in front when it could run."""
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def restore(cell: str) -> str:
+    """The text our export neutralised, exactly; any other cell unchanged."""
+    if cell.startswith("'") and _FORMULA.match(cell[1:]):
+        return cell[1:]
+    return cell
+
+
+def join_tags(tags: Iterable[str]) -> str:
+    """Tags in one cell: ';' between them, backslash before ';' and '\\' inside them."""
+    return ";".join(tag.replace("\\", "\\\\").replace(";", "\\;") for tag in tags)
+
+
+def split_tags(cell: str) -> list[str]:
+    """The tags of one cell (join_tags reversed); empty pieces are dropped."""
+    tags: list[str] = []
+    current: list[str] = []
+    index = 0
+    while index < len(cell):
+        char = cell[index]
+        following = cell[index + 1] if index + 1 < len(cell) else ""
+        if char == "\\" and following in ("\\", ";"):
+            current.append(following)
+            index += 2
+            continue
+        if char == ";":
+            tags.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        index += 1
+    tags.append("".join(current))
+    return [tag for tag in tags if tag]
+
+
+def sql_neutralise(expression: str) -> str:
+    """SQL for neutralise() on a text expression (for the export's COPY statement)."""
+    pattern = "'" + FORMULA_PATTERN.replace("'", "''") + "'"
+    return f"(CASE WHEN {expression} ~ {pattern} THEN '''' || {expression} ELSE {expression} END)"
+
+
+def sql_join_tags(array: str) -> str:
+    """SQL for join_tags() on a jsonb array of strings, in its order."""
+    # array is a fixed expression of ours, never input.
+    escaped = "replace(replace(e.tag, '\\', '\\\\'), ';', '\\;')"
+    elements = f"jsonb_array_elements_text({array}) WITH ORDINALITY AS e(tag, n)"
+    return f"array_to_string(ARRAY(SELECT {escaped} FROM {elements} ORDER BY e.n), ';')"  # noqa: S608
