@@ -1,12 +1,14 @@
-"""Engine, scoped session and the declarative Base with stable constraint names."""
+"""Engine per app, the request-scoped session and the declarative Base with stable names."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from flask import current_app
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.sql import Executable
 
 if TYPE_CHECKING:
@@ -27,27 +29,51 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+@dataclass(frozen=True)
+class AppDatabase:
+    """What one app owns of the database: its engine (app.extensions["database"])."""
+
+    engine: Engine
+
+
+def engine_of(app: Flask) -> Engine:
+    """The engine that belongs to this app (no app context needed)."""
+    try:
+        return app.extensions["database"].engine
+    except KeyError:
+        raise RuntimeError("Database.init_app has not been called for this app") from None
+
+
+class AppSession(Session):
+    """A session that, unless given a bind of its own, talks to the current app's engine.
+
+    The engine is looked up per statement, so two apps in one process (tests, CLI) never share
+    or steal each other's engine.
+    """
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
+        """The explicitly configured bind, else the engine of the current app."""
+        if self.bind is None and not getattr(self, "_Session__binds", None):
+            return engine_of(current_app)
+        return super().get_bind(mapper=mapper, clause=clause, **kw)
+
+
 class Database:
-    """Holds the engine and the request-scoped session; bound to an app by init_app."""
+    """The request-scoped session and access to the current app's engine."""
 
     def __init__(self) -> None:
         self.metadata = Base.metadata
-        self._engine: Engine | None = None
-        self.session = scoped_session(sessionmaker(expire_on_commit=False))
+        self.session = scoped_session(sessionmaker(class_=AppSession, expire_on_commit=False))
 
     @property
     def engine(self) -> Engine:
-        """The engine of the app this database was last bound to."""
-        if self._engine is None:
-            raise RuntimeError("Database.init_app has not been called")
-        return self._engine
+        """The engine of the current app (needs an app context; see engine_of otherwise)."""
+        return engine_of(current_app)
 
     def init_app(self, app: Flask) -> None:
-        """Create the engine from the app's config and close the session after each request."""
+        """Give the app an engine of its own and close the session after each app context."""
         timeout = int(app.config["DB_STATEMENT_TIMEOUT_MS"])
-        if self._engine is not None:
-            self._engine.dispose()  # a second app in one process (tests, CLI): close the old pool
-        self._engine = create_engine(
+        engine = create_engine(
             app.config["SQLALCHEMY_DATABASE_URI"],
             # A restarted PostgreSQL leaves dead connections in the pool; test before use.
             pool_pre_ping=True,
@@ -61,8 +87,7 @@ class Database:
                 "application_name": "heritage",
             },
         )
-        self.session.configure(bind=self._engine)
-        app.extensions["database"] = self
+        app.extensions["database"] = AppDatabase(engine=engine)
 
         @app.teardown_appcontext
         def _remove_session(_exc: BaseException | None) -> None:
@@ -77,6 +102,13 @@ def write_aside(statement: Executable) -> None:
 
     For the side records a read writes (delivery logs, session touches): they must neither
     ride on nor be undone by the request's transaction, and a GET never commits the session.
+    In tests the request session is bound to the test's connection; the side record then
+    goes there too (in a savepoint), so it is rolled back with the test.
     """
+    bind = db.session().bind
+    if bind is not None and not isinstance(bind, Engine):
+        with bind.begin_nested():  # a test's connection: stay inside its transaction
+            bind.execute(statement)
+        return
     with db.engine.begin() as connection:
         connection.execute(statement)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import create_app
 from app.auth.passwords import hash_password
-from app.db import db
+from app.db import db, engine_of
 from app.models import Project, Scheme, Term, Trace, TraceStatus, User, UserRole
 from tests.dbutil import recreate_database, test_database_url
 
@@ -36,7 +36,7 @@ def database_url() -> str:
         from flask_migrate import upgrade
 
         upgrade()
-    db.engine.dispose()
+    engine_of(app).dispose()
     return url
 
 
@@ -50,10 +50,27 @@ def _reset_rate_limits() -> Iterator[None]:
     yield
 
 
+class ClosingClient(FlaskClient):
+    """A test client that closes each response, as a WSGI server does once it is sent.
+
+    Work the app does when a response is closed (mail after the commit, releasing an export's
+    connection) then happens before the test looks, as it would in production. Responses
+    asked for unbuffered (buffered=False, to stream them) stay open for the test to read.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        """Make the request; close a response the test did not ask to stream."""
+        response = super().open(*args, **kwargs)
+        if "buffered" not in kwargs:
+            response.make_sequence()  # the body stays readable after close
+            response.close()
+        return response
+
+
 @pytest.fixture(scope="session")
-def app(database_url: str) -> Flask:
-    """The application under test, on the test database."""
-    return create_app(
+def app(database_url: str) -> Iterator[Flask]:
+    """The application under test, on the test database; its engine is closed at the end."""
+    app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
             "TESTING": True,
@@ -61,12 +78,15 @@ def app(database_url: str) -> Flask:
             "BASE_URL": "http://localhost",
         }
     )
+    app.test_client_class = ClosingClient
+    yield app
+    engine_of(app).dispose()
 
 
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
     """The app's scoped session, inside a transaction that is rolled back after the test."""
-    connection = db.engine.connect()
+    connection = engine_of(app).connect()
     transaction = connection.begin()
     db.session.remove()
     # Requests use the app's scoped session on this connection; the test gets a session of
@@ -80,9 +100,11 @@ def session(app: Flask) -> Iterator[Session]:
     yield test_session
     test_session.close()
     db.session.remove()
-    transaction.rollback()
+    if transaction.is_active:
+        transaction.rollback()
     connection.close()
-    db.session.configure(bind=db.engine, join_transaction_mode="conditional_savepoint")
+    # Unbound again: the session then uses the engine of whichever app is current.
+    db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.db import db
+from app.db import db, write_aside
 from app.extensions import login_manager
 from app.models import User, UserSession
 
@@ -107,10 +107,10 @@ def _fresh_session() -> None:
 
 
 def _touch(sid: str) -> None:
-    """Record that the session was used; its own tiny transaction after the request's."""
+    """Record that the session was used, on a connection of its own (db.write_aside)."""
     now = datetime.now(UTC)
     try:
-        db.session.execute(
+        write_aside(
             update(UserSession)
             .where(
                 UserSession.id == sid,
@@ -119,10 +119,8 @@ def _touch(sid: str) -> None:
             )
             .values(last_seen_at=now)
         )
-        db.session.commit()
     except SQLAlchemyError:
-        # Bookkeeping only: the response has been sent, so never let this fail a request.
-        db.session.rollback()
+        # Bookkeeping only: the response is complete, so never let this fail a request.
         log.warning("could not update last_seen_at of a session", exc_info=True)
 
 

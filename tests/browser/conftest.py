@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
 TILE_HOSTS = ("cache.kartverket.no", "tile.openstreetmap.org")
 DATA_TABLES = (
     "audit_events, notifications, comments, password_reset_tokens, revisions, traces, "
-    "memberships, user_sessions, projects, users"
+    "memberships, user_sessions, projects, users, mail_outbox"
 )
 
 pytestmark = pytest.mark.browser
@@ -49,7 +49,7 @@ def live_server(database_url: str) -> Iterator[str]:
 def clean_db(app: Flask) -> Iterator[None]:
     """Browser tests commit for real; empty the data tables after each one (terms stay)."""
     yield
-    with db.engine.begin() as conn:
+    with app.app_context(), db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
 
 

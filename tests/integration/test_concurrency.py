@@ -21,7 +21,7 @@ from app.moderation.states import Action
 
 DATA_TABLES = (
     "audit_events, notifications, comments, revisions, traces, memberships, user_sessions, "
-    "projects, users"
+    "projects, users, mail_outbox"
 )
 
 
@@ -92,5 +92,5 @@ def test_two_moderators_at_once_exactly_one_wins(app):
             assert revisions == 1  # the loser left nothing behind
             db.session.remove()
     finally:
-        with db.engine.begin() as conn:
+        with app.app_context(), db.engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))

@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from app.db import db
+from app.db import db, engine_of
 from tests.integration.test_export import empty_tables, make_export_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def many_traces(database_url: str) -> Iterator[Flask]:
     yield app
     with app.app_context():
         empty_tables()
-    db.engine.dispose()
+    engine_of(app).dispose()
 
 
 @functools.cache
@@ -173,7 +173,7 @@ def test_export_memory_stays_flat(many_traces: Flask, database_url: str, tmp_pat
 def test_abandoned_download_gives_its_connection_back(many_traces: Flask) -> None:
     """A client that goes away mid-file: COPY is cancelled and the connection returns."""
     client = many_traces.test_client()
-    pool = db.engine.pool
+    pool = engine_of(many_traces).pool
     before = pool.checkedout()
     response = client.get("/export/download?format=geojson", buffered=False)
     assert response.status_code == 200
@@ -184,7 +184,7 @@ def test_abandoned_download_gives_its_connection_back(many_traces: Flask) -> Non
             break
     response.close()
     assert pool.checkedout() == before
-    with db.engine.connect() as connection:
+    with engine_of(many_traces).connect() as connection:
         copying = connection.execute(text(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND query LIKE 'COPY%' AND state = 'active'"

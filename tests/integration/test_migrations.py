@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from app.db import db
+from app.db import db, engine_of
 from tests.dbutil import drop_database, recreate_database
 
 SCRATCH_DATABASE = "heritage_migrations_test"
@@ -21,16 +21,11 @@ VOCABULARY_SIZES = {"trace_type": 16, "period": 9, "condition": 5, "dating_metho
 
 
 @pytest.fixture
-def scratch_app(app: Flask, database_url: str) -> Iterator[Flask]:
-    """An app on its own empty database; the shared `db` is bound back to `app` afterwards.
-
-    app.db.db is a module-level singleton that create_app() re-binds to the newest app, so the
-    main test app's engine is saved first and restored (engine and session bind) at the end.
-    """
+def scratch_app(database_url: str) -> Iterator[Flask]:
+    """An app on its own empty database, with an engine of its own (app.extensions)."""
     url = (
         make_url(database_url).set(database=SCRATCH_DATABASE).render_as_string(hide_password=False)
     )
-    saved_engine = db.engine
     recreate_database(url)
     try:
         scratch = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
@@ -38,11 +33,8 @@ def scratch_app(app: Flask, database_url: str) -> Iterator[Flask]:
             yield scratch
         finally:
             db.session.remove()
-            scratch.extensions["database"].engine.dispose()
+            engine_of(scratch).dispose()
     finally:
-        db._engine = saved_engine
-        db.session.remove()
-        db.session.configure(bind=saved_engine)
         drop_database(url)
 
 
@@ -109,7 +101,9 @@ def test_upgrade_check_downgrade_upgrade(scratch_app: Flask) -> None:
         db.session.rollback()
 
 
-def test_main_database_is_bound_again(app: Flask, session) -> None:
-    """Runs after the migration test in this module: the shared db is back on the test database."""
-    assert db.engine.url.database != SCRATCH_DATABASE
+def test_main_app_keeps_its_own_engine(app: Flask, session) -> None:
+    """Runs after the migration test in this module: the main app kept its own engine."""
+    assert engine_of(app).url.database != SCRATCH_DATABASE
+    with app.app_context():
+        assert db.engine.url.database != SCRATCH_DATABASE
     assert session.execute(text("SELECT current_database()")).scalar_one() != SCRATCH_DATABASE
