@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from app.access import (
     display_geometry,
     located_in,
+    moderation_scope,
     precise_allowed,
     project_role,
     scope_in_project,
@@ -110,6 +111,8 @@ class Neighbour:
     trace: Trace
     metres: float
     geometry_json: str
+    # Whether the moderator may mark the entry as its duplicate (they moderate it too).
+    may_link: bool = False
 
 
 def nearby(
@@ -136,6 +139,7 @@ def nearby(
             Trace.id.label("nid"),
             distance.label("metres"),
             func.ST_AsGeoJSON(shown, 7).label("geometry"),
+            moderation_scope(viewer).label("mine"),
         )
         .where(
             Trace.id != entries.c.eid,
@@ -149,7 +153,7 @@ def nearby(
         .lateral()
     )
     rows = db.session.execute(
-        select(entries.c.eid, near.c.nid, near.c.metres, near.c.geometry)
+        select(entries.c.eid, near.c.nid, near.c.metres, near.c.geometry, near.c.mine)
         .select_from(entries.join(near, true()))
         .order_by(entries.c.eid, near.c.metres)
     ).all()
@@ -161,7 +165,9 @@ def nearby(
     }
     result: dict[int, list[Neighbour]] = {t.id: [] for t in traces}
     for row in rows:
-        result[row.eid].append(Neighbour(found[row.nid], float(row.metres), row.geometry))
+        result[row.eid].append(
+            Neighbour(found[row.nid], float(row.metres), row.geometry, bool(row.mine))
+        )
     return result
 
 

@@ -176,3 +176,18 @@ def test_no_other_route_marks_duplicates(app: Flask) -> None:
     """The web form is the only way in; an API route added later must get a test here."""
     rules = [rule.rule for rule in app.url_map.iter_rules() if "duplicate" in rule.rule]
     assert rules == ["/moderation/duplicate/<int:trace_id>"]
+
+
+def test_the_queue_offers_only_originals_in_scope(
+    client: FlaskClient, login, session: Session, world, make_trace
+) -> None:
+    """Nearby traces of other projects stay listed as a hint, without the duplicate button."""
+    entry = world["entry"]
+    near = Point(6.0502, 58.7701)  # about 20 m from the entry
+    other = make_trace(near, project=world["originals"]["alta"].project, title="Alta-nabo")
+    own = make_trace(near, project=entry.project, title="Gjesdal-nabo")
+    login(world["people"]["gjesdal_curator"])
+    page = client.get(f"/moderation/{entry.project.slug}").get_data(as_text=True)
+    assert "Alta-nabo" in page and "Gjesdal-nabo" in page
+    assert f'name="original_id" value="{own.id}"' in page
+    assert f'name="original_id" value="{other.id}"' not in page
