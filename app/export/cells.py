@@ -20,9 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-# Whitespace a spreadsheet may skip before a formula sign: ASCII and Unicode spaces, the
-# zero-width space and the byte-order mark.
-_SPACE = r"[ \t\n\v\f\r\u0085\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
+# Whitespace a spreadsheet may skip before a formula sign: everything Python calls a space
+# (ASCII, the information separators, Unicode spaces), the zero-width space and the BOM.
+_SPACE = (
+    r"[ \t\n\v\f\r\x1c-\x1f\u0085\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
+)
 _SIGN = r"[=+@\uff1d\uff0b\uff20\uff0d-]"
 FORMULA_PATTERN = rf"^'*([\t\r\n]|{_SPACE}*{_SIGN})"
 _FORMULA = re.compile(FORMULA_PATTERN)

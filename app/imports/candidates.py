@@ -78,7 +78,7 @@ def build_vocabulary(terms: Iterable[tuple[str, int, str, Iterable[str | None]]]
     ids: dict[tuple[str, str], int] = {}
     for name, term_id, code, term_labels in terms:
         ids[(name, code)] = term_id
-        codes[name][code.lower()] = code
+        codes[name][norm(code)] = code
         for label in term_labels:
             if label:
                 labels[name].setdefault(norm(label), code)

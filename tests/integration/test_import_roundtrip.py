@@ -57,9 +57,13 @@ def _seed() -> None:
     def trace(author, geometry, **fields: Any) -> None:  # noqa: ANN001
         db.session.add(
             Trace(
-                project_id=source.id, author_id=author.id, geom=from_shape(geometry, srid=4326),
-                status=TraceStatus.APPROVED, approved_by_id=admin.id,
-                approved_at="2026-10-01T12:00:00Z", **fields,
+                project_id=source.id,
+                author_id=author.id,
+                geom=from_shape(geometry, srid=4326),
+                status=TraceStatus.APPROVED,
+                approved_by_id=admin.id,
+                approved_at="2026-10-01T12:00:00Z",
+                **fields,
             )  # fmt: skip
         )
 
@@ -174,8 +178,12 @@ def test_geojson_round_trip(roundtrip_app: Flask, precise: bool) -> None:
     assert {f["properties"]["location"] for f in original} == (
         {"precise"} if precise else {"precise", "generalised"}
     )
-    page = _import(importer, slug, json.dumps({"type": "FeatureCollection",
-                                               "features": original}).encode(), "kilde.geojson")
+    page = _import(
+        importer,
+        slug,
+        json.dumps({"type": "FeatureCollection", "features": original}).encode(),
+        "kilde.geojson",
+    )
     assert "Features in the file: 5" in page and "With errors: 0" in page
     # The properties the import does not read are named on the report.
     for name in ("approved_at", "description_text", "project", "project_name", "photos"):
