@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from geo.norway import contains_position
+
 # (west, south, east, north) in degrees. Generous by a few kilometres so that coastal islands and
 # border cairns are never refused.
 MAINLAND = (4.0, 57.5, 31.5, 71.5)
@@ -14,5 +16,8 @@ NORWAY_VIEW = (57.5, 4.0, 71.5, 31.5)  # south, west, north, east
 
 
 def in_norway(lon: float, lat: float) -> bool:
-    """True when the position lies inside one of the accepted regions."""
-    return any(w <= lon <= e and s <= lat <= n for (w, s, e, n) in REGIONS)
+    """True when the position lies in Norway's real outline with its sea margin (geo/norway.py).
+
+    The boxes above only frame maps and sample test data: Stockholm lies inside MAINLAND.
+    """
+    return contains_position(lon, lat)

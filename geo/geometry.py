@@ -1,8 +1,9 @@
 """GeoJSON geometry -> validated Shapely geometry, with a specific reason for every refusal.
 
-Only Point, LineString and Polygon are accepted (DESIGN.md); coordinates must be finite WGS84
-longitude/latitude inside Norway; invalid shapes are refused with the place of the fault, never
-silently repaired (SECURITY.md items 15-18).
+Only Point, LineString and Polygon are accepted; coordinates must be finite WGS84
+longitude/latitude inside Norway (the mainland, Svalbard and Jan Mayen with a sea margin, see
+geo/norway.py), and so must every part of a line or polygon; invalid shapes are refused with the
+place of the fault, never silently repaired (docs/security.md).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
-from geo.bounds import in_norway
 from geo.errors import GeometryError
+from geo.norway import contains_position as in_norway
+from geo.norway import outside_part
 
 ALLOWED_TYPES = ("Point", "LineString", "Polygon")
 DEFAULT_MAX_VERTICES = 5000
@@ -143,16 +145,25 @@ def _polygon(value: Any, max_vertices: int) -> Polygon:
 
 
 def _check_place(geom: BaseGeometry) -> None:
+    # Vertices first: the first one outside names the place, and says whether the numbers look
+    # swapped. Then the whole shape: a line between two Norwegian places may cross Sweden.
     for lon, lat in shapely.get_coordinates(geom):
         if not in_norway(lon, lat):
             if in_norway(lat, lon):
                 raise _swapped(lon, lat)
-            raise GeometryError(
-                "outside_norway",
-                f"The position {lat:.5f} N, {lon:.5f} E is outside Norway.",
-                lon=round(float(lon), 5),
-                lat=round(float(lat), 5),
-            )
+            raise _outside(lon, lat)
+    crossing = outside_part(geom)
+    if crossing is not None:
+        raise _outside(*crossing)
+
+
+def _outside(lon: float, lat: float) -> GeometryError:
+    return GeometryError(
+        "outside_norway",
+        f"The position {lat:.5f} N, {lon:.5f} E is outside Norway.",
+        lon=round(float(lon), 5),
+        lat=round(float(lat), 5),
+    )
 
 
 def _swapped(lon: float, lat: float) -> GeometryError:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 
-from geo.bounds import MAINLAND
+from geo.bounds import MAINLAND, in_norway
 from geo.crs import SHAPES, SYSTEMS, parse_typed, to_projected
 from geo.errors import GeometryError
 from geo.geometry import parse_geometry
@@ -355,13 +355,15 @@ def test_typed_lon_lat_instead_of_lat_lon_is_caught_as_swapped() -> None:
 
 
 def test_utm_zone_matters() -> None:
-    # Kirkenes's zone 35 numbers read as zone 32 land 18 degrees (three zones) further west,
-    # still in Norway, so nothing can catch the mistake; the zone must be chosen explicitly.
+    # Kirkenes's zone 35 numbers read as zone 32 land 18 degrees (three zones) further west, in
+    # the sea off Vesterålen: only the outline of Norway catches it; choose the zone explicitly.
     geometry = parse_typed(utm_line(*KIRKENES, "utm35"), "utm32", "point")
     lon, lat = geometry["coordinates"]
     assert lon == pytest.approx(KIRKENES[0] - 18.0, abs=1e-6)
     assert lat == pytest.approx(KIRKENES[1], abs=1e-6)
-    assert parse_geometry(geometry).geom_type == "Point"
+    with pytest.raises(GeometryError) as info:
+        parse_geometry(geometry)
+    assert info.value.code == "outside_norway"
 
 
 # -- property --------------------------------------------------------------------------------
@@ -382,4 +384,5 @@ def test_any_mainland_position_round_trips_through_utm(system: str, lon: float, 
     back_lon, back_lat = geometry["coordinates"]
     assert abs(back_lon - lon) <= 1e-7
     assert abs(back_lat - lat) <= 1e-7
-    assert parse_geometry(geometry).geom_type == "Point"
+    if in_norway(lon, lat):  # the box around the mainland also holds Sweden and open sea
+        assert parse_geometry(geometry).geom_type == "Point"

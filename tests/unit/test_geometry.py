@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
 from typing import Any
 
 import pytest
+import shapely
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LinearRing, LineString, Point, Polygon
 
-from geo.bounds import ARCTIC, MAINLAND, REGIONS, in_norway
+from geo.bounds import in_norway
 from geo.errors import GeometryError
 from geo.geometry import DEFAULT_MAX_VERTICES, PRECISION, parse_geometry, vertex_count
+from geo.norway import boundary
 
 OSLO = (10.7337, 59.9119)  # lon, lat: Oslo city hall
 TROMSO = (18.9553, 69.6492)
+LILLEHAMMER = (10.4662, 61.1153)
 SVALBARD = (15.6, 78.2)  # Longyearbyen
 JAN_MAYEN = (-8.5, 71.0)
 COPENHAGEN = (12.57, 55.68)
@@ -93,9 +97,9 @@ def test_tuple_positions_are_accepted() -> None:
 
 
 def test_linestring_in_norway_is_accepted() -> None:
-    geom = parse_geometry(line(OSLO, (10.8, 59.95), TROMSO))
+    geom = parse_geometry(line(OSLO, (10.8, 59.95), LILLEHAMMER))
     assert isinstance(geom, LineString)
-    assert list(geom.coords) == [OSLO, (10.8, 59.95), TROMSO]
+    assert list(geom.coords) == [OSLO, (10.8, 59.95), LILLEHAMMER]
 
 
 def test_polygon_in_norway_is_accepted() -> None:
@@ -121,9 +125,9 @@ def test_polygon_with_hole_is_accepted() -> None:
         ("Kvitøya", 32.5, 80.1),
         ("Lindesnes", 7.05, 57.98),
         ("Kirkenes", 30.045, 69.727),
-        ("mainland south-west corner", MAINLAND[0], MAINLAND[1]),
-        ("mainland north-east corner", MAINLAND[2], MAINLAND[3]),
-        ("arctic west edge", ARCTIC[0], 71.0),
+        ("Tromsø", *TROMSO),
+        ("Utsira", 4.88, 59.31),
+        ("Vardø", 31.11, 70.37),
     ],
 )
 def test_norwegian_places_are_accepted(name: str, lon: float, lat: float) -> None:
@@ -523,15 +527,30 @@ def _coordinate(low: float, high: float) -> st.SearchStrategy[float]:
     return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False)
 
 
+@functools.cache
+def _triangles() -> list[tuple[tuple[float, float], ...]]:
+    """Norway's outline cut into triangles (the corners of each), for drawing positions in it."""
+    parts = shapely.get_parts(shapely.constrained_delaunay_triangles(boundary()))
+    return [tuple(map(tuple, part.exterior.coords[:3])) for part in parts]
+
+
 @st.composite
 def norwegian_positions(draw: st.DrawFn) -> tuple[float, float]:
-    west, south, east, north = draw(st.sampled_from(REGIONS))
-    return draw(_coordinate(west, east)), draw(_coordinate(south, north))
+    """A position inside Norway's outline (mainland, Svalbard, Jan Mayen, the sea margin)."""
+    corners = draw(st.sampled_from(_triangles()))
+    # Weights of at least 1 % keep the position well inside its triangle, clear of rounding.
+    a = draw(st.floats(min_value=0.01, max_value=0.98))
+    b = draw(st.floats(min_value=0.01, max_value=0.99 - a))
+    weights = (a, b, 1.0 - a - b)
+    lon = sum(w * x for w, (x, _) in zip(weights, corners, strict=True))
+    lat = sum(w * y for w, (_, y) in zip(weights, corners, strict=True))
+    return lon, lat
 
 
 @settings(max_examples=300, deadline=None)
-@given(_coordinate(MAINLAND[0], MAINLAND[2]), _coordinate(MAINLAND[1], MAINLAND[3]))
-def test_any_mainland_point_parses_and_round_trips(lon: float, lat: float) -> None:
+@given(norwegian_positions())
+def test_any_norwegian_point_parses_and_round_trips(position: tuple[float, float]) -> None:
+    lon, lat = position
     geom = parse_geometry(point(lon, lat))
     assert abs(geom.x - lon) <= 1e-7
     assert abs(geom.y - lat) <= 1e-7
