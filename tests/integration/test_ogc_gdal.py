@@ -59,7 +59,7 @@ def seeded(app: Flask) -> Iterator[None]:
     with app.app_context():
         user = User(email="gdal@example.org", email_normalized="gdal@example.org",
                     display_name="Bibliotekar", password_hash=PASSWORD_HASH,
-                    role=UserRole.LIBRARIAN)  # fmt: skip
+                    role=UserRole.ADMIN)  # fmt: skip  (admins hand out partner tokens)
         projects = {slug: Project(slug=slug, name=slug.title(), library_name="Bibliotek")
                     for slug in ("alta-museum", "hammerfest", "empty")}  # fmt: skip
         db.session.add_all([user, *projects.values()])
