@@ -1,27 +1,46 @@
-"""Reads for the history page: revisions newest first, what each changed, labels in the locale."""
+"""Reads for the history page: revisions newest first, what each changed, labels in the locale.
+
+Every version is shown as the viewer may see the trace (docs/security.md, protected sites):
+who may not see a protected trace precisely sees each version's generalised point only, an
+editor's name only with their consent, and never a moderator's message to the author.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext
+from geoalchemy2 import Geometry
 from geoalchemy2.shape import to_shape
 from markupsafe import Markup
+from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
+from sqlalchemy import Boolean, ColumnElement, Integer, exists, func, literal_column, or_, select
 
+from app.access import can_moderate, precise_allowed
 from app.db import db
-from app.models import Revision, Term, TraceStatus, User
+from app.models import Revision, Term, Trace, TraceStatus, User
 from app.revisions.diff import TERM_FIELDS, Change, diff_snapshots, term_ids
 from app.text import render_markdown
 from app.traces.messages import status_label
 
 HISTORY_LIMIT = 50
+# Revision.version is a PostgreSQL integer: a larger number is no version, not a query.
+VERSION_MAX = 2**31 - 1
 REVERTED = re.compile(r"Reverted to version (\d+)")
+# moderation.operations writes "<action>: <reason>" (or just "<action>") with every decision.
+DECISION = re.compile(
+    r"(approve|reject|request_changes|resubmit|withdraw|delete|restore)(?:: (.*))?", re.DOTALL
+)
+SENSITIVITY = re.compile(r"sensitivity: (rules|sensitive|open)")
+# The cell size of the generalised point, read as the database trigger reads it.
+CELL_METRES = literal_column(
+    "coalesce(nullif(current_setting('heritage.cell_metres', true), '')::double precision, 1500)"
+)
 FIELD_LABELS = {
     "title": lazy_gettext("Title"),
     "trace_type_id": lazy_gettext("Type of trace"),
@@ -35,6 +54,25 @@ FIELD_LABELS = {
     "tags": lazy_gettext("Tags"),
     "geometry": lazy_gettext("Place on the map"),
 }
+SENSITIVITY_LABELS = {
+    "rules": lazy_gettext("Location protection: follows the rules for its type and period"),
+    "sensitive": lazy_gettext("Location protection: protected"),
+    "open": lazy_gettext("Location protection: not protected"),
+}
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What one viewer may see of a trace's history."""
+
+    viewer_id: int | None
+    precise: bool  # the recorded shapes; otherwise each version's generalised point only
+    staff: bool  # moderators in scope and admins: every editor's name
+    messages: bool  # moderators' messages to the author: for the author and the moderators
+
+    def may_name(self, editor_id: int | None, consents: bool) -> bool:
+        """An editor's name only with their consent, to themselves, or to the moderators."""
+        return consents or self.staff or (editor_id is not None and editor_id == self.viewer_id)
 
 
 @dataclass(frozen=True)
@@ -59,17 +97,22 @@ class HistoryEntry:
     comment: str
     changes: list[ChangeView]
     first: bool  # no earlier revision to compare with
+    message: str = ""  # a moderator's message to the author, only for those who may read it
 
 
 @dataclass(frozen=True)
 class RevisionDetail:
-    """A selected revision: its entry, the shapes before and after, the description then."""
+    """A selected revision: its entry, the shapes before and after, the description then.
+
+    With ``approximate`` both shapes are generalised points, never the recorded shapes.
+    """
 
     entry: HistoryEntry
     previous_version: int | None
     geometry: BaseGeometry
     previous_geometry: BaseGeometry | None
     description_html: Markup
+    approximate: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,52 +125,86 @@ class History:
 
 def get_revision(trace_id: int, version: int) -> Revision | None:
     """One revision of a trace by its version number."""
+    if not 0 < version <= VERSION_MAX:
+        return None
     return db.session.execute(
         select(Revision).where(Revision.trace_id == trace_id, Revision.version == version)
     ).scalar_one_or_none()
 
 
-def history(trace_id: int, locale: str, limit: int = HISTORY_LIMIT) -> History:
+def audience(viewer: User | None, trace: Trace) -> Audience:
+    """What this viewer may see of the trace's history: the one policy of app.access.
+
+    Precise shapes only for those who may see the trace precisely, unless no version of it
+    was ever protected: an old place stays protected after the trace is moved or opened.
+    """
+    staff = can_moderate(viewer, trace)
+    allowed = db.session.execute(
+        select(exists().where(Trace.id == trace.id, precise_allowed(viewer)))
+    ).scalar()
+    own = viewer is not None and viewer.id == trace.author_id
+    return Audience(
+        viewer_id=viewer.id if viewer is not None else None,
+        precise=bool(allowed) or not ever_sensitive(trace),
+        staff=staff,
+        messages=staff or own,
+    )
+
+
+def ever_sensitive(trace: Trace) -> bool:
+    """Whether the trace is protected now or any of its versions was."""
+    if trace.is_sensitive:
+        return True
+    return bool(
+        db.session.execute(
+            select(exists().where(Revision.trace_id == trace.id, _was_sensitive()))
+        ).scalar()
+    )
+
+
+def history(trace_id: int, locale: str, audience: Audience, limit: int = HISTORY_LIMIT) -> History:
     """The newest ``limit`` revisions, newest first, each compared with the one before it."""
     rows = db.session.execute(
-        select(
-            Revision.version,
-            Revision.created_at,
-            Revision.comment,
-            Revision.snapshot,
-            User.display_name,
-        )
-        .outerjoin(User, User.id == Revision.editor_id)
-        .where(Revision.trace_id == trace_id)
-        .order_by(Revision.version.desc())
-        .limit(limit + 1)  # one more: the baseline for the oldest one shown
-    ).all()
+        _revisions(trace_id, audience).order_by(Revision.version.desc()).limit(limit + 1)
+    ).all()  # one more than shown: the baseline for the oldest one shown
+    snapshots = [_snapshot(row, audience) for row in rows]
     diffs = [
-        diff_snapshots(rows[i + 1].snapshot if i + 1 < len(rows) else None, row.snapshot)
-        for i, row in enumerate(rows[:limit])
+        diff_snapshots(snapshots[i + 1] if i + 1 < len(rows) else None, snapshots[i])
+        for i in range(min(limit, len(rows)))
     ]
     labels = term_labels(set().union(*(term_ids(d) for d in diffs)), locale)
     entries = [
-        _entry(row, changes, labels, first=i + 1 >= len(rows), with_html=False)
+        _entry(row, changes, labels, audience, first=i + 1 >= len(rows), with_html=False)
         for i, (row, changes) in enumerate(zip(rows, diffs, strict=False))
     ]
     return History(entries, more=len(rows) > limit)
 
 
-def revision_detail(trace_id: int, version: int, locale: str) -> RevisionDetail | None:
+def revision_detail(
+    trace_id: int, version: int, locale: str, audience: Audience
+) -> RevisionDetail | None:
     """A selected revision with the revision before it, for the comparison map."""
-    current = _revision_row(trace_id, version=version)
+    if not 0 < version <= VERSION_MAX:
+        return None
+    query = _revisions(trace_id, audience)
+    current = db.session.execute(query.where(Revision.version == version)).first()
     if current is None:
         return None
-    previous = _revision_row(trace_id, before=version)
-    changes = diff_snapshots(previous.snapshot if previous else None, current.snapshot)
+    # Versions can skip numbers (a change without a revision), so "previous" is the max below.
+    previous = db.session.execute(
+        query.where(Revision.version < version).order_by(Revision.version.desc()).limit(1)
+    ).first()
+    changes = diff_snapshots(
+        _snapshot(previous, audience) if previous else None, _snapshot(current, audience)
+    )
     labels = term_labels(term_ids(changes), locale)
     return RevisionDetail(
-        entry=_entry(current, changes, labels, first=previous is None, with_html=True),
+        entry=_entry(current, changes, labels, audience, first=previous is None, with_html=True),
         previous_version=previous.version if previous else None,
         geometry=to_shape(current.geom),
         previous_geometry=to_shape(previous.geom) if previous else None,
         description_html=render_markdown(current.snapshot.get("description") or ""),
+        approximate=not audience.precise,
     )
 
 
@@ -140,48 +217,102 @@ def term_labels(ids: Iterable[int], locale: str) -> dict[int, str]:
     return {term.id: term.label(locale) for term in terms}
 
 
-def _revision_row(trace_id: int, version: int | None = None, before: int | None = None) -> Any:
-    query = (
+def _was_sensitive() -> ColumnElement[bool]:
+    """SQL: the revision's snapshot was protected (by its recorded flag, else by its terms)."""
+    recorded = Revision.snapshot["is_sensitive"].astext.cast(Boolean)
+    term_ids_then = [
+        Revision.snapshot[name].astext.cast(Integer) for name in ("trace_type_id", "period_id")
+    ]
+    # Snapshots older than protection carry no flag: their type and period decide.
+    by_terms = exists().where(Term.sensitive, or_(*(Term.id == t for t in term_ids_then)))
+    return func.coalesce(recorded, by_terms)
+
+
+def _revisions(trace_id: int, audience: Audience) -> Any:
+    """The columns the page needs; the geometry as this audience may see it, made in SQL."""
+    shown = (
+        Revision.geom
+        if audience.precise
+        else func.heritage_public_point(Revision.geom, CELL_METRES, type_=Geometry(srid=4326))
+    )
+    return (
         select(
             Revision.version,
             Revision.created_at,
             Revision.comment,
             Revision.snapshot,
-            Revision.geom,
+            Revision.editor_id,
+            shown.label("geom"),
             User.display_name,
+            User.show_name_publicly,
         )
         .outerjoin(User, User.id == Revision.editor_id)
         .where(Revision.trace_id == trace_id)
     )
-    if version is not None:
-        query = query.where(Revision.version == version)
-    if before is not None:
-        # Versions can skip numbers (a change without a revision), so "previous" is the max below.
-        query = query.where(Revision.version < before).order_by(Revision.version.desc())
-    return db.session.execute(query.limit(1)).first()
+
+
+def _snapshot(row: Any, audience: Audience) -> Mapping[str, Any]:
+    """The snapshot to compare: with the generalised point as its place for the public."""
+    if audience.precise:
+        return row.snapshot
+    return {**row.snapshot, "geometry": mapping(to_shape(row.geom))}
 
 
 def _entry(
-    row: Any, changes: list[Change], labels: dict[int, str], *, first: bool, with_html: bool
+    row: Any,
+    changes: list[Change],
+    labels: dict[int, str],
+    audience: Audience,
+    *,
+    first: bool,
+    with_html: bool,
 ) -> HistoryEntry:
+    comment, message = _comment(row.comment or "", changes)
+    if row.display_name is None:
+        name = gettext("Deleted account")
+    elif audience.may_name(row.editor_id, bool(row.show_name_publicly)):
+        name = row.display_name
+    else:
+        name = gettext("A contributor")
     return HistoryEntry(
         version=row.version,
         created_at=row.created_at,
-        editor_name=row.display_name or gettext("Deleted account"),
-        comment=_comment(row.comment or ""),
+        editor_name=name,
+        comment=comment,
         changes=[_view(change, labels, with_html) for change in changes],
         first=first,
+        message=message if audience.messages else "",
     )
 
 
-def _comment(raw: str) -> str:
-    """Comments the application writes itself are stored in English; show them translated."""
+def _comment(raw: str, changes: list[Change]) -> tuple[str, str]:
+    """The comment for everyone, and the moderator's message to the author (kept apart).
+
+    Comments the application writes itself are stored in English; they are shown translated.
+    A decision always changes the status, which tells it from an edit comment that merely
+    begins like one (edits never change the status).
+    """
     if raw == "submitted":
-        return gettext("Submitted for approval")
+        return gettext("Submitted for approval"), ""
     match = REVERTED.fullmatch(raw)
     if match:
-        return gettext("Reverted to version %(version)s", version=match.group(1))
-    return raw
+        return gettext("Reverted to version %(version)s", version=match.group(1)), ""
+    match = SENSITIVITY.fullmatch(raw)
+    if match:
+        return str(SENSITIVITY_LABELS[match.group(1)]), ""
+    status = next((c for c in changes if c.field == "status"), None)
+    match = DECISION.fullmatch(raw)
+    if match and status is not None:
+        return _decision_label(status.after), (match.group(2) or "").strip()
+    return raw, ""
+
+
+def _decision_label(status: Any) -> str:
+    try:
+        label = status_label(TraceStatus(status))
+    except ValueError:
+        label = str(status)
+    return gettext("Decision: %(status)s", status=label)
 
 
 def _view(change: Change, labels: dict[int, str], with_html: bool) -> ChangeView:
@@ -194,7 +325,7 @@ def _view(change: Change, labels: dict[int, str], with_html: bool) -> ChangeView
 
 def _text(name: str, value: Any, labels: dict[int, str]) -> str:
     if name == "geometry":
-        return ""
+        return ""  # never coordinates in text: the map shows the place as the viewer may see it
     if name in TERM_FIELDS:
         return labels.get(value, gettext("Not known")) if value else gettext("Not known")
     if name == "status":
