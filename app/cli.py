@@ -1,4 +1,4 @@
-"""flask commands: create-user, seed-demo."""
+"""flask commands: create-user, seed-demo, mail send-pending."""
 
 from __future__ import annotations
 
@@ -58,10 +58,29 @@ def seed_demo(force: bool) -> None:
     click.echo(summary)
 
 
+@click.group("mail")
+def mail_group() -> None:
+    """Outgoing mail (the outbox)."""
+
+
+@mail_group.command("send-pending")
+@click.option("--limit", default=1000, show_default=True, help="Send at most this many.")
+@with_appcontext
+def send_pending(limit: int) -> None:
+    """Send the queued mail that is due (run it from cron, e.g. every five minutes)."""
+    from app.mail import send_due
+
+    sent, failed = send_due(limit, seconds=float("inf"))
+    click.echo(f"Sent {sent}, failed {failed}.")
+    if failed:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI."""
     from app.export.cli import export_command
 
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(mail_group)
     app.cli.add_command(export_command)

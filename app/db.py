@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import MetaData, create_engine
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.sql import Executable
 
@@ -89,6 +89,8 @@ class Database:
         )
         app.extensions["database"] = AppDatabase(engine=engine)
 
+        app.teardown_request(_write_pending_asides)
+
         @app.teardown_appcontext
         def _remove_session(_exc: BaseException | None) -> None:
             self.session.remove()
@@ -102,13 +104,32 @@ def write_aside(statement: Executable) -> None:
 
     For the side records a read writes (delivery logs, session touches): they must neither
     ride on nor be undone by the request's transaction, and a GET never commits the session.
-    In tests the request session is bound to the test's connection; the side record then
-    goes there too (in a savepoint), so it is rolled back with the test.
     """
     bind = db.session().bind
-    if bind is not None and not isinstance(bind, Engine):
-        with bind.begin_nested():  # a test's connection: stay inside its transaction
-            bind.execute(statement)
+    if isinstance(bind, Connection):
+        _write_on_bound_connection(bind, statement)
         return
     with db.engine.begin() as connection:
         connection.execute(statement)
+
+
+def _write_on_bound_connection(connection: Connection, statement: Executable) -> None:
+    """The session was bound to one connection (a test's transaction): no other connection
+    can see its rows, so the record goes on that connection, but only once the request's own
+    transaction has ended, so that the request's rollback cannot take it back."""
+    if has_request_context() and db.session().in_transaction():
+        g.setdefault("aside_writes", []).append(statement)
+        return
+    with connection.begin_nested():
+        connection.execute(statement)
+
+
+def _write_pending_asides(_exc: BaseException | None) -> None:
+    statements = g.pop("aside_writes", [])
+    if not statements:
+        return
+    connection = db.session().bind
+    db.session.rollback()  # the request is over; its transaction is closed either way
+    for statement in statements:
+        with connection.begin_nested():
+            connection.execute(statement)

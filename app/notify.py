@@ -1,30 +1,70 @@
-"""Telling people what happened to their traces: on the page, and by e-mail when set up."""
+"""Telling people what happened to their traces: on the page, and by e-mail when set up.
+
+Both are written in the request's transaction, so they exist exactly when the decision does.
+The mail itself goes out after the commit (app.mail); its subject comes from a fixed template
+per kind, never from the message, which may hold several lines of a moderator's text.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import url_for
+from flask import current_app, has_request_context, request, url_for
+from flask_babel import gettext
 
 from app.db import db
-from app.mail import send_mail
+from app.mail import clean_body, one_line, send_mail
 from app.models import Notification, Trace, User
 
 log = logging.getLogger(__name__)
 
+TITLE_LIMIT = 60
+
+
+def subject_for(kind: str, trace: Trace | None = None) -> str:
+    """The one-line mail subject for a kind of notification."""
+    title = one_line(trace.title, TITLE_LIMIT) if trace is not None else ""
+    subjects = {
+        "trace.approved": gettext("Your trace «%(title)s» is approved", title=title),
+        "trace.needs_changes": gettext(
+            "Your trace «%(title)s» was returned for changes", title=title
+        ),
+        "trace.rejected": gettext("Your trace «%(title)s» was not approved", title=title),
+        "trace.deleted": gettext("Your trace «%(title)s» was removed", title=title),
+        "comment_approved": gettext("A new comment on your trace «%(title)s»", title=title),
+        "comment_rejected": gettext("Your comment on «%(title)s» was not published", title=title),
+        "rights": gettext("Your rights in a project have changed"),
+    }
+    subject = subjects.get(kind)
+    if subject is None:
+        subject = (
+            gettext("News about your trace «%(title)s»", title=title)
+            if trace is not None
+            else gettext("News for you")
+        )
+    return one_line(f"{current_app.config['INSTALLATION_NAME']}: {subject}")
+
 
 def notify(user: User | None, kind: str, message: str, trace: Trace | None = None) -> None:
-    """Store a notification for the user and mail it if they want mail."""
+    """Store a notification for the user and queue a mail if they want mail."""
     if user is None:
         return
+    message = clean_body(message)
     db.session.add(
         Notification(
             user_id=user.id, trace_id=trace.id if trace else None, kind=kind, message=message
         )
     )
     if user.notify_by_email and user.is_enabled:
-        link = url_for("traces.show", trace_id=trace.id, _external=True) if trace else ""
-        try:
-            send_mail(user.email, message[:120], f"{message}\n\n{link}".strip())
-        except OSError:  # mail trouble must not undo a moderation decision
-            log.exception("notification mail to user=%s failed", user.id)
+        link = _trace_link(trace) if trace is not None else ""
+        send_mail(user.email, subject_for(kind, trace), f"{message}\n\n{link}".strip())
+
+
+def _trace_link(trace: Trace) -> str:
+    """The trace's page, on the configured base URL (never the Host header of the request)."""
+    if trace.id is None:
+        db.session.flush()
+    path = url_for("traces.show", trace_id=trace.id)
+    if has_request_context() and request.script_root:
+        path = path[len(request.script_root) :]
+    return current_app.config["BASE_URL"].rstrip("/") + path

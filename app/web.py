@@ -1,20 +1,37 @@
-"""Request lifecycle: one commit per request, security headers, template helpers."""
+"""Request lifecycle: one commit per request, security headers, template helpers.
+
+Transaction policy: operations flush, never commit. A write request (POST, PUT, PATCH,
+DELETE) that succeeds is committed exactly once, by commit_request(), right after its view
+returns and before the response leaves; a failed commit removes the request's flashes and
+answers with an error page. Everything else is rolled back. Side records written on reads
+go through app.db.write_aside, on a connection of their own. Mail is queued in the outbox
+and sent after the commit (app.mail).
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, request
-from flask_babel import get_locale
+from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask.signals import message_flashed
+from flask_babel import get_locale, gettext
 from flask_login import current_user
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import db
+from app.errors import Conflict
+from app.mail import send_after_commit
 from app.text import render_markdown
 from app.traces.messages import status_label
 
-# Methods that may change state; GET never does (SECURITY.md item 22).
+# Methods that may change state; GET never does (docs/security.md).
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+log = logging.getLogger(__name__)
 
 
 def safe_target(target: str | None) -> str | None:
@@ -91,16 +108,89 @@ def _is_moderator() -> bool:
     return g.is_moderator
 
 
+class CommitFailed(Conflict):
+    """The request's work could not be committed because of a concurrent change (409)."""
+
+
+# SQLSTATEs of a commit that lost against another transaction: try again and it may work.
+_CONFLICT_STATES = {"40001", "40P01"}
+
+
+def commit_request() -> None:
+    """Commit the request's transaction once; on failure take back this request's flashes.
+
+    Nothing the request said ("saved!") may outlive a commit that failed: the flashes are
+    removed from the session, the transaction is rolled back, and the error is raised for the
+    error pages (409 for a concurrent change or a broken rule, 503/500 otherwise).
+    """
+    try:
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        _take_back_flashes()
+        log.warning("commit of %s %s failed: %r", request.method, request.path, error)
+        if isinstance(error, (IntegrityError, StaleDataError)) or (
+            isinstance(error, DBAPIError)
+            and getattr(error.orig, "sqlstate", None) in _CONFLICT_STATES
+        ):
+            raise CommitFailed(
+                gettext(
+                    "Nothing was saved: someone changed the same thing at the same moment. "
+                    "Reload the page and try again."
+                )
+            ) from error
+        raise
+    g.request_committed = True
+
+
+def _take_back_flashes() -> None:
+    """Remove the messages flashed during this request from the session."""
+    flashed = g.pop("request_flashes", [])
+    if not flashed or "_flashes" not in session:
+        return
+    remaining = list(session["_flashes"])
+    for entry in flashed:
+        if entry in remaining:
+            remaining.remove(entry)
+    session["_flashes"] = remaining
+
+
+def _remember_flash(sender: Flask, message: str, category: str, **_extra: object) -> None:
+    if has_request_context():
+        g.setdefault("request_flashes", []).append((category, message))
+
+
+def _is_write() -> bool:
+    return request.method in WRITE_METHODS
+
+
 def init_app(app: Flask) -> None:
     """Register the per-request hooks and template globals."""
+    message_flashed.connect(_remember_flash, app)
+    view_dispatch = app.dispatch_request
+
+    def dispatch_and_commit() -> Response:
+        # House rule 2: operations only flush; the request commits once, right after the view
+        # and before the response leaves, so a failed commit is an error page and never comes
+        # after a success message. Errors raised here go through the app's error handlers.
+        response = app.make_response(view_dispatch())
+        if _is_write() and response.status_code < 400:
+            commit_request()
+        return response
+
+    # Wrapping dispatch (not each view) also covers blueprints registered after this point.
+    app.dispatch_request = dispatch_and_commit  # type: ignore[method-assign]
 
     @app.after_request
     def _finish_transaction(response: Response) -> Response:
-        # House rule 2: operations only flush; the request commits once, or rolls back.
-        if request.method in WRITE_METHODS and response.status_code < 400:
-            db.session.commit()
-        else:
-            db.session.rollback()
+        if not g.get("request_committed"):
+            if not (_is_write() and response.status_code < 400):
+                db.session.rollback()
+                return response
+            commit_request()  # a success answered before any view ran: the same rule
+        # Mail goes out once the response is complete, outside the committed transaction.
+        queued = bool(g.pop("mail_queued", False))
+        response.call_on_close(functools.partial(send_after_commit, app, queued=queued))
         return response
 
     @app.after_request
