@@ -8,7 +8,6 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
-from app import limits
 from app.db import db
 
 babel = Babel()
@@ -41,4 +40,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
+    # Imported here: the limits use account code, which needs login_manager defined above.
+    from app import limits
+
     limits.init_app(app)
