@@ -15,10 +15,15 @@ log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """A refusal the user can act on; carries an HTTP status and a stable code."""
+    """A refusal the user can act on; carries an HTTP status and a stable code.
+
+    In problem details the message is the `detail`; the `title` stays the same for every
+    error of a kind (the class's `title`, else the status's), so clients can rely on it.
+    """
 
     status = 400
     code = "bad_request"
+    title: Any = None  # a lazy_gettext string; None: the title of the status
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -76,6 +81,24 @@ def problem(
     return response, status
 
 
+def status_title(status: int) -> str:
+    """The short, stable title of an HTTP status in problem details and error pages."""
+    titles = {
+        400: gettext("Bad request"),
+        401: gettext("Please log in"),
+        403: gettext("Not allowed"),
+        404: gettext("Not found"),
+        405: gettext("Method not allowed"),
+        409: gettext("Conflict"),
+        413: gettext("The upload is too large"),
+        415: gettext("Unsupported media type"),
+        422: gettext("Some fields need attention"),
+        429: gettext("Too many requests"),
+        503: gettext("Service unavailable"),
+    }
+    return titles.get(status, gettext("Something went wrong"))
+
+
 def _page(status: int, title: str, detail: str) -> tuple[str, int]:
     return render_template("error.html", status=status, title=title, detail=detail), status
 
@@ -102,7 +125,8 @@ def init_app(app: Flask) -> None:
                     for field, messages in error.errors.items()
                     for message in messages
                 ]
-            return problem(error.status, error.message, code=error.code, **extra)
+            title = str(error.title) if error.title else status_title(error.status)
+            return problem(error.status, title, error.message, code=error.code, **extra)
         return _page(error.status, error.message, "")
 
     @app.errorhandler(CSRFError)
@@ -133,18 +157,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
-        titles = {
-            400: gettext("Bad request"),
-            401: gettext("Please log in"),
-            403: gettext("Not allowed"),
-            404: gettext("Not found"),
-            405: gettext("Method not allowed"),
-            409: gettext("Conflict"),
-            413: gettext("The upload is too large"),
-            429: gettext("Too many requests"),
-        }
         status = error.code or 500
-        title = titles.get(status, gettext("Something went wrong"))
+        title = status_title(status)
         detail = (
             gettext("You have tried this too often. Please wait a little and try again.")
             if status == 429

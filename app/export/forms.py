@@ -6,55 +6,41 @@ accept the same filters.
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from app.bbox import bbox_message
 from app.models import Project, Scheme, Term
 from app.publication.features import ExportFilters
+from app.timeparse import TimeError, parse_instant, time_message
+from geo import bbox as geo_bbox
+from geo.bbox import BBox, BBoxError
 
 TERM_MAX = 64
 
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """'W,S,E,N' in WGS84 degrees; ValueError with a message people can act on."""
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 4:
-        raise ValueError(
-            _l("Give four numbers: west, south, east, north (e.g. 22.5,69.7,24,70.2).")
-        )
+def parse_bbox(text: str) -> BBox:
+    """'W,S,E,N' in WGS84 degrees by geo.bbox's rules; ValueError with a message people can act on.
+
+    The message is translated lazily: `flask export` renders it where a language is known.
+    """
     try:
-        west, south, east, north = (float(p) for p in parts)
-    except ValueError:
-        raise ValueError(_l("The bounding box must be four numbers in degrees.")) from None
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
-        raise ValueError(_l("The bounding box must be four numbers in degrees."))
-    if not (
-        -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90
-    ):
-        raise ValueError(_l("Longitudes go from -180 to 180 and latitudes from -90 to 90."))
-    if west >= east or south >= north:
-        raise ValueError(_l("West must be less than east and south less than north."))
-    return west, south, east, north
+        return geo_bbox.parse_bbox(text)
+    except BBoxError as error:
+        raise ValueError(LazyString(bbox_message, error)) from None
 
 
 def parse_since(text: str) -> datetime:
-    """An ISO 8601 date or date-time; without a zone it is taken as UTC."""
-    value = text.strip()
+    """A date or a date-time (app.timeparse); without a zone it is taken as UTC."""
     try:
-        if len(value) == 10:
-            moment = datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
-        else:
-            moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(
-            _l("Give a date like 2026-01-31 or a time like 2026-01-31T12:00:00Z.")
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_instant(text, assume_utc=True)
+    except TimeError as error:
+        raise ValueError(LazyString(time_message, error, interval=False)) from None
 
 
 def _checked(parse):  # noqa: ANN001, ANN202 - a parse_* function

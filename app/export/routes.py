@@ -61,7 +61,8 @@ def download() -> Response | tuple[str, int]:
     except BaseException:
         export.close()
         raise
-    response = Response(export.body(), mimetype=MEDIA_TYPES[export.format])
+    # content_type is sent as written: mimetype= would append a second charset to text/csv.
+    response = Response(export.body(), content_type=MEDIA_TYPES[export.format])
     # Also closes the connection when the body is never read (the client went away).
     response.call_on_close(export.close)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename(export)}"'

@@ -17,6 +17,7 @@ from app.access import (
     scope_in_project,
     visible_traces,
 )
+from app.bbox import in_box
 from app.db import db
 from app.models import MembershipRole, Project, Scheme, Term, Trace, TraceStatus, User
 
@@ -63,9 +64,8 @@ def _queue_query(user: User, project: Project, filters: QueueFilters) -> Select:
     if filters.author_id:
         query = query.where(Trace.author_id == filters.author_id)
     if filters.bbox:
-        west, south, east, north = filters.bbox
         query = query.where(
-            func.ST_Intersects(Trace.geom, func.ST_MakeEnvelope(west, south, east, north, 4326))
+            in_box(filters.bbox, lambda shape: func.ST_Intersects(Trace.geom, shape))
         )
     return query
 

@@ -21,6 +21,7 @@ from app.moderation.states import TRANSITIONS, Action, Actor, available
 from app.text import plain_text
 from app.traces.queries import terms_by_scheme
 from app.web import safe_target
+from geo.bbox import BBoxError, parse_bbox
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
@@ -220,13 +221,11 @@ def _selection(values: list[str]) -> list[tuple[int, int]]:
 def _filters() -> queries.QueueFilters:
     bbox = None
     raw = request.args.get("bbox", "")
-    if raw:
+    if raw.strip():
         try:
-            parts = [float(p) for p in raw.split(",")]
-            if len(parts) == 4 and parts[0] < parts[2] and parts[1] < parts[3]:
-                bbox = (parts[0], parts[1], parts[2], parts[3])
-        except ValueError:
-            bbox = None
+            bbox = parse_bbox(raw)
+        except BBoxError:
+            bbox = None  # a half-typed area does not narrow the queue
     return queries.QueueFilters(
         trace_type=request.args.get("type", ""),
         period=request.args.get("period", ""),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
 from app.ogc import CRS84, DEFAULT_LIMIT, MAX_LIMIT
@@ -54,9 +56,9 @@ def _parameters() -> dict[str, Any]:
         },
         "limit": {
             "name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
-            "description": "How many features per page",
-            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                       "default": DEFAULT_LIMIT},
+            "description": f"How many features per page; more than {MAX_LIMIT} is served as "
+                           f"{MAX_LIMIT} (follow the next link for the rest)",
+            "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT},
         },
         "offset": {
             "name": "offset", "in": "query", "required": False, "style": "form", "explode": False,
@@ -65,9 +67,11 @@ def _parameters() -> dict[str, Any]:
         },
         "bbox": {
             "name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
-            "description": "west,south,east,north in CRS84 degrees; filters on the location "
-                           "as shown (the generalised one for protected sites)",
-            "schema": {"type": "array", "minItems": 4, "maxItems": 4,
+            "description": "west,south,east,north in CRS84 degrees, or six numbers "
+                           "west,south,min height,east,north,max height (heights are ignored); "
+                           "west greater than east crosses the antimeridian. Filters on the "
+                           "location as shown (the generalised one for protected sites)",
+            "schema": {"type": "array", "minItems": 4, "maxItems": 6,
                        "items": {"type": "number"}},
         },
         "bbox-crs": {
@@ -81,12 +85,61 @@ def _parameters() -> dict[str, Any]:
                            "interval start/end with `..` for an open end",
             "schema": {"type": "string"},
         },
+        "crs": {
+            "name": "crs", "in": "query", "required": False, "style": "form", "explode": False,
+            "description": "The coordinate system of the answer: CRS84 only",
+            "schema": {"type": "string", "format": "uri", "enum": [CRS84]},
+        },
+        **{name: _queryable(name, description) for name, description in _QUERYABLES.items()},
     }  # fmt: skip
+
+
+# The equality filters on items (OGC API - Features Part 3, queryables as query parameters).
+_QUERYABLES = {
+    "type": "Only traces of this type (a code of the trace type vocabulary)",
+    "period": "Only traces of this period (a code of the period vocabulary)",
+    "licence": "Only traces under this licence (SPDX identifier, e.g. CC0-1.0)",
+    "project": "Only traces of this project (its short name)",
+}
+
+
+def _queryable(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name, "in": "query", "required": False, "style": "form", "explode": False,
+        "description": description + "; see the collection's queryables for the values",
+        "schema": {"type": "string", "minLength": 1},
+    }  # fmt: skip
+
+
+def declared_query_parameters(path: str) -> frozenset[str] | None:
+    """The query parameters the document declares for a route such as /collections/<id>.
+
+    None when the document has no such path. Route variables are matched by position, so
+    `<collection_id>` stands for `{collectionId}`.
+    """
+    return _declared().get(re.sub(r"<[^>]*>", "{}", path).rstrip("/") or "/")
+
+
+@cache
+def _declared() -> dict[str, frozenset[str]]:
+    document = openapi_document("", "")
+    shared = document["components"]["parameters"]
+    found = {}
+    for path, operations in document["paths"].items():
+        names = set()
+        for parameter in operations["get"]["parameters"]:
+            ref = parameter.get("$ref")
+            parameter = shared[ref.rsplit("/", 1)[1]] if ref else parameter
+            if parameter["in"] == "query":
+                names.add(parameter["name"])
+        found[re.sub(r"\{[^}]*\}", "{}", path).rstrip("/") or "/"] = frozenset(names)
+    return found
 
 
 def openapi_document(server_url: str, title: str) -> dict[str, Any]:
     """The OGC API description with this installation's /ogc as its server."""
-    items_params = ["collectionId", "limit", "offset", "bbox", "bbox-crs", "datetime", "f"]
+    items_params = ["collectionId", "limit", "offset", "bbox", "bbox-crs", "datetime",
+                    *_QUERYABLES, "crs", "f"]  # fmt: skip
     return {
         "openapi": "3.0.3",
         "info": {
@@ -120,6 +173,16 @@ def openapi_document(server_url: str, title: str) -> dict[str, Any]:
                 _JSON_OR_HTML,
                 not_found=True,
             ),
+            "/collections/{collectionId}/queryables": _get(
+                "The properties items can be filtered on (a JSON Schema)",
+                "getQueryables",
+                ["collectionId", "f"],
+                {
+                    "application/schema+json": {"schema": {"type": "object"}},
+                    "text/html": {"schema": {"type": "string"}},
+                },
+                not_found=True,
+            ),
             "/collections/{collectionId}/items": _get(
                 "A page of features",
                 "getFeatures",
@@ -130,7 +193,7 @@ def openapi_document(server_url: str, title: str) -> dict[str, Any]:
             "/collections/{collectionId}/items/{featureId}": _get(
                 "One feature",
                 "getFeature",
-                ["collectionId", "featureId", "f"],
+                ["collectionId", "featureId", "crs", "f"],
                 _GEOJSON_OR_HTML,
                 not_found=True,
             ),

@@ -9,27 +9,29 @@ parses its one page, for the template).
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.access import display_geometry
+from app.bbox import bbox_message
 from app.db import db
 from app.errors import DomainError
-from app.models import Project, Trace, TraceStatus
+from app.models import Project, Scheme, Term, Trace, TraceStatus
 from app.ogc import ALL_TRACES, CRS84, MAX_LIMIT
 from app.publication.features import ExportFilters, feature_query
+from app.timeparse import Interval, TimeError, parse_interval, time_message
+from app.traces.validation import LICENCES
+from geo import bbox as geo_bbox
+from geo.bbox import BBox, BBoxError
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# RFC 3339 date-time. A space before the offset is a "+" that a URL decoded into a space.
-_DATETIME = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+\- ]\d{2}:\d{2})"
-)
-_WHOLE_NUMBER = re.compile(r"\d{1,9}")
+# Parameters that filter on a property by equality (OGC API - Features Part 3 queryables).
+QUERYABLES = ("type", "period", "licence", "project")
 
 
 class InvalidParameter(DomainError):
@@ -37,14 +39,12 @@ class InvalidParameter(DomainError):
 
     status = 400
     code = "invalid_parameter"
+    title = _l("Bad request parameter")
 
-
-@dataclass(frozen=True)
-class Interval:
-    """A time range on approved_at: start inclusive, stop exclusive; None is an open end."""
-
-    start: datetime | None
-    stop: datetime | None
+    @classmethod
+    def named(cls, name: str, message: str) -> InvalidParameter:
+        """The error for one parameter: its name first, then what is wrong with the value."""
+        return cls(f"{name}: {message}", parameter=name)
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,11 @@ class ItemsQuery:
     collection: str
     limit: int
     offset: int = 0
-    bbox: tuple[float, float, float, float] | None = None
+    bbox: BBox | None = None
     interval: Interval | None = None
     datetime_text: str | None = None  # as given, for the export log
+    # Equality filters on the queryables, by name (type, period, licence, project).
+    properties: dict[str, str] = field(default_factory=dict)
 
     def filters(self) -> ExportFilters:
         """The shared export filters, with the OGC-only parameters for the log."""
@@ -64,8 +66,17 @@ class ItemsQuery:
                  "offset": str(self.offset)}  # fmt: skip
         if self.datetime_text:
             extra["datetime"] = self.datetime_text
+        for name in ("licence", "project"):
+            if name in self.properties:
+                extra[name] = self.properties[name]
         project = None if self.collection == ALL_TRACES else self.collection
-        return ExportFilters(project_slug=project, bbox=self.bbox, extra=extra)
+        return ExportFilters(
+            project_slug=project,
+            bbox=self.bbox,
+            trace_type=self.properties.get("type"),
+            period=self.properties.get("period"),
+            extra=extra,
+        )
 
 
 @dataclass(frozen=True)
@@ -93,86 +104,68 @@ class Page:
 # --- Parameters ------------------------------------------------------------------------------
 
 
+def _whole_number(raw: str) -> int | None:
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    # Past 18 digits the exact value no longer matters (and PostgreSQL takes bigint).
+    return int(text) if len(text) <= 18 else 10**18
+
+
 def parse_limit(raw: str | None, default: int) -> int:
-    """limit: 1 to MAX_LIMIT features per page."""
+    """limit: 1 or more features per page; more than MAX_LIMIT is served as MAX_LIMIT."""
     if raw is None:
         return default
-    if not _WHOLE_NUMBER.fullmatch(raw.strip()) or not 1 <= int(raw) <= MAX_LIMIT:
-        raise InvalidParameter(
-            gettext("limit must be a whole number from 1 to %(max)d.", max=MAX_LIMIT)
-        )
-    return int(raw)
+    value = _whole_number(raw)
+    if value is None or value < 1:
+        raise InvalidParameter.named("limit", gettext("give a whole number, 1 or more."))
+    # The standard lets a server answer a larger limit with fewer features; GDAL asks for
+    # its PAGE_SIZE and pages on with the next links.
+    return min(value, MAX_LIMIT)
 
 
 def parse_offset(raw: str | None) -> int:
     """offset: how many matching features to skip (0 or more)."""
     if raw is None:
         return 0
-    if not _WHOLE_NUMBER.fullmatch(raw.strip()):
-        raise InvalidParameter(gettext("offset must be a whole number, 0 or more."))
-    return int(raw)
+    value = _whole_number(raw)
+    if value is None:
+        raise InvalidParameter.named("offset", gettext("give a whole number, 0 or more."))
+    return value
 
 
-def parse_bbox(raw: str | None, bbox_crs: str | None) -> tuple[float, float, float, float] | None:
-    """bbox=west,south,east,north in CRS84 degrees; other CRSs and 3D boxes are refused."""
+def parse_bbox(raw: str | None, bbox_crs: str | None) -> BBox | None:
+    """bbox in CRS84 degrees: 4 numbers or 6 with heights, west > east across 180°."""
     if bbox_crs is not None and bbox_crs.strip() != CRS84:
-        raise InvalidParameter(gettext("Only bbox-crs=%(crs)s is supported.", crs=CRS84))
+        raise InvalidParameter.named("bbox-crs", gettext("only %(crs)s is supported.", crs=CRS84))
     if raw is None:
         return None
-    parts = raw.split(",")
-    if len(parts) == 6:
-        raise InvalidParameter(gettext("bbox with heights is not supported; give four numbers."))
     try:
-        west, south, east, north = (float(p) for p in parts)
-    except ValueError:
-        raise InvalidParameter(gettext("bbox needs four numbers: west,south,east,north.")) from None
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
-        raise InvalidParameter(gettext("bbox values must be finite numbers."))
-    if south > north:
-        raise InvalidParameter(gettext("bbox must have south at most north."))
-    if west > east:
-        raise InvalidParameter(gettext("A bbox across the antimeridian is not supported."))
-    return (max(west, -180.0), max(south, -90.0), min(east, 180.0), min(north, 90.0))
-
-
-def _moment(text: str) -> tuple[datetime, datetime]:
-    """The [start, stop) a date or an RFC 3339 date-time stands for, at its precision."""
-    try:
-        if _DATE.fullmatch(text):
-            day = date.fromisoformat(text)
-            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return start, start + timedelta(days=1)
-        match = _DATETIME.fullmatch(text)
-        if match:
-            day_text, clock, fraction, zone = match.groups()
-            zone = "+00:00" if zone in ("Z", "z") else zone.replace(" ", "+")
-            digits = (fraction or "")[:6]
-            start = datetime.fromisoformat(f"{day_text}T{clock}.{digits.ljust(6, '0')}{zone}")
-            return start, start + timedelta(microseconds=10 ** (6 - len(digits)))
-    except ValueError:
-        pass  # a well-formed string that is no real date, such as 2026-02-30
-    raise InvalidParameter(
-        gettext(
-            "datetime must be an RFC 3339 date or date-time (2026-10-01T12:00:00Z), "
-            "or an interval start/end with .. for an open end."
-        )
-    )
+        return geo_bbox.parse_bbox(raw)
+    except BBoxError as error:
+        raise InvalidParameter.named("bbox", bbox_message(error)) from None
 
 
 def parse_datetime(raw: str | None) -> Interval | None:
     """datetime: an instant (matched at its precision) or an interval with open ends as `..`."""
     if raw is None:
         return None
-    text = raw.strip()
-    if "/" not in text:
-        start, stop = _moment(text)
-        return Interval(start, stop)
-    left, _, right = text.partition("/")
-    begin = None if left in ("", "..") else _moment(left)[0]
-    end = None if right in ("", "..") else _moment(right)[1]
-    if begin is not None and end is not None and begin >= end:
-        raise InvalidParameter(gettext("The datetime interval ends before it starts."))
-    return Interval(begin, end)
+    try:
+        return parse_interval(raw)
+    except TimeError as error:
+        raise InvalidParameter.named("datetime", time_message(error)) from None
+
+
+def parse_properties(args: Mapping[str, str]) -> dict[str, str]:
+    """The queryables given as parameters (type=..., project=...): equality filters."""
+    found = {}
+    for name in QUERYABLES:
+        value = args.get(name)
+        if value is not None:
+            if not value.strip():
+                raise InvalidParameter.named(name, gettext("give a value."))
+            found[name] = value.strip()
+    return found
 
 
 # --- Reads -----------------------------------------------------------------------------------
@@ -250,6 +243,10 @@ def _features(precise: ColumnElement[bool], base_url: str, filters: ExportFilter
 def items_page(precise: ColumnElement[bool], base_url: str, query: ItemsQuery) -> Page:
     """The matching count and one page of features, joined into JSON text by PostgreSQL."""
     features = _features(precise, base_url, query.filters())
+    if "licence" in query.properties:
+        features = features.where(Trace.licence == query.properties["licence"])
+    if "project" in query.properties:
+        features = features.where(Project.slug == query.properties["project"])
     if query.interval is not None:
         if query.interval.start is not None:
             features = features.where(Trace.approved_at >= query.interval.start)
@@ -285,3 +282,34 @@ def one_feature(
         )
     ).first()
     return None if row is None else (row.feature, row.sensitive_precise)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The values each queryable can take in a collection, for the queryables document."""
+
+    types: list[str]
+    periods: list[str]
+    licences: list[str]
+    projects: list[str]
+
+
+def queryable_choices(collection_id: str) -> Choices:
+    """Vocabulary codes, licences in use or offered, and the collection's project slugs."""
+    codes = {
+        scheme: list(db.session.execute(
+            select(Term.code).where(Term.scheme == scheme).order_by(Term.code)
+        ).scalars())
+        for scheme in (Scheme.TRACE_TYPE, Scheme.PERIOD)
+    }  # fmt: skip
+    used = db.session.execute(
+        select(Trace.licence).where(Trace.status == TraceStatus.APPROVED).distinct()
+    ).scalars()
+    licences = sorted(set(LICENCES) | {licence for licence in used if licence})
+    if collection_id == ALL_TRACES:
+        projects = list(db.session.execute(
+            select(Project.slug).where(Project.slug != ALL_TRACES).order_by(Project.slug)
+        ).scalars())  # fmt: skip
+    else:
+        projects = [collection_id]
+    return Choices(codes[Scheme.TRACE_TYPE], codes[Scheme.PERIOD], licences, projects)

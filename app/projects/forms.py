@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from typing import Any
@@ -16,11 +15,13 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.bbox import bbox_message
 from app.errors import ValidationFailed
 from app.models import MembershipRole
 from app.projects import queries
 from app.projects.operations import ROLE_LABELS, ProjectData
 from app.traces.messages import geometry_message
+from geo.bbox import BBoxError, parse_bbox
 from geo.errors import GeometryError
 from geo.geometry import parse_geometry, vertex_count
 
@@ -120,7 +121,7 @@ def parse_area(drawn: str | None, typed_box: str | None) -> MultiPolygon | None:
     typed_box = (typed_box or "").strip()
     if typed_box:
         try:
-            return MultiPolygon([_checked_polygon(_box_geojson(typed_box))])
+            return MultiPolygon([_checked_polygon(part) for part in _box_geojsons(typed_box)])
         except GeometryError as error:
             raise ValidationFailed({"area_bbox": [geometry_message(error)]}) from None
         except ValueError as error:
@@ -204,22 +205,18 @@ def _free_slug(slug: str) -> str:
     return next(f"{stem}-{n}" for n in range(2, 100_000) if f"{stem}-{n}" not in taken)
 
 
-def _box_geojson(typed: str) -> dict[str, Any]:
-    parts = [p for p in re.split(r"[,;\s]+", typed) if p]
-    numbers: list[float] = []
-    for part in parts:
-        try:
-            numbers.append(float(part))
-        except ValueError:
-            break
-    if len(parts) != 4 or len(numbers) != 4 or not all(math.isfinite(v) for v in numbers):
-        raise ValueError(gettext("Type four numbers: west, south, east, north."))
-    west, south, east, north = numbers
-    if west >= east or south >= north:
+def _box_geojsons(typed: str) -> list[dict[str, Any]]:
+    """The typed box as polygons, by geo.bbox's rules (two when it crosses 180°)."""
+    try:
+        found = parse_bbox(typed)
+    except BBoxError as error:
+        raise ValueError(bbox_message(error)) from None
+    west, south, east, north = found
+    if west == east or south == north:
         raise ValueError(
             gettext("West must be less than east, and south less than north (in degrees).")
         )
-    return dict(box(west, south, east, north).__geo_interface__)
+    return [dict(box(*part).__geo_interface__) for part in found.parts()]
 
 
 def _area_from_geojson(obj: Any) -> MultiPolygon:

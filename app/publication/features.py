@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from app.access import display_geometry, located_in
+from app.bbox import in_box
 from app.models import Membership, Project, Scheme, Term, Trace, TraceStatus, User
 
 
@@ -142,10 +143,8 @@ def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFi
     if filters.project_slug:
         query = query.where(Project.slug == filters.project_slug)
     if filters.bbox:
-        west, south, east, north = filters.bbox
-        query = query.where(
-            located_in(precise, func.ST_MakeEnvelope(west, south, east, north, 4326))
-        )
+        # A box with west > east crosses the antimeridian (geo.bbox): in_box() splits it.
+        query = query.where(in_box(filters.bbox, lambda shape: located_in(precise, shape)))
     if filters.trace_type:
         query = query.where(ttype.code == filters.trace_type, ttype.scheme == Scheme.TRACE_TYPE)
     if filters.period:

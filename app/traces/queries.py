@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from sqlalchemy import Numeric, Text, and_, case, func, literal, not_, select
@@ -10,15 +9,17 @@ from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import aliased
 
 from app.access import display_geometry, located_in, precise_allowed, visible_traces
+from app.bbox import in_box
 from app.db import db
 from app.models import Project, Scheme, Term, Trace, TraceStatus, User
+from geo.bbox import BBoxError, parse_bbox
 
 _EMPTY = literal("[]").cast(JSON)
 
 
 @dataclass(frozen=True)
 class Viewport:
-    """A bounding box in WGS84 degrees and the map's zoom level."""
+    """A bounding box in WGS84 degrees (west > east across 180°) and the map's zoom level."""
 
     west: float
     south: float
@@ -29,21 +30,11 @@ class Viewport:
 
 def parse_viewport(bbox: str | None, zoom: str | None) -> Viewport:
     """Parse ``bbox=west,south,east,north`` and ``zoom``; ValueError says what is wrong."""
-    if not bbox:
-        raise ValueError("bbox is required: west,south,east,north in degrees")
-    parts = bbox.split(",")
-    if len(parts) != 4:
-        raise ValueError("bbox needs four numbers: west,south,east,north")
+    # A map's view: geo.bbox cuts it to the globe (a zoomed-out map reaches past ±180).
     try:
-        west, south, east, north = (float(p) for p in parts)
-    except ValueError:
-        raise ValueError("bbox values must be numbers") from None
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
-        raise ValueError("bbox values must be finite")
-    west, east = max(west, -180.0), min(east, 180.0)
-    south, north = max(south, -90.0), min(north, 90.0)
-    if west >= east or south >= north:
-        raise ValueError("bbox must have west < east and south < north")
+        west, south, east, north = parse_bbox(bbox, view=True)
+    except BBoxError as error:
+        raise ValueError(f"bbox: {error}") from None
     try:
         level = int(zoom) if zoom not in (None, "") else 12
     except ValueError:
@@ -51,8 +42,9 @@ def parse_viewport(bbox: str | None, zoom: str | None) -> Viewport:
     return Viewport(west, south, east, north, max(0, min(level, 22)))
 
 
-def _envelope(view: Viewport):  # noqa: ANN202 - a SQL expression
-    return func.ST_MakeEnvelope(view.west, view.south, view.east, view.north, 4326)
+def _in_view(precise, view: Viewport):  # noqa: ANN001, ANN202 - SQL expressions
+    box = (view.west, view.south, view.east, view.north)
+    return in_box(box, lambda shape: located_in(precise, shape))
 
 
 def map_features(view: Viewport, viewer: User | None, limit: int) -> str:
@@ -78,7 +70,7 @@ def map_features(view: Viewport, viewer: User | None, limit: int) -> str:
         .where(
             visible_traces(viewer),
             Trace.status != TraceStatus.DELETED,  # deleted traces never go on the map
-            located_in(precise, _envelope(view)),
+            _in_view(precise, view),
         )
         .order_by(Trace.id)
         .limit(limit + 1)
@@ -119,7 +111,7 @@ def map_clusters(view: Viewport, viewer: User | None) -> str:
         .where(
             visible_traces(viewer),
             Trace.status != TraceStatus.DELETED,  # deleted traces never go on the map
-            located_in(precise, _envelope(view)),
+            _in_view(precise, view),
         )
         .subquery()
     )

@@ -194,8 +194,9 @@ def test_datetime_filter(client, five, value, titles):
 @pytest.mark.parametrize(
     "query",
     [
-        "limit=0", "limit=1001", "limit=ten", "limit=-1", "offset=-1", "offset=x",
-        "bbox=1,2,3", "bbox=1,2,3,4,5,6", "bbox=a,b,c,d", "bbox=10,60,9,61", "bbox=1,nan,2,3",
+        "limit=0", "limit=ten", "limit=-1", "limit=", "offset=-1", "offset=x",
+        "bbox=1,2,3", "bbox=1,2,3,4,5", "bbox=a,b,c,d", "bbox=10,61,11,60", "bbox=1,nan,2,3",
+        "bbox=181,60,182,61", "bbox=1,2,3,4,inf,6",
         "bbox=23,69,24,70&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857",
         "crs=http://www.opengis.net/def/crs/EPSG/0/25833",
         "datetime=yesterday", "datetime=2026-13-01", "datetime=2026-10-01T12:00:00",
@@ -207,7 +208,13 @@ def test_invalid_parameters_are_400_problems(client, five, query):
     response = client.get(f"/ogc/collections/traces/items?{query}")
     assert response.status_code == 400, query
     assert response.mimetype == "application/problem+json"
-    assert _json(response)["status"] == 400
+    problem = _json(response)
+    assert problem["status"] == 400
+    # One stable title for every bad parameter; the detail names the parameter and the fault.
+    assert problem["title"] == _json(client.get("/ogc?f=xml"))["title"]
+    name = query.split("=")[0] if "&" not in query else "bbox-crs"
+    assert problem["detail"].startswith(f"{name}: ") and len(problem["detail"]) > len(name) + 5
+    assert problem["parameter"] == name
 
 
 def test_only_approved_traces_are_served(client, session, make_trace, five):
