@@ -160,3 +160,22 @@ def test_gdal_with_a_partner_token_gets_it_precisely(
     assert {log.channel for log in logs} == {"ogc"}
     assert {log.query["offset"] for log in logs} == {"0", "2", "4"}
     assert {log.query["offset"] for log in logs if log.precise} == {"2"}
+
+
+def test_gdal_asking_for_more_than_the_maximum_page_gets_it_all(
+    seeded: None, ogc_server: str
+) -> None:
+    # GDAL sends its PAGE_SIZE as limit; above the maximum the server serves the maximum.
+    dump = _gdal(OGR2OGR, "-f", "GeoJSON", "/vsistdout/", "-oo", "PAGE_SIZE=5000",
+                 f"OAPIF:{ogc_server}/collections/traces")  # fmt: skip
+    assert len(json.loads(dump)["features"]) == EXPECTED["traces"]
+    assert "/ogc/collections/traces/items?limit=5000" in ACCESS_LOG.read_text()
+
+
+def test_gdal_filters_on_the_server_with_the_queryables(seeded: None, ogc_server: str) -> None:
+    dump = _gdal(OGR2OGR, "-f", "GeoJSON", "/vsistdout/", "-where", "project = 'hammerfest'",
+                 f"OAPIF:{ogc_server}/collections/traces")  # fmt: skip
+    titles = sorted(f["properties"]["title"] for f in json.loads(dump)["features"])
+    assert titles == ["Helleristning", "Naust"]
+    # The filter went to the server as a query parameter (OGC API - Features Part 3).
+    assert "project=hammerfest" in ACCESS_LOG.read_text()
