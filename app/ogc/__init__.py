@@ -1,4 +1,4 @@
-"""OGC API - Features (Part 1: Core, GeoJSON, HTML, OpenAPI 3.0) under /ogc.
+"""OGC API - Features (Part 1: Core, GeoJSON, HTML, OpenAPI 3.0; Part 3: queryables) under /ogc.
 
 One collection per project plus `traces` for every approved trace. The features are the ones
 the exports deliver (app.publication.features), with the same location rule: generalised for the

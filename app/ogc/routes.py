@@ -1,8 +1,9 @@
-"""OGC API - Features views: landing page, conformance, API document, collections, items.
+"""OGC API - Features views: landing, conformance, API document, collections, queryables, items.
 
 Every resource answers in JSON (GeoJSON for features) or HTML, chosen by `f=json|html` or the
-Accept header. Anyone may read; a partner token (Authorization: Bearer) gets its projects'
-protected sites precisely, and each delivery to it is written to the export log.
+Accept header; a query parameter the API document does not declare for the path is a 400.
+Anyone may read; a partner token (Authorization: Bearer) gets its projects' protected sites
+precisely, and each delivery to it is written to the export log.
 """
 
 from __future__ import annotations

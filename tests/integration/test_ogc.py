@@ -124,6 +124,15 @@ def test_unknown_collection_and_feature_are_404_problems(client, five):
     assert client.get(f"/ogc/collections/traces/items/{feature}").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "feature_id", ["2147483648", "99999999999", "0000000000000000002147483648", "1e3", "-1", "١"]
+)
+def test_feature_ids_beyond_an_integer_are_404(client, five, feature_id):
+    response = client.get(f"/ogc/collections/traces/items/{feature_id}")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
 def test_items_page_with_next_and_prev_links(client, five):
     response = client.get("/ogc/collections/traces/items?limit=2")
     assert response.status_code == 200
