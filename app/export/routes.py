@@ -7,6 +7,7 @@ the project's librarians (precise_allowed) and partner tokens for the project ge
 
 from __future__ import annotations
 
+import orjson
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
@@ -14,9 +15,11 @@ from sqlalchemy import select
 
 from app.access import viewer_of
 from app.db import db
+from app.errors import problem
 from app.export.forms import ExportForm
 from app.export.stream import MEDIA_TYPES, Export, Source, filename
 from app.models import Project
+from app.publication import harvest
 from app.publication.deliveries import record_delivery
 from app.publication.receiver import InvalidToken, invalid_token_response, receiver_from_request
 from app.traces.queries import terms_by_scheme
@@ -68,6 +71,33 @@ def download() -> Response | tuple[str, int]:
     response.headers["Content-Disposition"] = f'attachment; filename="{filename(export)}"'
     response.headers["Cache-Control"] = "private, no-store" if receiver.personal else "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # let a proxy pass the stream on as it comes
+    return response
+
+
+@bp.get("/deletions")
+def deletions() -> Response | tuple[Response, int]:
+    """Traces that left the public set since `since` (of one project with `project=`), as JSON.
+
+    The other half of an incremental harvest with `updated_since`; see app.publication.harvest.
+    """
+    try:
+        receiver_from_request()  # a token that does not work is refused here too
+        query = harvest.query_from_args(request.args)
+    except (harvest.InvalidHarvestParameter, harvest.UnknownProject) as error:
+        # Problem details, as a harvesting client expects (the export page answers in HTML).
+        return problem(error.status, str(error.title), error.message, code=error.code)
+    page = harvest.deletions_page(query)
+    base = current_app.config["BASE_URL"].rstrip("/")
+    params = {k: v for k, v in request.args.items() if k not in ("offset", "limit")}
+    params["limit"] = str(query.limit)
+    links = [{"href": base + url_for("export.deletions", **params, offset=query.offset),
+              "rel": "self", "type": "application/json"}]  # fmt: skip
+    if harvest.has_next(page, query):
+        href = base + url_for("export.deletions", **params, offset=query.offset + query.limit)
+        links.append({"href": href, "rel": "next", "type": "application/json"})
+    body = orjson.dumps(harvest.deletions_body(page, query, links))
+    response = Response(body, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-cache"
     return response
 
 

@@ -90,6 +90,7 @@ def _parameters() -> dict[str, Any]:
             "description": "The coordinate system of the answer: CRS84 only",
             "schema": {"type": "string", "format": "uri", "enum": [CRS84]},
         },
+        **_harvest_parameters(),
         **{name: _queryable(name, description) for name, description in _QUERYABLES.items()},
     }  # fmt: skip
 
@@ -109,6 +110,68 @@ def _queryable(name: str, description: str) -> dict[str, Any]:
         "description": description + "; see the collection's queryables for the values",
         "schema": {"type": "string", "minLength": 1},
     }  # fmt: skip
+
+
+# For harvesters that mirror a collection (app.publication.harvest): what changed, what left.
+_HARVESTING = (
+    "For harvesters that mirror a collection. From the `since` of the previous harvest: first "
+    "delete the ids this feed lists, then insert or replace the items with "
+    "`updated_since`, in that order (a trace removed and approved again later appears in "
+    "both). Start each harvest a few minutes before the previous one began (the server's "
+    "`timeStamp`): changes are stamped when made but committed a moment later. Moves to "
+    "another project are listed for the project left, not for `traces`."
+)
+
+
+def _harvest_parameters() -> dict[str, Any]:
+    moment = {"type": "string", "description": "A date (2026-01-31) or date-time "
+              "(2026-01-31T12:00:00Z); without a zone it is UTC"}  # fmt: skip
+    return {
+        "updated_since": {
+            "name": "updated_since", "in": "query", "required": False, "style": "form",
+            "explode": False, "schema": moment,
+            "description": "Only traces changed since this moment (anything the feature "
+                           "carries, its shown location included). " + _HARVESTING,
+        },
+        "since": {
+            "name": "since", "in": "query", "required": False, "style": "form",
+            "explode": False, "schema": moment,
+            "description": "Only traces that left the collection since this moment (all "
+                           "when left out)",
+        },
+    }  # fmt: skip
+
+
+def _deletions_path() -> dict[str, Any]:
+    path = _get(
+        "Traces that left the collection (withdrawn, deleted, rejected after approval, merged "
+        "as a duplicate, moved to another project), oldest first",
+        "getDeletions",
+        ["collectionId", "since", "limit", "offset"],
+        {"application/json": {"schema": {
+            "type": "object",
+            "required": ["deletions", "numberMatched", "numberReturned", "timeStamp", "links"],
+            "properties": {
+                "deletions": {"type": "array", "items": {
+                    "type": "object", "required": ["id", "removed_at", "reason"],
+                    "properties": {
+                        "id": {"type": "integer", "description": "The feature's id"},
+                        "removed_at": {"type": "string", "format": "date-time"},
+                        "reason": {"type": "string", "description": "withdrawn, deleted, "
+                                   "rejected, merged, moved, erased, or another status"},
+                    },
+                }},
+                "numberMatched": {"type": "integer"},
+                "numberReturned": {"type": "integer"},
+                "since": {"type": "string", "format": "date-time", "nullable": True},
+                "timeStamp": {"type": "string", "format": "date-time"},
+                "links": {"type": "array", "items": {"type": "object"}},
+            },
+        }}},
+        not_found=True,
+    )  # fmt: skip
+    path["get"]["description"] = _HARVESTING
+    return path
 
 
 def declared_query_parameters(path: str) -> frozenset[str] | None:
@@ -139,7 +202,7 @@ def _declared() -> dict[str, frozenset[str]]:
 def openapi_document(server_url: str, title: str) -> dict[str, Any]:
     """The OGC API description with this installation's /ogc as its server."""
     items_params = ["collectionId", "limit", "offset", "bbox", "bbox-crs", "datetime",
-                    *_QUERYABLES, "crs", "f"]  # fmt: skip
+                    *_QUERYABLES, "updated_since", "crs", "f"]  # fmt: skip
     return {
         "openapi": "3.0.3",
         "info": {
@@ -197,6 +260,7 @@ def openapi_document(server_url: str, title: str) -> dict[str, Any]:
                 _GEOJSON_OR_HTML,
                 not_found=True,
             ),
+            "/collections/{collectionId}/deletions": _deletions_path(),
         },
         "components": {
             "parameters": _parameters(),

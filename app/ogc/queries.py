@@ -59,6 +59,7 @@ class ItemsQuery:
     datetime_text: str | None = None  # as given, for the export log
     # Equality filters on the queryables, by name (type, period, licence, project).
     properties: dict[str, str] = field(default_factory=dict)
+    updated_since: datetime | None = None  # for harvesters (app.publication.harvest)
 
     def filters(self) -> ExportFilters:
         """The shared export filters, with the OGC-only parameters for the log."""
@@ -75,6 +76,7 @@ class ItemsQuery:
             bbox=self.bbox,
             trace_type=self.properties.get("type"),
             period=self.properties.get("period"),
+            updated_since=self.updated_since,
             extra=extra,
         )
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask import Response, request
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ColumnElement
 
@@ -25,6 +26,7 @@ class InvalidToken(DomainError):
 
     status = 401
     code = "invalid_token"
+    title = _l("Invalid partner token")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def receiver_from_request() -> Receiver:
 
 def invalid_token_response(error: InvalidToken) -> tuple[Response, int]:
     """Problem details with the WWW-Authenticate challenge RFC 6750 asks for."""
-    response, status = problem(error.status, error.message, code=error.code)
+    # A stable title, the specific message in detail (as every problem answer does).
+    response, status = problem(error.status, str(error.title), error.message, code=error.code)
     response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response, status
