@@ -16,9 +16,10 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_babel import gettext
 
 from app.errors import NotFound
-from app.ogc import CRS84, DEFAULT_LIMIT, queries
+from app.ogc import ALL_TRACES, CRS84, DEFAULT_LIMIT, queries
 from app.ogc.openapi import declared_query_parameters, openapi_document
 from app.ogc.queries import InvalidParameter
+from app.publication import harvest
 from app.publication.deliveries import record_reading
 from app.publication.receiver import (
     InvalidToken,
@@ -26,6 +27,7 @@ from app.publication.receiver import (
     invalid_token_response,
     receiver_from_request,
 )
+from app.timeparse import TimeError, time_message
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 bp.register_error_handler(InvalidToken, invalid_token_response)
@@ -184,6 +186,8 @@ def _collection_json(collection: queries.Collection) -> dict[str, Any]:
             _link(_url("items", **items, f="html"), "items", HTML, gettext("The traces")),
             _link(_url("queryables", **items), OGC_REL + "queryables", SCHEMA,
                   gettext("The properties to filter on")),
+            _link(_url("deletions", **items), "deletions", JSON,
+                  gettext("Traces that left the collection, for harvesters")),
         ],
     }  # fmt: skip
     if collection.bbox is not None:
@@ -299,6 +303,7 @@ def items(collection_id: str) -> Response | str:
         interval=queries.parse_datetime(args.get("datetime")),
         datetime_text=args.get("datetime"),
         properties=queries.parse_properties(args),
+        updated_since=_since(args.get("updated_since"), "updated_since"),
     )
     reader = receiver_from_request()
     page = queries.items_page(reader.precise, current_app.config["BASE_URL"], query)
@@ -346,6 +351,48 @@ def item(collection_id: str, feature_id: str) -> Response | str:
     if html:
         return _page("item.html", links, collection_id=collection_id, feature=feature)
     return _json(feature, GEOJSON)
+
+
+@bp.get("/collections/<collection_id>/deletions")
+def deletions(collection_id: str) -> Response:
+    """Traces that left the collection since `since`, for harvesters (app.publication.harvest)."""
+    if collection_id == ALL_TRACES:
+        project_id = None
+    else:
+        project_id = harvest.project_id_of(collection_id)
+        if project_id is None:
+            raise NotFound(gettext("No such collection."))
+    receiver_from_request()  # a token that does not work is refused here too
+    args = request.args
+    query = harvest.DeletionsQuery(
+        project_id=project_id,
+        since=_since(args.get("since"), "since"),
+        limit=queries.parse_limit(args.get("limit"), harvest.DELETIONS_LIMIT),
+        offset=queries.parse_offset(args.get("offset")),
+    )
+    page = harvest.deletions_page(query)
+    params = {k: v for k, v in args.items() if k not in ("offset", "limit")}
+    params.update(collection_id=collection_id, limit=query.limit)
+    links = [
+        _link(_url("deletions", **params, offset=query.offset), "self", JSON,
+              gettext("This page")),
+        _link(_url("collection", collection_id=collection_id), "collection", JSON,
+              gettext("The collection")),
+    ]  # fmt: skip
+    if harvest.has_next(page, query):
+        links.append(_link(_url("deletions", **params, offset=query.offset + query.limit),
+                           "next", JSON, gettext("Next page")))  # fmt: skip
+    return _json(harvest.deletions_body(page, query, links))
+
+
+def _since(raw: str | None, name: str) -> datetime | None:
+    """A `since` moment: a date or date-time (UTC when no zone is given)."""
+    if raw is None:
+        return None
+    try:
+        return harvest.parse_since(raw)
+    except TimeError as error:
+        raise InvalidParameter.named(name, time_message(error, interval=False)) from None
 
 
 def _record_delivery(
