@@ -1,7 +1,7 @@
 """One candidate known site: its cleaned fields, or the reasons it cannot be imported.
 
-clean_feature runs on every feature of an uploaded file, and again on the signed candidates
-when the librarian confirms, so the import never trusts what came back from the browser.
+clean_feature runs on every feature of an uploaded file, and again on the same held file when
+the librarian confirms (holding.py), so the import never trusts what came back from the browser.
 Pure: the vocabulary comes in as a Vocabulary built by queries.load_vocabulary (or by hand).
 """
 
@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext
-from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from app.errors import ValidationFailed
@@ -183,11 +182,11 @@ def clean_feature(
     shape = None
     if "geometry" in raw:
         try:
+            # Only the Shapely shape is kept (the file's own JSON is let go): memory per
+            # candidate follows its vertices, stored compactly.
             shape = parse_geometry(raw["geometry"], max_vertices)
         except GeometryError as error:
             errors.append(geometry_message(error))
-        else:
-            fields["geometry"] = mapping(shape)
     elif not errors:
         errors.append(gettext("The feature has no geometry."))
     candidate = Candidate(number, title[:TITLE_MAX], fields, errors, None if errors else shape)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
 
 from flask_babel import gettext
 from geoalchemy2.shape import from_shape
@@ -18,14 +18,14 @@ from app import audit
 from app.access import can_manage_project
 from app.db import db
 from app.errors import DomainError, Forbidden
-from app.imports import queries
+from app.imports import holding, queries
 from app.imports.candidates import (
     GENERALISED,
     TERM_FIELDS,
     Candidate,
     Vocabulary,
-    clean_feature,
 )
+from app.imports.parse import FileRefused, parse_upload
 from app.imports.seal import SealBroken, Sealed, unseal
 from app.models import Project, Trace, TraceStatus, User
 from app.traces.operations import record_revision
@@ -63,18 +63,32 @@ def confirm_import(
     include_duplicates: bool,
     secret_key: str,
     max_vertices: int,
+    hold_dir: Path,
 ) -> ImportResult:
-    """Check the signed report again (fields, geometry, duplicates) and import what passes."""
+    """Read the held file of a signed report again, check everything again, import what passes."""
     sealed = _unseal(token, secret_key, librarian, project)
+    try:
+        file = holding.claim(hold_dir, sealed.held)
+    except holding.HeldMissing:
+        raise ReportInvalid(
+            gettext("The import report was confirmed already or is too old. Upload the file again.")
+        ) from None
     vocabulary = queries.load_vocabulary()
-    candidates = [
-        _recheck(raw, vocabulary, project.default_licence, max_vertices)
-        for raw in sealed.candidates
-    ]
-    queries.mark_duplicates(project.id, candidates)
-    return import_candidates(
-        librarian, project, candidates, sealed.filename, include_duplicates, vocabulary
+    try:
+        with file:
+            parsed = parse_upload(
+                file, sealed.filename, vocabulary, project.default_licence, sealed.system,
+                max_vertices,
+            )  # fmt: skip
+    except FileRefused:
+        raise ReportInvalid(
+            gettext("The import report cannot be read. Upload the file again.")
+        ) from None
+    queries.mark_duplicates(project.id, parsed.candidates)
+    result = import_candidates(
+        librarian, project, parsed.candidates, sealed.filename, include_duplicates, vocabulary
     )
+    return result
 
 
 def import_candidates(
@@ -131,15 +145,6 @@ def _unseal(token: str, secret_key: str, librarian: User, project: Project) -> S
             )
         )
     return sealed
-
-
-def _recheck(
-    raw: Any, vocabulary: Vocabulary, default_licence: str, max_vertices: int
-) -> Candidate:
-    number = raw.get("number") if isinstance(raw, dict) else None
-    if not isinstance(number, int):
-        raise ReportInvalid(gettext("The import report cannot be read. Upload the file again."))
-    return clean_feature(raw, number, vocabulary, default_licence, max_vertices)
 
 
 def _trace(

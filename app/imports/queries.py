@@ -9,6 +9,7 @@ the spheroid (geography); a box around each candidate lets the GiST indexes do t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import IO
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -110,7 +111,7 @@ def load_vocabulary() -> Vocabulary:
 
 
 def review_upload(
-    project: Project, data: bytes, filename: str, system: str, max_vertices: int
+    project: Project, data: bytes | IO[bytes], filename: str, system: str, max_vertices: int
 ) -> ParsedFile:
     """The dry run: read the file, check every feature, and mark possible duplicates.
 

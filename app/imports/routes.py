@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField
 
 from app import access
 from app.auth.sessions import submission_rate_limit, user_rate_key
 from app.errors import Forbidden
-from app.imports import operations, queries
+from app.imports import holding, operations, queries
 from app.imports.parse import MAX_FEATURES, FileRefused, ParsedFile, clean_filename
-from app.imports.seal import Sealed, seal, sealable
+from app.imports.seal import Sealed, seal
 from app.limits import limiter
 from app.models import Project, User
 from app.projects.queries import get_project
@@ -24,11 +37,9 @@ from geo.crs import SYSTEMS
 
 bp = Blueprint("imports", __name__, url_prefix="/projects/<slug>/import")
 
-# The signed report travels back in an url-encoded form field: it must fit MAX_CONTENT_LENGTH
-# with room for the rest of the form, and never pass 1.5 MB. (Werkzeug applies
-# MAX_FORM_MEMORY_SIZE to multipart text parts only, so it does not limit this form.)
-REPORT_MAX = 1_500_000
-FORM_ROOM = 16_384
+# Room for the form's other fields and the multipart framing, on top of the file itself.
+FORM_ROOM = 64 * 1024
+MEGABYTE = 1024 * 1024
 
 
 class UploadForm(FlaskForm):
@@ -76,20 +87,26 @@ def upload(slug: str) -> tuple[str, int]:
     librarian = _librarian_of(project)
     form = UploadForm()
     if form.validate_on_submit():
-        stream = form.file.data
-        filename = clean_filename(stream.filename)
+        filename = clean_filename(form.file.data.filename)
+        system = form.coord_system.data or "wgs84"
+        hold_dir = _hold_dir()
+        holding.sweep(hold_dir, operations.SEAL_MAX_AGE)
+        # Werkzeug has spooled the upload to a temporary file; the held copy is what the
+        # report describes and what the confirmation reads again, byte for byte.
+        held = holding.hold(form.file.data.stream, hold_dir)
         try:
-            parsed = queries.review_upload(
-                project,
-                stream.read(),
-                filename,
-                form.coord_system.data or "wgs84",
-                int(current_app.config["MAX_VERTICES"]),
-            )
+            with (hold_dir / held.name).open("rb") as file:
+                parsed = queries.review_upload(
+                    project, file, filename, system, int(current_app.config["MAX_VERTICES"])
+                )
         except FileRefused as error:
+            holding.release(hold_dir, held.name)
             form.file.errors = [str(error)]
         else:
-            return _report(project, librarian, parsed, filename), 200
+            if not any(c.importable for c in parsed.candidates):
+                holding.release(hold_dir, held.name)
+            sealed = Sealed(parsed.kind, filename, project.id, librarian.id, held, system)
+            return _report(project, parsed, filename, sealed), 200
     status = 422 if form.errors else 200
     return render_template("imports/upload.html", project=project, form=form), status
 
@@ -110,6 +127,7 @@ def confirm(slug: str) -> Response:
         bool(form.include_duplicates.data),
         current_app.secret_key or "",
         int(current_app.config["MAX_VERTICES"]),
+        _hold_dir(),
     )
     message = ngettext(
         "%(num)s known site imported.", "%(num)s known sites imported.", result.imported
@@ -130,16 +148,10 @@ def confirm(slug: str) -> Response:
     return redirect(url_for("projects.show", slug=project.slug))
 
 
-def _report(project: Project, librarian: User, parsed: ParsedFile, filename: str) -> str:
+def _report(project: Project, parsed: ParsedFile, filename: str, sealed: Sealed) -> str:
     candidates = parsed.candidates
-    importable = sealable(candidates)
-    token = None
-    if importable:
-        token = seal(
-            Sealed(parsed.kind, filename, project.id, librarian.id, importable),
-            current_app.secret_key or "",
-        )
-    too_large = token is not None and len(token) > _report_limit()
+    importable = any(c.importable for c in candidates)
+    token = seal(sealed, current_app.secret_key or "") if importable else None
     return render_template(
         "imports/report.html",
         project=project,
@@ -151,14 +163,47 @@ def _report(project: Project, librarian: User, parsed: ParsedFile, filename: str
         total=len(candidates),
         protected=sum(1 for c in candidates if c.importable and c.protected),
         unused=parsed.unused,
-        too_large=too_large,
-        form=ConfirmForm(report=token) if token and not too_large else None,
+        form=ConfirmForm(report=token) if token else None,
     )
 
 
-def _report_limit() -> int:
-    content_limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    return min(REPORT_MAX, int(content_limit) - FORM_ROOM) if content_limit else REPORT_MAX
+def _hold_dir() -> Path:
+    """Where uploads wait for their confirmation (IMPORT_HOLD_DIR, else instance/imports)."""
+    configured = current_app.config.get("IMPORT_HOLD_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "imports"
+
+
+def _limit_mb() -> int:
+    return int(current_app.config["IMPORT_MAX_MB"])
+
+
+@bp.url_value_preprocessor
+def _upload_limit(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An import may weigh IMPORT_MAX_MB, more than other requests.
+
+    Set here because URL value preprocessors run before every before_request function, and
+    the CSRF check and the control-character check there read the form: the limit must be in
+    place before anything reads the body.
+    """
+    if endpoint == "imports.upload" and request.method == "POST":
+        request.max_content_length = _limit_mb() * MEGABYTE + FORM_ROOM
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+    """413 with the limit in megabytes, on the upload page (nothing of the body is read)."""
+    message = gettext(
+        "The file is too large: an import may weigh at most %(limit)s MB. Split it into "
+        "smaller files.",
+        limit=_limit_mb(),
+    )
+    slug = (request.view_args or {}).get("slug")
+    project = get_project(slug) if isinstance(slug, str) else None
+    if project is None:
+        return message, 413
+    form = UploadForm(formdata=None)
+    form.file.errors = [message]
+    return render_template("imports/upload.html", project=project, form=form), 413
 
 
 def _project(slug: str) -> Project:

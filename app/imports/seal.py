@@ -1,41 +1,40 @@
-"""The dry run's candidates, carried to the confirmation in a signed hidden field.
+"""The dry run's report, carried to the confirmation in a signed hidden field.
 
-Nothing is stored between the two steps: the checked candidates go to the browser signed with
-the app's secret key (itsdangerous, zlib-compressed) and come back with the confirmation. The
-signature and age are checked before anything is decompressed; the candidates are then checked
-again as if new (clean_feature), and duplicates looked for again.
+Nothing the browser sends back is trusted: the report names the held upload (holding.py) and
+the SHA-256 of its bytes, signed with the app's secret key (itsdangerous). The signature and
+age are checked before anything is read; the confirmation then reads the held file again and
+checks every feature as if new (clean_feature), and looks for duplicates again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from app.imports.candidates import Candidate
+from app.imports.holding import Held
 
-SEAL_SALT = "heritage.imports.candidates"
+SEAL_SALT = "heritage.imports.report"
 
 
 class SealBroken(ValueError):
-    """The signed candidates were altered, are too old, or are not ours."""
+    """The signed report was altered, is too old, or is not ours."""
 
 
 @dataclass
 class Sealed:
-    """What a dry run vouched for: whose import, into which project, from which file."""
+    """What a dry run vouched for: whose import, into which project, from which held file."""
 
     kind: str
     filename: str
     project_id: int
     user_id: int
-    candidates: list[dict[str, Any]]
+    held: Held
+    system: str  # the coordinate system chosen for the CSV columns
 
 
 def seal(sealed: Sealed, secret_key: str) -> str:
-    """Sign (and zlib-compress) the candidates that passed the dry run, for a hidden field."""
+    """Sign the report for a hidden field."""
     serializer = URLSafeTimedSerializer(secret_key, salt=SEAL_SALT)
     return serializer.dumps(
         {
@@ -43,21 +42,25 @@ def seal(sealed: Sealed, secret_key: str) -> str:
             "f": sealed.filename,
             "p": sealed.project_id,
             "u": sealed.user_id,
-            "c": sealed.candidates,
+            "h": sealed.held.name,
+            "d": sealed.held.digest,
+            "s": sealed.system,
         }
     )
 
 
 def unseal(token: str, secret_key: str, max_age: int) -> Sealed:
-    """Check the signature and age before anything is decompressed or read."""
+    """Check the signature and age before anything is read."""
     serializer = URLSafeTimedSerializer(secret_key, salt=SEAL_SALT)
     try:
         data = serializer.loads(token, max_age=max_age)
-        return Sealed(data["k"], data["f"], int(data["p"]), int(data["u"]), list(data["c"]))
+        return Sealed(
+            str(data["k"]),
+            str(data["f"]),
+            int(data["p"]),
+            int(data["u"]),
+            Held(str(data["h"]), str(data["d"])),
+            str(data["s"]),
+        )
     except (BadSignature, KeyError, TypeError, ValueError) as error:
         raise SealBroken(str(error)) from None
-
-
-def sealable(candidates: Iterable[Candidate]) -> list[dict[str, Any]]:
-    """The fields of every importable candidate, in the form clean_feature reads again."""
-    return [{"number": c.number, **c.fields} for c in candidates if c.importable]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,6 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from app.imports import routes as import_routes
 from app.models import (
     AuditEvent,
     Membership,
@@ -113,6 +113,15 @@ def traces_of(session: Session, project: Project) -> list[Trace]:
             select(Trace).where(Trace.project_id == project.id).order_by(Trace.id)
         ).scalars()
     )
+
+
+@pytest.fixture(autouse=True)
+def hold_dir(app: Flask, tmp_path: Path) -> Iterator[Path]:
+    """Uploads wait for their confirmation in a directory of this test's own."""
+    saved = app.config.get("IMPORT_HOLD_DIR")
+    app.config["IMPORT_HOLD_DIR"] = str(tmp_path / "held")
+    yield tmp_path / "held"
+    app.config["IMPORT_HOLD_DIR"] = saved
 
 
 @pytest.fixture
@@ -408,10 +417,11 @@ def test_confirming_twice_does_not_double_the_sites(
     sign_in(alta["librarian"])
     _, report = report_of(upload(client, "alta", THREE_SITES, "sites.geojson"))
     assert confirm(client, "alta", report).status_code == 302
-    # The report is checked again on confirmation: now every site is its own duplicate.
-    assert confirm(client, "alta", report).status_code == 302
+    # A report is confirmed once: the held file is taken by the first confirmation.
+    again = confirm(client, "alta", report)
+    assert again.status_code == 400
+    assert "Upload the file again" in again.get_data(as_text=True)
     assert len(traces_of(session, alta["project"])) == 3
-    assert "0 known sites imported." in client.get("/projects/alta").get_data(as_text=True)
 
 
 # --- refusals -----------------------------------------------------------------------------------
@@ -494,41 +504,98 @@ def test_no_file_is_422(client: FlaskClient, alta, sign_in) -> None:
     assert response.status_code == 422
 
 
-def test_oversized_upload_is_413(
-    app: Flask, client: FlaskClient, session: Session, alta, sign_in
-) -> None:
-    token = sign_in(alta["librarian"])
-    before = counts(session)
-    # Encoded here, in memory: the test client would spool a body this size to a temporary
+def _post_file(client: FlaskClient, token: str, data: bytes, filename: str) -> Any:
+    # Encoded here, in memory: the test client would spool a large body to a temporary
     # file that nobody closes when the app refuses it unread.
     boundary, body = encode_multipart(
-        {
-            "csrf_token": token,
-            "file": FileStorage(
-                io.BytesIO(b" " * (app.config["MAX_CONTENT_LENGTH"] + 1)), "a.geojson"
-            ),
-        }
+        {"csrf_token": token, "file": FileStorage(io.BytesIO(data), filename)}
     )
-    response = client.post(
+    return client.post(
         "/projects/alta/import",
         data=body,
         content_type=f"multipart/form-data; boundary={boundary}",
     )
+
+
+def test_oversized_upload_is_413_naming_the_limit_in_megabytes(
+    app: Flask, client: FlaskClient, session: Session, alta, sign_in, monkeypatch
+) -> None:
+    token = sign_in(alta["librarian"])
+    monkeypatch.setitem(app.config, "IMPORT_MAX_MB", 1)
+    before = counts(session)
+    response = _post_file(client, token, b" " * (1024 * 1024 + 70_000), "a.geojson")
     assert response.status_code == 413
+    page = unescape(response.get_data(as_text=True))
+    assert "at most 1 MB" in page
+    assert 'class="error-summary"' in page
     assert counts(session) == before
 
 
-def test_a_report_too_large_for_the_form_asks_to_split_the_file(
-    app: Flask, client: FlaskClient, alta, sign_in, monkeypatch
+def test_imports_may_weigh_more_than_other_requests(
+    app: Flask, client: FlaskClient, alta, sign_in, monkeypatch, hold_dir: Path
+) -> None:
+    # 3 MB is above the 2 MB every other request may send, and within the import's limit.
+    token = sign_in(alta["librarian"])
+    monkeypatch.setitem(app.config, "IMPORT_MAX_MB", 4)
+    assert app.config["MAX_CONTENT_LENGTH"] < 3 * 1024 * 1024
+    padding = b" " * (3 * 1024 * 1024)
+    data = collection(feature(at(ALTA), title="Grop")).replace(b"[", b"[" + padding, 1)
+    response = _post_file(client, token, data, "big.geojson")
+    page, report = report_of(response)
+    assert "Ready to import: 1" in page
+    assert len(report) < 1000  # the report names the held file; it does not carry it
+    (held,) = hold_dir.iterdir()
+    assert held.stat().st_size == len(data)
+
+
+def test_the_default_import_limit_is_200_mb(app: Flask) -> None:
+    assert app.config["IMPORT_MAX_MB"] == 200
+
+
+# --- what our own exports carry ------------------------------------------------------------------
+
+
+def test_a_generalised_position_is_imported_as_protected_with_a_note(
+    client: FlaskClient, session: Session, alta, sign_in
 ) -> None:
     sign_in(alta["librarian"])
-    monkeypatch.setattr(import_routes, "REPORT_MAX", 3000)
-    features = [feature(at(north_of(100 * n)), title=f"Grop {n}") for n in range(200)]
-    response = upload(client, "alta", collection(*features), "big.geojson")
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    assert "Split it into smaller files" in page
-    assert 'name="report"' not in page
+    data = collection(
+        feature(at(ALTA), title="Gravrøys", type="boplass", location="generalised"),
+        feature(at(north_of(3000)), title="Tuft", type="boplass", location="precise"),
+    )
+    page, report = report_of(upload(client, "alta", data, "public.geojson"))
+    assert "Imported as protected sites, whatever their type: 1" in page
+    assert "generalised position (location: generalised)" in page
+    assert confirm(client, "alta", report).status_code == 302
+    grave, house = traces_of(session, alta["project"])
+    assert grave.sensitivity_override is True and grave.is_sensitive
+    assert house.sensitivity_override is None and not house.is_sensitive
+    (revision,) = session.execute(select(Revision).where(Revision.trace_id == grave.id)).scalars()
+    assert "generalised position" in revision.comment and "protected" in revision.comment
+
+
+def test_provenance_is_kept_and_unused_properties_are_named(
+    client: FlaskClient, session: Session, alta, sign_in
+) -> None:
+    sign_in(alta["librarian"])
+    first = feature(
+        at(ALTA), title="Grop", attribution="Alta museum", uri="https://here/traces/9",
+        recorded_at="1987-06-05", kommune="Alta",
+    )  # fmt: skip
+    first["id"] = 9
+    second = feature(
+        at(north_of(3000)), title="Tuft", uri="https://here/traces/10",
+        source_uri="https://museum.example/obj/1", source_id="M-1",
+    )  # fmt: skip
+    page, report = report_of(upload(client, "alta", collection(first, second), "m.geojson"))
+    assert "Properties not used by the import:" in page and "<code>kommune</code>" in page
+    assert confirm(client, "alta", report).status_code == 302
+    grop, tuft = traces_of(session, alta["project"])
+    assert (grop.source_attribution, grop.source_uri, grop.source_id) == (
+        "Alta museum", "https://here/traces/9", "9")  # fmt: skip
+    assert grop.recorded_at == datetime(1987, 6, 5, tzinfo=UTC)
+    assert (tuft.source_uri, tuft.source_id) == ("https://museum.example/obj/1", "M-1")
+    assert tuft.source_attribution is None and tuft.recorded_at is None
 
 
 # --- round trip -----------------------------------------------------------------------------------

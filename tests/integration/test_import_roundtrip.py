@@ -105,9 +105,10 @@ def _seed() -> None:
 
 
 @pytest.fixture(scope="module")
-def roundtrip_app(database_url: str) -> Iterator[Flask]:
+def roundtrip_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """Our app with the source project committed for real; emptied afterwards."""
     app = make_export_app(database_url)
+    app.config["IMPORT_HOLD_DIR"] = str(tmp_path_factory.mktemp("held"))
     with app.app_context():
         empty_tables()
         _seed()

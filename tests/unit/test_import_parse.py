@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pyproj import Transformer
 
 from app.imports.candidates import Candidate, Vocabulary, build_vocabulary
+from app.imports.holding import Held, HeldMissing, claim, hold, sweep
 from app.imports.parse import MAX_FEATURES, FileRefused, ParsedFile, clean_filename, parse_upload
-from app.imports.seal import SealBroken, Sealed, seal, sealable, unseal
+from app.imports.seal import SealBroken, Sealed, seal, unseal
 
 ALTA = (23.2715, 69.9689)  # lon, lat
 BOWTIE = [[[23.27, 69.96], [23.28, 69.97], [23.28, 69.96], [23.27, 69.97], [23.27, 69.96]]]
@@ -204,17 +209,22 @@ def test_bad_features_are_reported_with_their_number_and_title(vocabulary: Vocab
     assert "not a GeoJSON Feature" in errors[9][1]
 
 
-def test_more_than_5000_features_refuse_the_file(vocabulary: Vocabulary) -> None:
-    features = [feature(point(), title=f"Grop {n}") for n in range(MAX_FEATURES + 1)]
+def test_more_features_than_the_limit_refuse_the_file(vocabulary: Vocabulary, monkeypatch) -> None:
+    assert MAX_FEATURES == 5000
+    monkeypatch.setattr("app.imports.parse.MAX_FEATURES", 50)  # the same rule, faster
+    features = [feature(point(), title=f"Grop {n}") for n in range(51)]
     message = refused(collection(*features), "big.geojson", vocabulary)
-    assert "5001" in message and "5000" in message
-    rows = "title,lon,lat\n" + "Grop,23.27,69.97\n" * (MAX_FEATURES + 1)
-    assert "5001" in refused(rows, "big.csv", vocabulary)
+    assert "51" in message and "50" in message
+    rows = "title,lon,lat\n" + "Grop,23.27,69.97\n" * 51
+    assert "51" in refused(rows, "big.csv", vocabulary)
 
 
-def test_exactly_5000_features_are_read(vocabulary: Vocabulary) -> None:
-    rows = "title,lon,lat\n" + "Grop,23.27,69.97\n" * MAX_FEATURES
-    assert len(parse(rows, "max.csv", vocabulary).candidates) == MAX_FEATURES
+def test_exactly_as_many_features_as_the_limit_are_read(
+    vocabulary: Vocabulary, monkeypatch
+) -> None:
+    monkeypatch.setattr("app.imports.parse.MAX_FEATURES", 50)
+    rows = "title,lon,lat\n" + "Grop,23.27,69.97\n" * 50
+    assert len(parse(rows, "max.csv", vocabulary).candidates) == 50
 
 
 # --- CSV ----------------------------------------------------------------------------------------
@@ -348,17 +358,146 @@ def test_file_names_lose_folders_and_control_characters() -> None:
 # --- the signed report --------------------------------------------------------------------------
 
 
-def test_sealed_candidates_round_trip_and_refuse_tampering(vocabulary: Vocabulary) -> None:
-    candidates = parse(collection(feature(point(), title="Grop")), "a.geojson", vocabulary)
-    payload = sealable(candidates.candidates)
-    token = seal(Sealed("geojson", "a.geojson", 7, 9, payload), "secret")
-    back = unseal(token, "secret", max_age=60)
-    assert (back.project_id, back.user_id, back.filename) == (7, 9, "a.geojson")
-    assert back.candidates[0]["title"] == "Grop"
-    assert back.candidates[0]["number"] == 1
+def test_the_sealed_report_round_trips_and_refuses_tampering() -> None:
+    sealed = Sealed("geojson", "a.geojson", 7, 9, Held("ab" * 16, "cd" * 32), "utm33")
+    token = seal(sealed, "secret")
+    assert len(token) < 400  # whatever the file weighs
+    assert unseal(token, "secret", max_age=60) == sealed
     with pytest.raises(SealBroken):
         unseal(token, "another secret", max_age=60)
     with pytest.raises(SealBroken):
         unseal(token[:-2] + ("AA" if token[-2:] != "AA" else "BB"), "secret", max_age=60)
     with pytest.raises(SealBroken):
         unseal("garbage", "secret", max_age=60)
+
+
+def test_held_files_are_claimed_once_and_checked(tmp_path: Path) -> None:
+    held = hold(io.BytesIO(b"title,lon,lat\n"), tmp_path)
+    assert (tmp_path / held.name).stat().st_mode & 0o777 == 0o600
+    with claim(tmp_path, held) as file:
+        assert file.read() == b"title,lon,lat\n"
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(HeldMissing):
+        claim(tmp_path, held)  # a second confirmation of the same report
+    changed = hold(io.BytesIO(b"a"), tmp_path)
+    (tmp_path / changed.name).write_bytes(b"b")
+    with pytest.raises(HeldMissing):
+        claim(tmp_path, changed)
+    for name in ("../../etc/passwd", "x" * 32, ""):
+        with pytest.raises(HeldMissing):
+            claim(tmp_path, Held(name, held.digest))
+    old = hold(io.BytesIO(b"old"), tmp_path)
+    os.utime(tmp_path / old.name, (time.time() - 100, time.time() - 100))
+    fresh = hold(io.BytesIO(b"new"), tmp_path)
+    sweep(tmp_path, max_age=50)
+    assert [p.name for p in tmp_path.iterdir()] == [fresh.name]
+
+
+# --- our own export's columns and properties --------------------------------------------------
+
+EXPORT_CSV = (
+    "id,uri,title,type_code,type_label,period_code,period_label,condition_code,"
+    "dating_method_code,tags,licence,attribution,project,recorded_at,approved_at,location,"
+    "sensitive,source_uri,source_id,lon,lat,wkt,kommune\n"
+    "12,http://here/traces/12,'=Grav,fangstanlegg,Fangstanlegg / fangstgrop,jernalder,"
+    "Jernalder,intakt,c14,'-x;elg;a\\;b,CC0-1.0,'@Museum,alta,2020-05-01T10:00:00+00:00,"
+    "2026-01-01T00:00:00+00:00,generalised,true,,,23.27,69.97,POINT(23.27 69.97),Alta\n"
+    "13,http://here/traces/13,Vei,unknown-code,Kullgrop / kullmile,,,,,,CC-BY-4.0,A contributor,"
+    "alta,2021-01-01T00:00:00+00:00,,precise,false,https://museum.example/7,M-7,23.3,69.9,"
+    '"LINESTRING(23.3 69.9,23.31 69.91)",Alta\n'
+)
+
+
+def test_our_csv_export_is_read_whole(vocabulary: Vocabulary) -> None:
+    parsed = parse(EXPORT_CSV, "traces-alta.csv", vocabulary)
+    grave, road = (ok(c) for c in parsed.candidates)
+    assert grave.title == "=Grav"  # the export's apostrophe is taken off again
+    assert (grave.fields["trace_type"], grave.fields["period"]) == ("fangstanlegg", "jernalder")
+    assert (grave.fields["condition"], grave.fields["dating_method"]) == ("intakt", "c14")
+    assert grave.fields["tags"] == ["-x", "elg", "a;b"]
+    assert grave.fields["attribution"] == "@Museum"
+    assert grave.fields["source_uri"] == "http://here/traces/12"
+    assert grave.fields["source_id"] == "12"
+    assert grave.fields["recorded_at"] == "2020-05-01T10:00:00+00:00"
+    assert grave.protected and grave.fields["location"] == "generalised"
+    assert any("generalised" in note for note in grave.notes)
+    # An unknown code falls back to the label; a file's own source wins over its uri and id.
+    assert road.fields["trace_type"] == "kullgrop"
+    assert (road.fields["source_uri"], road.fields["source_id"]) == ("https://museum.example/7",
+                                                                     "M-7")  # fmt: skip
+    assert not road.protected and road.shape is not None and road.shape.geom_type == "LineString"
+    # lon and lat are not read when wkt is there; a column nobody knows is named too.
+    assert parsed.unused == ["approved_at", "kommune", "lat", "lon", "project"]
+
+
+def test_our_geojson_export_is_read_whole(vocabulary: Vocabulary) -> None:
+    exported = feature(
+        point(),
+        uri="http://here/traces/5", title="Grop", description="d", description_text="d",
+        type={"code": "fangstanlegg", "label": "Fangstanlegg", "label_en": "x", "uri": None},
+        period=None, condition=None, dating_method=None, tags=["a;b"], sources="s",
+        licence="CC-BY-4.0", attribution="A contributor", source_uri=None, source_id=None,
+        project="alta", project_name="Alta", library="Alta bibliotek",
+        recorded_at="2026-11-01T08:00:00.123456+00:00", updated_at="x", approved_at="x",
+        approved_by_role="librarian", location="precise", sensitive=True, photos=[],
+    )  # fmt: skip
+    exported["id"] = 5
+    parsed = parse(collection(exported), "traces.geojson", vocabulary)
+    (candidate,) = (ok(c) for c in parsed.candidates)
+    assert candidate.fields["trace_type"] == "fangstanlegg"
+    assert (candidate.fields["source_uri"], candidate.fields["source_id"]) == (
+        "http://here/traces/5", "5")  # fmt: skip
+    assert candidate.fields["recorded_at"] == "2026-11-01T08:00:00.123456+00:00"
+    assert candidate.protected and candidate.fields["location"] is None
+    assert parsed.unused == [
+        "approved_at", "approved_by_role", "description_text", "library", "photos", "project",
+        "project_name", "updated_at",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("properties", "needle"),
+    [
+        ({"recorded_at": "yesterday"}, "recorded_at is not a date"),
+        ({"recorded_at": "2999-01-01"}, "in the future"),
+        ({"uri": "javascript:alert(1)"}, "source URI"),
+        ({"source_uri": "https://x/" + "a" * 500}, "source URI"),
+        ({"source_id": "x" * 201}, "source id"),
+        ({"attribution": "x" * 301}, "attribution"),
+        ({"sensitive": "maybe"}, "sensitive must be true or false"),
+    ],
+)
+def test_bad_provenance_is_the_features_error(
+    vocabulary: Vocabulary, properties: dict[str, Any], needle: str
+) -> None:
+    (candidate,) = parse(
+        collection(feature(point(), title="Grop", **properties)), "a.geojson", vocabulary
+    ).candidates
+    assert not candidate.importable
+    assert needle in " ".join(candidate.errors)
+
+
+def test_a_file_can_protect_a_site_but_never_expose_one(vocabulary: Vocabulary) -> None:
+    data = collection(
+        feature(point(), title="A", sensitive="ja"),
+        feature(point(), title="B", sensitive=False, location="Generalised for sensitive sites"),
+        feature(point(), title="C", sensitive=False, type="fangstanlegg"),
+    )
+    a, b, c = (ok(x) for x in parse(data, "a.geojson", vocabulary).candidates)
+    assert a.protected and b.protected
+    assert not c.protected  # the vocabulary's rule protects it in the database, not the file
+
+
+def test_geojson_is_read_one_feature_at_a_time(vocabulary: Vocabulary, monkeypatch) -> None:
+    # Tiny chunks put every boundary inside a value; members may come in any order.
+    monkeypatch.setattr("app.imports.parse.CHUNK_CHARS", 7)
+    features = [feature(point(23.27 + n / 1000, 69.97), title=f"Grop {n}") for n in range(5)]
+    text = json.dumps({"features": features, "type": "FeatureCollection"}, indent=3)
+    parsed = parse(" \n" + text + "\n\n", "a.geojson", vocabulary)
+    assert [ok(c).title for c in parsed.candidates] == [f"Grop {n}" for n in range(5)]
+    assert "not valid JSON" in refused(text + "x", "a.geojson", vocabulary)
+    assert "not valid JSON" in refused(text.replace("]", "],", 1), "a.geojson", vocabulary)
+    assert "not a GeoJSON" in refused(json.dumps({"features": features}), "a.geojson",
+                                      vocabulary)  # fmt: skip
+    message = refused(text.replace("69.97", "NaN", 3), "a.geojson", vocabulary)
+    assert "NaN, Infinity" in message
