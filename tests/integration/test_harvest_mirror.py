@@ -43,7 +43,7 @@ LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)  # before any harvest's window, over
 RELABELLED, SENSITIVE = "kullgrop", "naust"  # two types that are not sensitive by default
 TERM_FIELDS = ("label_nb", "label_nn", "label_en", "label_se", "uri", "sensitive",
                "before_1537", "is_active", "sort_order")  # fmt: skip
-PAGE = 3  # small pages, so paging is part of every harvest
+PAGE = 5  # small pages, so paging is part of every harvest
 
 
 # --- The harvester ---------------------------------------------------------------------------
