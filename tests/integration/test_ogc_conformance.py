@@ -326,7 +326,7 @@ _DATE_PART = st.one_of(
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.one_of(_DATE_PART, st.builds("{}/{}".format, _DATE_PART, _DATE_PART)))
 def test_no_datetime_gives_a_server_error(client, value: str) -> None:  # noqa: ANN001
