@@ -207,9 +207,14 @@ def mark_duplicate(user: User, trace: Trace, original: Trace, expected_version: 
     if original.status == TraceStatus.DELETED:
         raise NotAllowedNow(gettext("A deleted trace cannot be the original."))
     reason = gettext("Duplicate of “%(title)s” (#%(id)s).", title=original.title, id=original.id)
-    outcome = decide(user, trace, Action.REJECT, expected_version, reason)
-    if outcome.changed:
-        trace.duplicate_of_id = original.id
+    # Set before the decision is flushed (in the same UPDATE, not autoflushed ahead of the
+    # version check), so the harvest tombstone the database writes says "merged".
+    previous, trace.duplicate_of_id = trace.duplicate_of_id, original.id
+    with db.session.no_autoflush:
+        outcome = decide(user, trace, Action.REJECT, expected_version, reason)
+    if not outcome.changed:
+        trace.duplicate_of_id = previous
+    else:
         text = trace.title if not trace.description else f"{trace.title}\n\n{trace.description}"
         add_observation(original, trace.author, text, user)
         audit.record(user, "trace.duplicate", "trace", trace.id, project_id=trace.project_id,
