@@ -28,6 +28,13 @@ _SPACE = (
 _SIGN = r"[=+@\uff1d\uff0b\uff20\uff0d-]"
 FORMULA_PATTERN = rf"^'*([\t\r\n]|{_SPACE}*{_SIGN})"
 _FORMULA = re.compile(FORMULA_PATTERN)
+# Every character a dangerous cell can start with (the pattern's first position): the SQL tests
+# this cheaply before running the regular expression (a third of the cost on a large export).
+FIRST_CHARACTERS = (
+    "'\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(chr(code) for code in range(0x2000, 0x200C))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff=+@-\uff1d\uff0b\uff20\uff0d"
+)
 
 
 def neutralise(text: str) -> str:
@@ -72,7 +79,12 @@ def split_tags(cell: str) -> list[str]:
 def sql_neutralise(expression: str) -> str:
     """SQL for neutralise() on a text expression (for the export's COPY statement)."""
     pattern = "'" + FORMULA_PATTERN.replace("'", "''") + "'"
-    return f"(CASE WHEN {expression} ~ {pattern} THEN '''' || {expression} ELSE {expression} END)"
+    first = "E'" + "".join(f"\\u{ord(char):04x}" for char in FIRST_CHARACTERS) + "'"
+    # CASE evaluates in order: most cells stop at the first, cheap test.
+    return (
+        f"(CASE WHEN strpos({first}, left({expression}, 1)) = 0 THEN {expression} "
+        f"WHEN {expression} ~ {pattern} THEN '''' || {expression} ELSE {expression} END)"
+    )
 
 
 def sql_join_tags(array: str) -> str:
