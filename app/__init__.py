@@ -9,13 +9,14 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
+from app.hosts import HeritageFlask
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Application factory: config -> extensions -> blueprints -> error pages -> CLI."""
-    app = Flask(
+    app = HeritageFlask(
         __name__,
         static_folder=str(ROOT / "static"),
         template_folder=str(ROOT / "templates"),

@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 KARTVERKET_TOPO = (
     "https://cache.kartverket.no/v1/wmts/1.0.0/topo/default/webmercator/{z}/{y}/{x}.png"
@@ -30,6 +31,14 @@ def database_url(raw: str | None) -> str:
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
+
+
+def _env_list(name: str) -> list[str] | None:
+    """A comma-separated setting as a list; None when it is not set."""
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -59,7 +68,11 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "DB_STATEMENT_TIMEOUT_MS": _env_int("HERITAGE_STATEMENT_TIMEOUT_MS", 15000),
         "DB_POOL_SIZE": _env_int("HERITAGE_DB_POOL_SIZE", 5),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or os.environ.get("HERITAGE_SECRET_KEY"),
+        # Every absolute link (mail, OGC API, JSON API, exports) is built on this, never on the
+        # request's Host header (app/hosts.py).
         "BASE_URL": os.environ.get("HERITAGE_BASE_URL", "http://127.0.0.1:5000"),
+        # Host names served; others get 400. Unset: BASE_URL's host in production, any elsewhere.
+        "TRUSTED_HOSTS": _env_list("HERITAGE_TRUSTED_HOSTS"),
         "INSTALLATION_NAME": os.environ.get("HERITAGE_INSTALLATION_NAME", "Kulturspor"),
         # Requests larger than this are refused with 413 before anything is read.
         "MAX_CONTENT_LENGTH": _env_int("HERITAGE_MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
@@ -103,6 +116,10 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "RATELIMIT_ENABLED": _env_bool("HERITAGE_RATELIMIT_ENABLED", True),
         "RATELIMIT_KEY_PREFIX": os.environ.get("HERITAGE_RATELIMIT_PREFIX", "heritage"),
         "LOGIN_RATE_LIMIT": os.environ.get("HERITAGE_LOGIN_RATE_LIMIT", "10/minute"),
+        # Failed logins on one account, from however many addresses (docs/security.md).
+        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get(
+            "HERITAGE_LOGIN_ACCOUNT_RATE_LIMIT", "10/15 minutes"
+        ),
         "REGISTER_RATE_LIMIT": os.environ.get("HERITAGE_REGISTER_RATE_LIMIT", "10/hour"),
         "RESET_RATE_LIMIT_PER_IP": os.environ.get("HERITAGE_RESET_RATE_LIMIT_PER_IP", "5/hour"),
         "RESET_RATE_LIMIT_PER_EMAIL": os.environ.get(
@@ -112,6 +129,13 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "RESET_TOKEN_MINUTES": _env_int("HERITAGE_RESET_TOKEN_MINUTES", 30),
     }
     config.update(overrides or {})
+    base = urlsplit(config["BASE_URL"])
+    if base.scheme not in ("http", "https") or not base.hostname:
+        raise RuntimeError(
+            "HERITAGE_BASE_URL must be an absolute http(s) URL such as https://kulturspor.example"
+        )
+    if production and config["TRUSTED_HOSTS"] is None:
+        config["TRUSTED_HOSTS"] = [base.hostname]
     if not config["SECRET_KEY"]:
         if production:
             raise RuntimeError("SECRET_KEY must be set when HERITAGE_ENV=production")

@@ -131,7 +131,7 @@ def get_trace(trace_id: int) -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.0 description of this API."""
-    return jsonify(openapi_document(request.url_root.rstrip("/")))
+    return jsonify(openapi_document(url_for("main.index", _external=True).rstrip("/")))
 
 
 def _json_body() -> Any:
