@@ -24,11 +24,19 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $
 db:
 	scripts/ensure-postgis.sh $(DEV_DB)
 
+# Rate limits are shared by the two workers only in Redis: the local one is used when it answers
+# (scripts/ensure-redis.sh starts one if it can) and REDIS_URL is not set already.
 run: install db
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	@echo "Serving on http://127.0.0.1:$(PORT)"
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --no-control-socket --access-logfile - wsgi:app
+	-@scripts/ensure-redis.sh
+	@if [ -z "$$REDIS_URL" ] && $(BIN)/python -c "import redis; redis.Redis(socket_connect_timeout=0.5).ping()" 2>/dev/null; then \
+	  export REDIS_URL=redis://127.0.0.1:6379/0; \
+	fi; \
+	if [ -n "$$REDIS_URL" ]; then echo "Rate limits in Redis at $$REDIS_URL"; \
+	else echo "No Redis answers: each worker counts rate limits on its own"; fi; \
+	echo "Serving on http://127.0.0.1:$(PORT)"; \
+	exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --no-control-socket --access-logfile - wsgi:app
 
 test: install
 	scripts/ensure-postgis.sh

@@ -164,6 +164,8 @@ def init_app(app: Flask) -> None:
             if status == 429
             else ""
         )
+        if status == 429 and getattr(getattr(error, "limit", None), "error_message", None):
+            detail = str(error.description)  # a limit with a message of its own
         if wants_problem_json():
             response, status = problem(status, title, detail or None)
         else:

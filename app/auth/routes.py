@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 
@@ -33,7 +32,7 @@ from app.auth.forms import (
 )
 from app.auth.sessions import current_session_id, end_session, live_session_count, start_session
 from app.errors import Forbidden, ValidationFailed
-from app.limits import limiter
+from app.limits import email_key, limiter
 from app.web import safe_target
 
 bp = Blueprint("auth", __name__)
@@ -48,6 +47,7 @@ def _configured(name: str, default: str) -> Callable[[], str]:
 
 
 _login_rate_limit = _configured("LOGIN_RATE_LIMIT", "10/minute")
+_login_account_rate_limit = _configured("LOGIN_ACCOUNT_RATE_LIMIT", "10/15 minutes")
 _register_rate_limit = _configured("REGISTER_RATE_LIMIT", "10/hour")
 _reset_rate_limit_per_ip = _configured("RESET_RATE_LIMIT_PER_IP", "5/hour")
 _reset_rate_limit_per_email = _configured("RESET_RATE_LIMIT_PER_EMAIL", "3/hour")
@@ -58,10 +58,17 @@ def _failed_login(response: Response) -> bool:
     return response.status_code not in REDIRECTS
 
 
-def _reset_email_key() -> str:
-    """Rate-limit key for reset requests: a hash of the normalised address (no e-mail in Redis)."""
-    email = operations.normalize_email(request.form.get("email", ""))
-    return "reset-email:" + hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest()
+# Keys on a keyed hash of the normalised address (no e-mail in Redis): failed logins on one
+# account from any number of addresses, and reset requests for one address.
+_login_account_key = email_key("login-account")
+_reset_email_key = email_key("reset-email")
+
+
+def _account_throttled_message() -> str:
+    return gettext(
+        "Too many failed logins for this account. Wait a few minutes and try again, or choose a "
+        "new password with “Forgot your password?”."
+    )
 
 
 def _show_errors(form: FlaskForm, error: ValidationFailed) -> None:
@@ -101,8 +108,20 @@ def register() -> str | Response | tuple[str, int]:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_rate_limit, methods=["POST"], deduct_when=_failed_login)
+@limiter.limit(
+    _login_account_rate_limit,
+    methods=["POST"],
+    deduct_when=_failed_login,
+    key_func=_login_account_key,
+    error_message=_account_throttled_message,
+)
 def login() -> str | Response | tuple[str, int]:
-    """Log in with e-mail and password."""
+    """Log in with e-mail and password.
+
+    Failed attempts are limited per client address and per account. While an account is
+    throttled even the right password waits (or guessing would go on unhindered); the owner
+    can still get in at once through a reset link, which logs in without this form.
+    """
     form = LoginForm()
     if form.validate_on_submit():
         user = operations.authenticate(form.email.data or "", form.password.data or "")

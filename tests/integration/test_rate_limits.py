@@ -105,6 +105,9 @@ def two_workers(database_url: str, redis_client: redis.Redis, tmp_path: Path) ->
         HERITAGE_RATELIMIT_PREFIX=prefix,
         HERITAGE_RATELIMIT_ENABLED="true",
         HERITAGE_LOGIN_RATE_LIMIT=f"{LOGIN_LIMIT}/minute",
+        HERITAGE_LOGIN_ACCOUNT_RATE_LIMIT=f"{LOGIN_LIMIT}/15 minutes",
+        # One proxy in front: X-Forwarded-For names the client, so a test can be many clients.
+        HERITAGE_PROXY_HOPS="1",
     )
     server_log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
@@ -141,6 +144,7 @@ class Device:
         self.base = base
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         self.token = ""
+        self.last_page = ""
 
     def open_login_page(self) -> None:
         with self.opener.open(self.base + "/login", timeout=10) as response:
@@ -148,14 +152,20 @@ class Device:
         assert match, "no CSRF token on /login"
         self.token = match.group(1)
 
-    def log_in(self, email: str, password: str) -> tuple[int, dict[str, str]]:
+    def log_in(
+        self, email: str, password: str, client_address: str | None = None
+    ) -> tuple[int, dict[str, str]]:
         body = urllib.parse.urlencode(
             {"email": email, "password": password, "csrf_token": self.token}
         ).encode()
+        request = urllib.request.Request(self.base + "/login", data=body)  # noqa: S310 - 127.0.0.1
+        if client_address:
+            request.add_header("X-Forwarded-For", client_address)
         try:
-            with self.opener.open(self.base + "/login", data=body, timeout=10) as response:
+            with self.opener.open(request, timeout=10) as response:
                 return response.status, dict(response.headers)
         except urllib.error.HTTPError as error:
+            self.last_page = error.read().decode()
             return error.code, dict(error.headers)
 
 
@@ -201,3 +211,44 @@ def test_eleventh_failed_login_is_refused_across_two_workers(
     assert [status for _, status in posts] == [422] * LOGIN_LIMIT + [429]
     # The counts really are in Redis, under this run's prefix.
     assert list(redis_client.scan_iter(match=f"*{two_workers.prefix}*"))
+
+
+def test_failed_logins_on_one_account_from_many_addresses_are_refused_across_two_workers(
+    two_workers: Server, redis_client: redis.Redis
+) -> None:
+    """Each attempt from its own client address, so only the per-account limit can stop them."""
+    devices = [Device(two_workers.base) for _ in range(LOGIN_LIMIT + 1)]
+    for device in devices:
+        device.open_login_page()
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def attempt(n: int) -> None:
+        status, _ = devices[n].log_in("victim@example.org", "a guess", f"198.51.100.{n + 1}")
+        with lock:
+            statuses.append(status)
+
+    for first in range(0, LOGIN_LIMIT, 2):
+        pair = [threading.Thread(target=attempt, args=(n,)) for n in (first, first + 1)]
+        for thread in pair:
+            thread.start()
+        for thread in pair:
+            thread.join()
+    assert statuses == [422] * LOGIN_LIMIT
+
+    status, headers = devices[-1].log_in("Victim@Example.org", "a guess", "203.0.113.7")
+    assert status == 429
+    assert int(headers["Retry-After"]) > 0
+    assert "Too many failed logins for this account" in devices[-1].last_page
+    # Both workers answered some of the failures, and the count is in Redis, keyed on a hash.
+    deadline = time.monotonic() + 10
+    while True:
+        posts = [(pid, status) for pid, method, path, status in two_workers.requests()
+                 if method == "POST" and path == "/login"]  # fmt: skip
+        if len(posts) >= LOGIN_LIMIT + 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len({pid for pid, status in posts if status == 422}) == 2, posts
+    keys = [key.decode() for key in redis_client.scan_iter(match=f"*{two_workers.prefix}*")]
+    assert any("login-account" in key for key in keys), keys
+    assert not [key for key in keys if "victim" in key.lower()]
