@@ -45,10 +45,14 @@ def hold(stream: IO[bytes], directory: Path) -> Held:
     digest = hashlib.sha256()
     path = directory / name
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as target:
-        for block in iter(lambda: stream.read(BLOCK), b""):
-            digest.update(block)
-            target.write(block)
+    try:
+        with os.fdopen(descriptor, "wb") as target:
+            for block in iter(lambda: stream.read(BLOCK), b""):
+                digest.update(block)
+                target.write(block)
+    except OSError:
+        path.unlink(missing_ok=True)  # a full disk leaves no half file behind
+        raise
     return Held(name, digest.hexdigest())
 
 

@@ -93,7 +93,14 @@ def upload(slug: str) -> tuple[str, int]:
         holding.sweep(hold_dir, operations.SEAL_MAX_AGE)
         # Werkzeug has spooled the upload to a temporary file; the held copy is what the
         # report describes and what the confirmation reads again, byte for byte.
-        held = holding.hold(form.file.data.stream, hold_dir)
+        try:
+            held = holding.hold(form.file.data.stream, hold_dir)
+        except OSError:
+            current_app.logger.exception("import: the upload could not be held in %s", hold_dir)
+            form.file.errors = [
+                gettext("The file could not be stored for checking. Try again later.")
+            ]
+            return render_template("imports/upload.html", project=project, form=form), 503
         try:
             with (hold_dir / held.name).open("rb") as file:
                 parsed = queries.review_upload(

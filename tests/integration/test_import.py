@@ -548,6 +548,19 @@ def test_imports_may_weigh_more_than_other_requests(
     assert held.stat().st_size == len(data)
 
 
+def test_an_unwritable_hold_directory_is_503_not_500(
+    app: Flask, client: FlaskClient, session: Session, alta, sign_in, tmp_path: Path, monkeypatch
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setitem(app.config, "IMPORT_HOLD_DIR", str(tmp_path / "a-file" / "held"))
+    sign_in(alta["librarian"])
+    before = counts(session)
+    response = upload(client, "alta", THREE_SITES, "sites.geojson")
+    assert response.status_code == 503
+    assert "could not be stored" in unescape(response.get_data(as_text=True))
+    assert counts(session) == before
+
+
 def test_the_default_import_limit_is_200_mb(app: Flask) -> None:
     assert app.config["IMPORT_MAX_MB"] == 200
 
