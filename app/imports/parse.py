@@ -179,7 +179,7 @@ class _JsonReader:
     def expect(self, char: str) -> None:
         """Step over char, or refuse the file."""
         if not self.take(char):
-            raise FileRefused(self._invalid(self.pos))
+            raise FileRefused(self.invalid(self.pos))
 
     def value(self) -> Any:
         """The next complete JSON value."""
@@ -190,11 +190,11 @@ class _JsonReader:
             except json.JSONDecodeError as error:
                 if self._more(len(self.buffer) - self.pos):
                     continue
-                raise FileRefused(self._invalid(error.pos)) from None
+                raise FileRefused(self.invalid(error.pos)) from None
             except _NotFinite:
                 raise FileRefused(self._not_finite(self._infinite_at())) from None
             except ValueError:  # an integer with more digits than Python reads
-                raise FileRefused(self._invalid(self.pos)) from None
+                raise FileRefused(self.invalid(self.pos)) from None
             # A number or literal at the end of the buffer may go on in the next chunk.
             if end == len(self.buffer) and not isinstance(value, dict | list | str):
                 if self._more():
@@ -205,7 +205,7 @@ class _JsonReader:
     def end(self) -> None:
         """Only whitespace may follow the document."""
         if self.peek() != "":
-            raise FileRefused(self._invalid(self.pos))
+            raise FileRefused(self.invalid(self.pos))
 
     def _where(self, pos: int) -> dict[str, int]:
         line_start = self.buffer.rfind("\n", 0, pos)
@@ -214,7 +214,8 @@ class _JsonReader:
             "column": pos - line_start,
         }
 
-    def _invalid(self, pos: int) -> str:
+    def invalid(self, pos: int) -> str:
+        """The message for invalid JSON at pos."""
         return gettext(
             "The file is not valid JSON (line %(line)s, column %(column)s).", **self._where(pos)
         )
@@ -250,7 +251,7 @@ def _geojson_rows(
             reader.expect(",")
         first = False
         if reader.peek() != '"':
-            raise FileRefused(reader._invalid(reader.pos))
+            raise FileRefused(reader.invalid(reader.pos))
         key = reader.value()
         reader.expect(":")
         if key != "features" or reader.peek() != "[":
