@@ -51,6 +51,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.vocab import routes as vocab_routes
 
     init_login(app)
+    from app import params, validation
+
+    params.init_app(app)  # before the blueprints: their `<int:...>` rules use its converter
+    validation.init_app(app)
     for blueprint in (
         main_routes.bp,
         auth_routes.bp,

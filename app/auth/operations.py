@@ -18,6 +18,7 @@ from app.db import db
 from app.errors import Forbidden, ValidationFailed
 from app.mail import send_mail
 from app.models import PasswordResetToken, User, UserRole
+from app.validation import FieldErrors, clean_line, has_visible_text
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,11 @@ def register_user(
     problem = password_problem(password)
     if problem:
         errors["password"] = [password_message(problem)]
-    name = " ".join(display_name.replace("\x00", " ").split())
-    if not 2 <= len(name) <= 80:
+    fields = FieldErrors()
+    name = clean_line(display_name, field="display_name", errors=fields, max_len=80)
+    if name and not has_visible_text(name):
+        errors["display_name"] = fields.errors["display_name"][:1]
+    elif not 2 <= len(name) <= 80:
         errors["display_name"] = [gettext("The name must be between 2 and 80 characters.")]
     if errors:
         raise ValidationFailed(errors)

@@ -11,10 +11,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import audit
 from app.access import can_moderate, can_view
 from app.db import db
-from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.errors import Conflict, Forbidden, NotFound
 from app.models import Comment, CommentKind, CommentStatus, Trace, User
 from app.models.base import utcnow
 from app.notify import notify
+from app.validation import FieldErrors, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,12 @@ class CommentConflict(Conflict):
 
 
 def clean_body(raw: str | None) -> str:
-    """The comment text with line endings normalised; ValidationFailed when empty or too long."""
-    body = (raw or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    """The comment text, cleaned (app.validation); ValidationFailed when empty or too long."""
+    errors = FieldErrors()
+    body = clean_text(raw, field="body", errors=errors, max_len=BODY_MAX)
     if not body:
-        raise ValidationFailed({"body": [gettext("Write a comment first.")]})
-    if len(body) > BODY_MAX:
-        raise ValidationFailed({"body": [gettext("At most %(limit)s characters.", limit=BODY_MAX)]})
+        errors.add("body", gettext("Write a comment first."))
+    errors.raise_if_any()
     return body
 
 
@@ -138,7 +139,8 @@ def add_observation(trace: Trace, author: User | None, text: str, created_by: Us
     comment = Comment(
         trace_id=trace.id,
         author_id=author.id if author else None,
-        body=(text or "").replace("\x00", "").strip(),
+        # The report's own text, kept whole even when longer than a comment may be.
+        body=clean_text(text, field="body", errors=FieldErrors(), max_len=BODY_MAX),
         kind=CommentKind.OBSERVATION,
         status=CommentStatus.APPROVED,
         moderated_by_id=created_by.id,

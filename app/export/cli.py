@@ -11,12 +11,12 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import psycopg
-from flask import current_app
-from flask.cli import with_appcontext
+from flask import current_app, has_app_context
+from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy import and_, exists, false, select, true
 from sqlalchemy.exc import DBAPIError
 
@@ -28,27 +28,45 @@ from app.publication.deliveries import record_delivery
 from app.publication.features import ExportFilters
 
 
-def _bbox(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+def _bbox(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
     try:
         return parse_bbox(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+    except (ValueError, OverflowError) as error:
+        _refuse(ctx, param, error)
 
 
-def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
         return parse_since(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+    except (ValueError, OverflowError) as error:
+        _refuse(ctx, param, error)
+
+
+def _refuse(ctx: click.Context, param: click.Parameter | str, error: Exception | str) -> NoReturn:
+    """One line on stderr and exit status 2, as for any other bad option."""
+    name = param if isinstance(param, str) else (param.opts[0] if param.opts else param.name)
+    click.echo(f"Error: Invalid value for '{name}': {_text(error)}", err=True)
+    ctx.exit(2)
+    raise AssertionError("unreachable")  # ctx.exit raises
+
+
+def _text(error: Exception | str) -> str:
+    """The message as plain text: a lazily translated one needs a request to pick a language."""
+    message = error.args[0] if isinstance(error, Exception) and error.args else error
+    app = current_app._get_current_object() if has_app_context() else None
+    if app is None:
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    with app.test_request_context():
+        return " ".join(str(message).split())
 
 
 def _check_exists(condition: Any, option: str, message: str) -> None:
     if not db.session.execute(select(exists().where(condition))).scalar():
-        raise click.BadParameter(message, param_hint=f"'{option}'")
+        _refuse(click.get_current_context(), option, message)
 
 
 @click.command("export")

@@ -18,6 +18,7 @@ from app.models import Project, Trace
 from app.moderation import operations, queries
 from app.moderation.forms import BulkForm, DecisionForm, DuplicateForm, SensitivityForm
 from app.moderation.states import TRANSITIONS, Action, Actor, available
+from app.params import int_arg
 from app.text import plain_text
 from app.traces.queries import terms_by_scheme
 from app.web import safe_target
@@ -43,7 +44,7 @@ def queue(slug: str) -> str:
     if project not in moderated_projects(current_user):
         abort(403)
     filters = _filters()
-    page = request.args.get("page", 1, type=int) or 1
+    page = int_arg("page", 1, min=1) or 1
     traces, total = queries.queue(current_user, project, filters, page)
     shapes = queries.geometries(traces)
     neighbours = queries.nearby(traces, current_user)
@@ -229,7 +230,7 @@ def _filters() -> queries.QueueFilters:
     return queries.QueueFilters(
         trace_type=request.args.get("type", ""),
         period=request.args.get("period", ""),
-        author_id=request.args.get("author", type=int),
+        author_id=int_arg("author"),
         bbox=bbox,
     )
 

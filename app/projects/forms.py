@@ -21,6 +21,7 @@ from app.models import MembershipRole
 from app.projects import queries
 from app.projects.operations import ROLE_LABELS, ProjectData
 from app.traces.messages import geometry_message
+from app.validation import FieldErrors, clean_line, clean_text, strip_controls
 from geo.bbox import BBoxError, parse_bbox
 from geo.errors import GeometryError
 from geo.geometry import parse_geometry, vertex_count
@@ -147,40 +148,36 @@ def clean_project(raw: dict[str, Any], *, new: bool) -> ProjectData:
     raw holds the form's fields; the area comes from "area_bbox" or the drawn "area", and is
     dropped when "remove_area" is set. The slug is only read for a new project.
     """
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     area: MultiPolygon | None = None
     if not raw.get("remove_area"):
         try:
             area = parse_area(raw.get("area"), raw.get("area_bbox"))
         except ValidationFailed as error:
-            errors.update(error.errors)
+            errors.merge(error.errors)
 
-    def text(name: str, limit: int, required: bool = False) -> str:
-        value = str(raw.get(name) or "").replace("\r\n", "\n").replace("\x00", "").strip()
-        if required and not value:
-            errors.setdefault(name, []).append(gettext("This field is required."))
-        if len(value) > limit:
-            errors.setdefault(name, []).append(
-                gettext("At most %(limit)s characters.", limit=limit)
-            )
-        return value
-
-    name = " ".join(text("name", NAME_MAX, required=True).split())
-    library_name = " ".join(text("library_name", NAME_MAX, required=True).split())
-    description = text("description", DESCRIPTION_MAX)
+    name = clean_line(raw.get("name"), field="name", errors=errors, required=True,
+                      max_len=NAME_MAX)  # fmt: skip
+    library_name = clean_line(raw.get("library_name"), field="library_name", errors=errors,
+                              required=True, max_len=NAME_MAX)  # fmt: skip
+    description = clean_text(raw.get("description"), field="description", errors=errors,
+                             max_len=DESCRIPTION_MAX)  # fmt: skip
     licence = raw.get("default_licence") or LICENCES[0]
     if licence not in LICENCES:
-        errors["default_licence"] = [
-            gettext("Choose one of: %(choices)s.", choices=", ".join(LICENCES))
-        ]
+        errors.add("default_licence", gettext("Choose one of: %(choices)s.",
+                                              choices=", ".join(LICENCES)))  # fmt: skip
     slug = ""
     if new:
-        slug = text("slug", SLUG_MAX).lower() or suggest_slug(name)
-        problem = _slug_problem(slug)
+        typed = strip_controls(str(raw.get("slug") or ""), multiline=False).strip().lower()
+        slug = typed or suggest_slug(name)
+        problem = (
+            gettext("At most %(limit)s characters.", limit=SLUG_MAX)
+            if len(slug) > SLUG_MAX
+            else _slug_problem(slug)
+        )
         if problem:
-            errors.setdefault("slug", []).append(problem)
-    if errors:
-        raise ValidationFailed(errors)
+            errors.add("slug", problem)
+    errors.raise_if_any()
     is_open = bool(raw.get("is_open"))
     return ProjectData(name, slug, library_name, description, licence, is_open, area)
 

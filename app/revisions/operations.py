@@ -25,6 +25,7 @@ from app.revisions import queries
 from app.revisions.diff import same_geometry, same_tags
 from app.traces.operations import record_revision
 from app.traces.validation import Submission
+from app.validation import FieldErrors, clean_text, strip_controls
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ def normalise_tags(values: Iterable[str]) -> list[str]:
     tags: list[str] = []
     errors: list[str] = []
     for value in values:
-        tag = " ".join(unicodedata.normalize("NFKC", value).replace("\x00", "").split()).lower()
+        clean = strip_controls(value, multiline=False)
+        tag = " ".join(unicodedata.normalize("NFKC", clean).split()).lower()
         if not tag or tag in tags:
             continue
         if len(tag) > TAG_MAX:
@@ -218,7 +220,9 @@ def _record(trace: Trace, editor: User, comment: str) -> Revision:
 
 
 def _clean_comment(comment: str | None) -> str:
-    return (comment or "").replace("\x00", "").replace("\r\n", "\n").strip()[:COMMENT_MAX]
+    return clean_text(comment, field="comment", errors=FieldErrors(), max_len=COMMENT_MAX)[
+        :COMMENT_MAX
+    ]
 
 
 def _id(term: Any) -> int | None:

@@ -11,9 +11,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 
 from app.db import db
-from app.errors import ValidationFailed
 from app.models import Project, Scheme, Term
 from app.traces.messages import geometry_message
+from app.validation import FieldErrors, clean_line, clean_text
 from geo.errors import GeometryError
 from geo.geometry import parse_geometry
 
@@ -49,34 +49,17 @@ def clean_submission(
 
     A given `project` (an edit keeps the trace's own, open or closed) skips the project field.
     """
-    errors: dict[str, list[str]] = {}
-
-    def text(name: str, limit: int, required: bool = False) -> str:
-        value = raw.get(name)
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            errors.setdefault(name, []).append(gettext("Must be text."))
-            return ""
-        value = value.replace("\r\n", "\n").replace("\x00", "").strip()
-        if required and not value:
-            errors.setdefault(name, []).append(gettext("This field is required."))
-        if len(value) > limit:
-            errors.setdefault(name, []).append(
-                gettext("At most %(limit)s characters.", limit=limit)
-            )
-        return value
-
-    title = " ".join(text("title", TITLE_MAX, required=True).split())
-    description = text("description", DESCRIPTION_MAX)
-    sources = text("sources", SOURCES_MAX)
+    errors = FieldErrors()
+    title = clean_line(raw.get("title"), field="title", errors=errors, required=True,
+                       max_len=TITLE_MAX)  # fmt: skip
+    description = clean_text(raw.get("description"), field="description", errors=errors,
+                             max_len=DESCRIPTION_MAX)  # fmt: skip
+    sources = clean_text(raw.get("sources"), field="sources", errors=errors, max_len=SOURCES_MAX)
 
     project = project or _project(raw.get("project"), errors)
     licence = raw.get("licence") or (project.default_licence if project else LICENCES[0])
     if licence not in LICENCES:
-        errors.setdefault("licence", []).append(
-            gettext("Choose one of: %(choices)s.", choices=", ".join(LICENCES))
-        )
+        errors.add("licence", gettext("Choose one of: %(choices)s.", choices=", ".join(LICENCES)))
 
     terms: dict[str, Term | None] = {}
     for field, scheme in TERM_FIELDS.items():
@@ -84,39 +67,37 @@ def clean_submission(
 
     shape: BaseGeometry | None = None
     if geometry in (None, "", {}):
-        errors.setdefault("geometry", []).append(
-            gettext("Mark the place on the map, or type its coordinates.")
-        )
+        errors.add("geometry", gettext("Mark the place on the map, or type its coordinates."))
     else:
         try:
             shape = parse_geometry(geometry, current_app.config["MAX_VERTICES"])
         except GeometryError as error:
-            errors.setdefault("geometry", []).append(geometry_message(error))
+            errors.add("geometry", geometry_message(error))
 
-    if errors:
-        raise ValidationFailed(errors)
+    errors.raise_if_any()
     assert project is not None and shape is not None
     return Submission(project, title, description, sources, licence, shape, terms)
 
 
-def _project(slug: Any, errors: dict[str, list[str]]) -> Project | None:
+def _project(slug: Any, errors: FieldErrors) -> Project | None:
     query = select(Project).where(Project.is_open.is_(True)).order_by(Project.id)
     if slug:
         if not isinstance(slug, str) or "\x00" in slug:
-            errors.setdefault("project", []).append(gettext("Choose a project from the list."))
+            errors.add("project", gettext("Choose a project from the list."))
             return None
         query = query.where(Project.slug == slug)
     project = db.session.execute(query.limit(1)).scalar_one_or_none()
     if project is None:
-        errors.setdefault("project", []).append(
+        errors.add(
+            "project",
             gettext("This project does not exist or is closed for contributions.")
             if slug
-            else gettext("No project is open for contributions.")
+            else gettext("No project is open for contributions."),
         )
     return project
 
 
-def _term(field: str, scheme: Scheme, code: Any, errors: dict[str, list[str]]) -> Term | None:
+def _term(field: str, scheme: Scheme, code: Any, errors: FieldErrors) -> Term | None:
     if code in (None, ""):
         return None
     term = None
@@ -125,7 +106,7 @@ def _term(field: str, scheme: Scheme, code: Any, errors: dict[str, list[str]]) -
             select(Term).where(Term.scheme == scheme, Term.code == code, Term.is_active.is_(True))
         ).scalar_one_or_none()
     if term is None:
-        errors.setdefault(field, []).append(
-            gettext("Unknown value %(code)s; choose one from the list.", code=str(code)[:64])
+        errors.add(
+            field, gettext("Unknown value %(code)s; choose one from the list.", code=str(code)[:64])
         )
     return term

@@ -417,7 +417,7 @@ def test_markdown_in_comments_is_sanitised(session: Session, browser, scene) -> 
     html = thread_html(browser(None), scene["trace"])
     assert "<script" not in html
     assert "<img" not in html and "<svg" not in html
-    bodies = "".join(re.findall(r'<div class="markdown comment-body">.*?</div>', html, re.S))
+    bodies = "".join(re.findall(r'<div class="markdown comment-body"[^>]*>.*?</div>', html, re.S))
     hrefs = re.findall(r'<a\s[^>]*href="([^"]*)"', bodies)
     assert all(href.startswith("https://") for href in hrefs), hrefs
     assert re.search(r"<[^>]+\son\w+=", html) is None

@@ -216,7 +216,7 @@ def test_queue_lists_oldest_first_within_scope_with_nearby(
     assert "Tuft i Alta" in page
     assert "Tuft langt unna" not in page  # outside the curator's area
     assert "Kjent gammel tuft" in page  # the nearby hint
-    metres = re.search(r"Kjent gammel tuft</a>\s*\((\d+) m", page)
+    metres = re.search(r"Kjent gammel tuft(?:</bdi>)?</a>\s*\((\d+) m", page)
     assert metres and 20 <= int(metres.group(1)) <= 60
 
 

@@ -264,7 +264,7 @@ def test_markdown_description_is_sanitised(client: FlaskClient, make_trace) -> N
     response = client.get(f"/traces/{trace.id}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    markdown = re.search(r'<div class="markdown">(.*?)</div>', page, re.S)
+    markdown = re.search(r'<div class="markdown"[^>]*>(.*?)</div>', page, re.S)
     assert markdown, page
     html = markdown.group(1)
     assert "<script" not in html
