@@ -1,4 +1,11 @@
-"""The OpenAPI 3.0 document for /api, written out by hand: small, stable, and reviewed."""
+"""The OpenAPI 3.1 document for /api, written out by hand: small, stable, and reviewed.
+
+The request schemas are as tight as the server's own checks allow a schema to be, so that a
+client (or a fuzzer) that follows them gets its trace stored: positions within Norway's
+regions, titles with a visible letter or digit, vocabulary codes and project names from this
+installation. What a schema cannot say (the exact outline of Norway, a valid polygon) is in the
+descriptions, and every answer a route can give is declared.
+"""
 
 from __future__ import annotations
 
@@ -26,12 +33,127 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 _PROBLEM_RESPONSE = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
 
+# West, south, east, north of boxes that lie wholly inside Norway (tested against the outline
+# in tests/integration/test_schemathesis.py). A position in one of them is always accepted; the
+# server accepts any position within the outline of the mainland, Svalbard and Jan Mayen with
+# a small sea margin (geo/norway.py), which a JSON Schema cannot describe.
+REGIONS = {
+    "Vestlandet": (5.6, 59.0, 7.0, 61.5),
+    "Østlandet": (7.0, 59.3, 11.0, 62.0),
+    "Trøndelag": (10.0, 62.6, 12.0, 64.3),
+    "Helgeland": (12.5, 65.0, 14.0, 66.3),
+    "Troms": (18.0, 68.8, 20.0, 69.5),
+    "Finnmark": (23.5, 69.4, 25.5, 70.5),
+    "Spitsbergen": (14.0, 77.7, 17.0, 78.6),
+}
+_NUMBER = r"-?[0-9]{1,3}(\.[0-9]{1,7})?"
+# At least one letter or digit that can be seen (app.validation accepts any script; a JSON
+# Schema pattern cannot name Unicode classes portably, so the schema asks for a Latin one).
+VISIBLE_TEXT = "[0-9A-Za-zÆØÅæøå]"
 
-def openapi_document(server_url: str) -> dict[str, Any]:
-    """The API description with this installation as its server."""
-    term = {"type": "string", "nullable": True, "description": "A code from the vocabulary."}
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, **_PROBLEM_RESPONSE}
+
+
+# Answers any route may give, besides its own.
+_COMMON = {
+    "400": _problem("A control character in the address or a parameter"),
+    "429": _problem("Too many requests; Retry-After says when to try again"),
+    "503": _problem("The database is not reachable; Retry-After says when to try again"),
+}
+
+
+def _position() -> dict[str, Any]:
+    def within(name: str, west: float, south: float, east: float, north: float) -> dict:
+        return {
+            "title": name,
+            "type": "array",
+            "prefixItems": [
+                {"type": "number", "minimum": west, "maximum": east},
+                {"type": "number", "minimum": south, "maximum": north},
+            ],
+            "items": False,
+            "minItems": 2,
+        }
+
     return {
-        "openapi": "3.0.3",
+        "description": "[longitude, latitude] in WGS84 degrees inside Norway: within one of "
+        "these boxes, or elsewhere within the outline of the mainland, Svalbard and Jan Mayen",
+        "anyOf": [within(name, *box) for name, box in REGIONS.items()],
+    }
+
+
+def _geometry(max_vertices: int) -> dict[str, Any]:
+    position = {"$ref": "#/components/schemas/Position"}
+    ring = {
+        "type": "array",
+        "items": position,
+        "minItems": 4,
+        "description": "A closed ring: the last position repeats the first",
+    }
+    return {
+        "description": "Point, LineString or Polygon in WGS84 lon/lat, inside Norway along its "
+        f"whole length, at most {max_vertices} positions; a polygon must be valid",
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["type", "coordinates"],
+                "properties": {"type": {"const": "Point"}, "coordinates": position},
+            },
+            {
+                "type": "object",
+                "required": ["type", "coordinates"],
+                "properties": {
+                    "type": {"const": "LineString"},
+                    "coordinates": {
+                        "type": "array",
+                        "items": position,
+                        "minItems": 2,
+                        "maxItems": max_vertices,
+                    },
+                },
+            },
+            {
+                "type": "object",
+                "required": ["type", "coordinates"],
+                "properties": {
+                    "type": {"const": "Polygon"},
+                    "coordinates": {"type": "array", "items": ring, "minItems": 1, "maxItems": 20},
+                },
+            },
+        ],
+    }
+
+
+def _code(codes: list[str] | None, what: str) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": ["string", "null"], "description": f"A code of {what}."}
+    if codes is not None:
+        schema["enum"] = [*codes, None]
+    return schema
+
+
+def openapi_document(
+    server_url: str,
+    *,
+    vocabulary: dict[str, list[str]] | None = None,
+    projects: list[str] | None = None,
+    max_vertices: int = 5000,
+) -> dict[str, Any]:
+    """The API description with this installation as its server.
+
+    `vocabulary` (field -> active codes) and `projects` (open projects' short names) make the
+    enums of this installation; without them those fields are plain strings.
+    """
+    vocabulary = vocabulary or {}
+    project: dict[str, Any] = {
+        "type": "string",
+        "description": "The short name of an open project; the first open project if omitted",
+    }
+    if projects is not None:
+        project["enum"] = projects
+    return {
+        "openapi": "3.1.0",
         "info": {
             "title": "Heritage traces API",
             "version": "1",
@@ -48,7 +170,11 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                             "name": "bbox",
                             "in": "query",
                             "required": True,
-                            "schema": {"type": "string", "example": "23.0,69.8,23.5,70.1"},
+                            "schema": {
+                                "type": "string",
+                                "pattern": rf"^{_NUMBER}(,{_NUMBER}){{3}}$",
+                                "example": "23.0,69.8,23.5,70.1",
+                            },
                             "description": "west,south,east,north in WGS84 degrees",
                         },
                         {
@@ -62,13 +188,15 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                             "description": "A GeoJSON FeatureCollection",
                             "content": {"application/geo+json": {"schema": {"type": "object"}}},
                         },
-                        "400": {"description": "Invalid bbox or zoom", **_PROBLEM_RESPONSE},
+                        **_COMMON,
+                        "400": _problem("Invalid bbox or zoom, or a control character"),
                     },
                 }
             },
             "/api/traces": {
                 "post": {
                     "summary": "Submit a new trace (stored as pending)",
+                    "security": [{"session": [], "csrf": []}],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -81,12 +209,22 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "201": {"description": "Created; Location holds the trace's page"},
-                        "400": {"description": "Missing CSRF token", **_PROBLEM_RESPONSE},
-                        "401": {"description": "Not logged in", **_PROBLEM_RESPONSE},
-                        "413": {"description": "Body too large", **_PROBLEM_RESPONSE},
-                        "415": {"description": "Body is not JSON", **_PROBLEM_RESPONSE},
-                        "422": {"description": "Invalid fields", **_PROBLEM_RESPONSE},
+                        "201": {
+                            "description": "Created; Location holds the trace's page",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Created"}
+                                }
+                            },
+                        },
+                        **_COMMON,
+                        "400": _problem("Missing or invalid CSRF token, or a control character"),
+                        "401": _problem("Not logged in"),
+                        "403": _problem("Not allowed"),
+                        "413": _problem("Body too large"),
+                        "415": _problem("Body is not JSON"),
+                        "422": _problem("Invalid fields; `errors` names each one"),
                     },
                 }
             },
@@ -98,45 +236,90 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                             "name": "trace_id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer"},
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647},
                         }
                     ],
                     "responses": {
-                        "200": {"description": "The trace"},
-                        "404": {"description": "No such visible trace", **_PROBLEM_RESPONSE},
+                        "200": {
+                            "description": "The trace",
+                            "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                        },
+                        "404": _problem("No such visible trace"),
+                        **_COMMON,
+                    },
+                }
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI document",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **_COMMON,
                     },
                 }
             },
         },
         "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "heritage_session"},
+                "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
+            },
             "schemas": {
                 "Problem": PROBLEM_SCHEMA,
+                "Position": _position(),
+                "Created": {
+                    "type": "object",
+                    "required": ["id", "url", "api_url", "status", "version"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "url": {"type": "string"},
+                        "api_url": {"type": "string"},
+                        "status": {"type": "string", "enum": ["pending", "approved"]},
+                        "version": {"type": "integer"},
+                    },
+                },
                 "TraceFeature": {
                     "type": "object",
                     "required": ["type", "geometry", "properties"],
                     "properties": {
-                        "type": {"type": "string", "enum": ["Feature"]},
-                        "geometry": {
-                            "type": "object",
-                            "description": "Point, LineString or Polygon in WGS84 lon/lat",
-                        },
+                        "type": {"const": "Feature"},
+                        "geometry": _geometry(max_vertices),
                         "properties": {
                             "type": "object",
                             "required": ["title"],
                             "properties": {
-                                "title": {"type": "string", "maxLength": 200},
-                                "description": {"type": "string", "description": "Markdown"},
-                                "project": {"type": "string", "description": "project slug"},
-                                "trace_type": term,
-                                "period": term,
-                                "condition": term,
-                                "dating_method": term,
-                                "sources": {"type": "string"},
-                                "licence": {"type": "string", "enum": ["CC-BY-4.0", "CC0-1.0"]},
+                                "title": {
+                                    "type": "string",
+                                    "maxLength": 200,
+                                    "pattern": VISIBLE_TEXT,
+                                    "description": "At most 200 characters, with at least one "
+                                    "visible letter or digit; control characters are removed",
+                                },
+                                "description": {
+                                    "type": ["string", "null"],
+                                    "maxLength": 20000,
+                                    "description": "Markdown",
+                                },
+                                "project": project,
+                                "trace_type": _code(vocabulary.get("trace_type"), "trace type"),
+                                "period": _code(vocabulary.get("period"), "period"),
+                                "condition": _code(vocabulary.get("condition"), "condition"),
+                                "dating_method": _code(
+                                    vocabulary.get("dating_method"), "dating method"
+                                ),
+                                "sources": {"type": ["string", "null"], "maxLength": 5000},
+                                "licence": {
+                                    "type": ["string", "null"],
+                                    "enum": ["CC-BY-4.0", "CC0-1.0", None],
+                                    "description": "The project's default licence if omitted",
+                                },
                             },
                         },
                     },
                 },
-            }
+            },
         },
     }

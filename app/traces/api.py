@@ -16,7 +16,7 @@ from app.errors import DomainError, NotFound, ValidationFailed, problem
 from app.limits import limiter
 from app.openapi import openapi_document
 from app.traces import operations, queries
-from app.traces.validation import clean_submission
+from app.traces.validation import TERM_FIELDS, clean_submission
 from geo.geojson import feature, geometry_to_geojson
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -131,7 +131,15 @@ def get_trace(trace_id: int) -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.0 description of this API."""
-    return jsonify(openapi_document(url_for("main.index", _external=True).rstrip("/")))
+    terms = queries.terms_by_scheme()
+    vocabulary = {field: [t.code for t in terms[scheme]] for field, scheme in TERM_FIELDS.items()}
+    document = openapi_document(
+        url_for("main.index", _external=True).rstrip("/"),
+        vocabulary=vocabulary,
+        projects=[p.slug for p in queries.open_projects()],
+        max_vertices=current_app.config["MAX_VERTICES"],
+    )
+    return jsonify(document)
 
 
 def _json_body() -> Any:
