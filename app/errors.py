@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,24 @@ def init_app(app: Flask) -> None:
             response = Response(body, status=status, mimetype="text/html")
         response.headers["Retry-After"] = "30"
         return response, status
+
+    @app.errorhandler(DataError)
+    def _value_refused(error: DataError) -> Any:
+        # PostgreSQL refused a value no check caught (a number past its `integer`, text it
+        # cannot hold): the request was bad, not the server. Logged, so the check gets added;
+        # the views check their input (app.params, app.validation) before it gets this far.
+        if _is_connection_fault(error):
+            return _database_down(error)
+        log.warning("value refused by the database on %s %s: %s", request.method,
+                    request.path, type(getattr(error, "orig", error)).__name__)  # fmt: skip
+        from app.db import db
+
+        db.session.rollback()  # the failed statement aborted the transaction
+        title = gettext("Bad request")
+        detail = gettext("A number or a text in the request is outside what can be stored.")
+        if wants_problem_json():
+            return problem(400, title, detail, code="value_out_of_range")
+        return _page(400, title, detail)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:

@@ -5,14 +5,19 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.params import PG_INT_MAX
+
+# Ids and versions are PostgreSQL integers; a larger number is refused, never queried.
+IN_RANGE = NumberRange(min=0, max=PG_INT_MAX)
 
 
 class DecisionForm(FlaskForm):
     """One action on one trace, with the version the moderator looked at."""
 
     action = StringField(validators=[DataRequired()])
-    version = IntegerField(validators=[Optional()])
+    version = IntegerField(validators=[Optional(), IN_RANGE])
     reason = TextAreaField(
         _l("Message to the contributor"),
         validators=[Optional(), Length(max=2000)],
@@ -31,8 +36,8 @@ class BulkForm(FlaskForm):
 class DuplicateForm(FlaskForm):
     """Close an entry as a duplicate of an existing trace."""
 
-    original_id = IntegerField(validators=[DataRequired()])
-    version = IntegerField(validators=[DataRequired()])
+    original_id = IntegerField(validators=[DataRequired(), IN_RANGE])
+    version = IntegerField(validators=[DataRequired(), IN_RANGE])
     next = HiddenField()
 
 
@@ -40,4 +45,4 @@ class SensitivityForm(FlaskForm):
     """Whether the public sees this trace's location only approximately."""
 
     choice = StringField(validators=[DataRequired()])
-    version = IntegerField(validators=[DataRequired()])
+    version = IntegerField(validators=[DataRequired(), IN_RANGE])

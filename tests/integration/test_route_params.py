@@ -17,10 +17,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 
-from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, User, UserRole
+from app.models import (
+    Membership,
+    MembershipRole,
+    Project,
+    Term,
+    Trace,
+    TraceStatus,
+    User,
+    UserRole,
+)  # fmt: skip
 from app.params import PG_INT_MAX
 
 QUERY_NAMES = (
@@ -197,3 +207,28 @@ def test_nul_in_any_posted_form_field_is_refused(
             _url(rule, values_here), data={"csrf_token": token, "title": "a\x00b"}
         )
         assert response.status_code == 400, (rule.rule, response.status_code)
+
+
+def test_numbers_in_posted_forms_past_the_database_integer_are_refused(
+    client: FlaskClient, session: Session, world: dict[str, Any], login: Callable[[User], str]
+) -> None:
+    """Ids, versions and counters in forms: a clear 4xx (or a no-op), never an overflow."""
+    token = login(world["librarian"])
+    trace = world["trace"].id
+    term = session.execute(select(Term.id).limit(1)).scalar_one()
+    for big in (str(PG_INT_MAX + 1), str(2**63), "9" * 30):
+        posts = [
+            (f"/moderation/decision/{trace}", {"action": "approve", "version": big}),
+            (f"/moderation/duplicate/{trace}", {"original_id": big, "version": "1"}),
+            (f"/moderation/duplicate/{trace}", {"original_id": str(trace), "version": big}),
+            (f"/moderation/sensitivity/{trace}", {"choice": "sensitive", "version": big}),
+            ("/moderation/probe/bulk", {"selection": f"{trace}:{big}", "action": "approve"}),
+            ("/moderation/probe/bulk", {"selection": f"{big}:1", "action": "approve"}),
+            ("/me/notifications/read", {"up_to": big}),
+            (f"/vocab/{term}/edit", {"label_nb": "x", "label_en": "x", "sort_order": big}),
+            (f"/traces/{trace}/edit", {"title": "x", "expected_version": big}),
+            ("/partners/new", {"name": "x", "projects": big}),
+        ]
+        for url, data in posts:
+            response = client.post(url, data={"csrf_token": token, **data})
+            assert response.status_code < 500, (url, data, response.status_code)
