@@ -12,11 +12,11 @@ from app.models import OutboxMail
 
 
 def mail_bodies(app: Flask, session: Session) -> list[str]:
-    """The body of every mail written so far, oldest first; one both queued and delivered
-    counts once."""
+    """The body of every mail written so far, new ones last: those handed on, then those still
+    queued (one both handed on and still in the table counts once). Slice from an earlier
+    length to get the mail a step caused."""
     session.expire_all()
-    rows = session.execute(select(OutboxMail).order_by(OutboxMail.id)).scalars()
-    queued = [row.body for row in rows]
-    seen = {body.rstrip("\n") for body in queued}
     delivered = [message.get_content() for message in app.extensions.get("mail_outbox", [])]
-    return queued + [body for body in delivered if body.rstrip("\n") not in seen]
+    seen = {body.rstrip("\n") for body in delivered}
+    rows = session.execute(select(OutboxMail).order_by(OutboxMail.id)).scalars()
+    return delivered + [row.body for row in rows if row.body.rstrip("\n") not in seen]
