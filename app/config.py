@@ -78,6 +78,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "MAX_CONTENT_LENGTH": _env_int("HERITAGE_MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
         # Imports of known sites may weigh more (megabytes; spooled to disk, read as a stream).
         "IMPORT_MAX_MB": _env_int("HERITAGE_IMPORT_MAX_MB", 200),
+        # Where an upload waits between its dry run and the confirmation; with several app
+        # servers, a directory they all share (empty: instance/imports).
+        "IMPORT_HOLD_DIR": os.environ.get("HERITAGE_IMPORT_HOLD_DIR", ""),
         "MAX_VERTICES": _env_int("HERITAGE_MAX_VERTICES", 5000),
         # Sensitive traces are shown to the public at the centre of a cell this size (metres).
         "PRIVACY_CELL_METRES": _env_int("HERITAGE_PRIVACY_CELL_METRES", 1500),
