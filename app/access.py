@@ -1,4 +1,4 @@
-"""Who may see and do what: the one access policy for every channel (SECURITY.md items 9-12).
+"""Who may see and do what: the one access policy for every channel (docs/security.md items 9-12).
 
 Installation roles: an admin may do everything; an installation librarian may create projects
 and change the vocabularies (their rules hold in every project).

@@ -1,4 +1,4 @@
-"""Markdown from residents, rendered and then sanitised with a tight allow-list (SECURITY.md 19)."""
+"""Markdown from residents, rendered and then sanitised with a tight allow-list (docs/security.md 19)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where Norway is, roughly: the mainland plus Svalbard and Jan Mayen (DOMAIN.md)."""
+"""Where Norway is, roughly: the mainland plus Svalbard and Jan Mayen (docs/domain.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Folium map builders that load nothing from the internet but the configured base-map tiles.
 
 Every Leaflet asset comes from our own static folder; user text never enters the generated
-JavaScript (SECURITY.md item 20): features are fetched as JSON by static/js/heritage-map.js and
+JavaScript (docs/security.md item 20): features are fetched as JSON by static/js/heritage-map.js and
 rendered with textContent.
 """
 

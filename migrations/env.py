@@ -1,7 +1,7 @@
 """Alembic environment: the app's engine and metadata, with GeoAlchemy2's helpers.
 
 Without the helpers autogenerate forgets the Geometry import, creates spatial indexes twice and
-proposes dropping PostGIS's own tables (ENVIRONMENT.md).
+proposes dropping PostGIS's own tables (docs/development.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure a Redis server answers on REDIS_URL (default redis://127.0.0.1:6379): the shared
-# storage for rate limits (SECURITY.md item 6). Installs redis-server with apt-get when it is
+# storage for rate limits (docs/security.md item 6). Installs redis-server with apt-get when it is
 # missing and starts a throw-away local server (no persistence) when none answers.
 # A REDIS_URL that points at another machine is only checked, never started.
 set -euo pipefail

@@ -67,14 +67,14 @@ class NewPasswordFields(FlaskForm):
 
 
 class ChangePasswordForm(NewPasswordFields):
-    """A new password, confirmed by the current one (SECURITY.md item 5)."""
+    """A new password, confirmed by the current one (docs/security.md item 5)."""
 
     # No DataRequired: a missing current password is a refusal (403), not a form error.
     current_password = PasswordField(_l("Current password"), validators=[Length(max=1024)])
 
 
 class ChangeEmailForm(FlaskForm):
-    """A new e-mail address, confirmed by the current password (SECURITY.md item 5)."""
+    """A new e-mail address, confirmed by the current password (docs/security.md item 5)."""
 
     new_email = EmailField(_l("New e-mail address"), validators=[DataRequired(), Length(max=254)])
     email_password = PasswordField(_l("Current password"), validators=[Length(max=1024)])

@@ -118,7 +118,7 @@ def _checked_email(raw: str, *, exclude_user_id: int | None = None) -> tuple[str
 
 
 def check_current_password(user: User, password: str) -> None:
-    """Refuse (403) unless `password` is the user's current one (SECURITY.md item 5)."""
+    """Refuse (403) unless `password` is the user's current one (docs/security.md item 5)."""
     if not password or not verify_password(user.password_hash, password):
         log.info("account change refused, wrong current password: user=%s", user.id)
         raise Forbidden(gettext("The current password is wrong."))

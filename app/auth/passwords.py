@@ -1,4 +1,4 @@
-"""argon2id password hashing and the rules a new password must meet (SECURITY.md item 1)."""
+"""argon2id password hashing and the rules a new password must meet (docs/security.md item 1)."""
 
 from __future__ import annotations
 

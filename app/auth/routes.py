@@ -42,7 +42,7 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def _configured(name: str, default: str) -> Callable[[], str]:
-    """A rate limit read from app.config at request time, with the default from SECURITY.md."""
+    """A rate limit read from app.config at request time, with the default from docs/security.md."""
     return lambda: str(current_app.config.get(name) or default)
 
 

@@ -1,7 +1,7 @@
 """Streaming exports: PostgreSQL builds every GeoJSON feature or CSV row, COPY carries them out.
 
 Nothing is loaded into Python objects: the bytes COPY sends are passed on in blocks, so memory
-stays flat whatever the size (BENCHMARK.md: psycopg reads COPY at about 200 MiB/s). The count
+stays flat whatever the size (docs/benchmark.md: psycopg reads COPY at about 200 MiB/s). The count
 and the receiver's location rights are read first, in the same REPEATABLE READ snapshot as the
 COPY, so the count in the export log and the collection equals what is streamed.
 """

@@ -143,7 +143,7 @@ class Trace(Base):
     condition: Mapped[Term | None] = relationship(foreign_keys=[condition_id])
     dating_method: Mapped[Term | None] = relationship(foreign_keys=[dating_method_id])
 
-    # Optimistic locking (SECURITY.md item 31): every UPDATE checks and bumps the counter.
+    # Optimistic locking (docs/security.md item 31): every UPDATE checks and bumps the counter.
     # eager_defaults: read back what the sensitivity trigger computed in the same statement.
     __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
 

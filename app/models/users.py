@@ -1,4 +1,4 @@
-"""People who use the service, and their server-side sessions (revocable, SECURITY.md item 3)."""
+"""People who use the service, and their server-side sessions (revocable, docs/security.md item 3)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class User(UserMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
-    # strip + NFKC + casefold; the unique index is on this form (SECURITY.md item 2).
+    # strip + NFKC + casefold; the unique index is on this form (docs/security.md item 2).
     email_normalized: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(255))

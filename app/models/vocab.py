@@ -1,4 +1,4 @@
-"""Controlled vocabularies (DOMAIN.md): trace types, periods, condition, dating methods."""
+"""Controlled vocabularies (docs/domain.md): trace types, periods, condition, dating methods."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class Term(Base):
     uri: Mapped[str | None] = mapped_column(String(300))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("terms.id"))
     sort_order: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # Traces with this type or period are generalised for the public by default (DOMAIN.md).
+    # Traces with this type or period are generalised for the public by default (docs/domain.md).
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # Periods that may be older than 1537 are flagged for the county heritage office.
     before_1537: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")

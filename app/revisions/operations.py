@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 TAG_MAX = 64
 MAX_TAGS = 30
 COMMENT_MAX = 1000
-# The only trace columns an edit or a revert may write (no mass assignment, SECURITY.md 10).
+# The only trace columns an edit or a revert may write (no mass assignment, docs/security.md 10).
 # Status, author, project, sensitivity and moderation fields are never among them.
 WRITABLE = (
     "title",

@@ -22,7 +22,7 @@ from geo.geojson import feature, geometry_to_geojson
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 # Properties a client may set; anything else (status, author_id, ...) is ignored (no mass
-# assignment, SECURITY.md item 10).
+# assignment, docs/security.md item 10).
 WRITABLE = (
     "project", "title", "description", "trace_type", "period", "condition", "dating_method",
     "sources", "licence",
@@ -143,7 +143,7 @@ def openapi() -> Response:
 
 
 def _json_body() -> Any:
-    """Parse the body strictly: NaN and Infinity are refused (SECURITY.md item 15)."""
+    """Parse the body strictly: NaN and Infinity are refused (docs/security.md item 15)."""
     if request.mimetype not in JSON_TYPES:
         raise UnsupportedMediaType(
             gettext("Send the body as application/json or application/geo+json.")

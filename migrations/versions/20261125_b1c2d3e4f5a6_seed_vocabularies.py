@@ -1,4 +1,4 @@
-"""seed the controlled vocabularies (DOMAIN.md)
+"""seed the controlled vocabularies (docs/domain.md)
 
 Revision ID: b1c2d3e4f5a6
 Revises: fea0bd430e25

@@ -1,7 +1,7 @@
 /*
  * Loads traces for the visible part of the map from the JSON endpoint and draws them.
  * User text (titles) is only ever inserted with textContent: never as HTML, never into code
- * (SECURITY.md item 20). Folium generates the map; this file adds behaviour to it.
+ * (docs/security.md item 20). Folium generates the map; this file adds behaviour to it.
  */
 (function () {
   "use strict";

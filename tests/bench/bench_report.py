@@ -1,4 +1,4 @@
-"""Targets from BENCHMARK.md, the printed table and the JSON report."""
+"""Targets from docs/benchmark.md, the printed table and the JSON report."""
 
 from __future__ import annotations
 

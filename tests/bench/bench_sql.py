@@ -69,7 +69,7 @@ def viewports(conn: psycopg.Connection, seed: int, zoom: int, count: int) -> lis
         box = bbox_for(lon, lat, zoom)
         if zoom >= 12:
             n = count_visible(conn, box)
-            if not 1 <= n <= 1000:  # BENCHMARK.md: a z14 viewport holds at most 1,000 features
+            if not 1 <= n <= 1000:  # docs/benchmark.md: a z14 viewport holds at most 1,000 features
                 continue
         chosen.append(box)
         if len(chosen) == count:

@@ -1,4 +1,4 @@
-"""Database faults (SECURITY.md item 34): dropped connections are replaced without a restart of
+"""Database faults (docs/security.md item 34): dropped connections are replaced without a restart of
 the app, and while the database is away every page answers 503 with Retry-After."""
 
 from __future__ import annotations

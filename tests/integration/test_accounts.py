@@ -1,5 +1,5 @@
 """The account page (password, e-mail, settings, sessions), password reset by e-mail, and the
-audit trail they leave (SECURITY.md items 3, 5, 7 and 8)."""
+audit trail they leave (docs/security.md items 3, 5, 7 and 8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every object-level route x every kind of person x every trace state (SECURITY.md item 9).
+"""Every object-level route x every kind of person x every trace state (docs/security.md item 9).
 
 The expected answers come from a small oracle written out here, independently of app.access;
 each refused write is checked to leave the trace (and its comments) unchanged.

@@ -1,4 +1,4 @@
-"""Two moderators deciding on one trace at the same moment: exactly one wins (SECURITY.md 31).
+"""Two moderators deciding on one trace at the same moment: exactly one wins (docs/security.md 31).
 
 This needs real, committed transactions on two connections, so it does not use the rolled-back
 `session` fixture; it cleans up after itself.

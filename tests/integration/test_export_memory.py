@@ -26,7 +26,7 @@ from tests.integration.test_export import empty_tables, make_export_app
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = ROOT / ".venv" / "bin" / "flask"
 TOTAL, SMALL = 100_000, 20_000
-# The whole export process, start-up included (BENCHMARK.md's ceiling is 250 MB).
+# The whole export process, start-up included (docs/benchmark.md's ceiling is 250 MB).
 PEAK_LIMIT_MB = 150
 EXPORT_LIMIT_MB = 25
 GROWTH_LIMIT_MB = 20

@@ -1,4 +1,4 @@
-"""A sensitive site's precise location reaches no public channel (SECURITY.md items 12, 36).
+"""A sensitive site's precise location reaches no public channel (docs/security.md items 12, 36).
 
 The public sees the centre of a 1.5 km cell, the same on every request and every channel;
 bounding-box queries can only ever find it there. The author and moderators see it precisely.
