@@ -123,7 +123,7 @@ def test_only_moderators_of_both_traces_may_mark_a_duplicate(
         if original in ALLOWED[person]:
             assert mark_duplicate(user, entry, target, entry.version).changed
         else:
-            with pytest.raises(Forbidden, match="only when you moderate both traces"):
+            with pytest.raises(Forbidden, match="når du modererer begge sporene"):
                 mark_duplicate(user, entry, target, entry.version)
         db.session.flush()  # anything left pending would show up now, before the context ends
         after = stored(session, world)
@@ -155,7 +155,7 @@ def test_the_web_form_refuses_a_duplicate_outside_scope(
     response = post_duplicate(client, login, world["people"][person], world["entry"], target)
     assert response.status_code == 403
     page = response.get_data(as_text=True)
-    assert "only when you moderate both traces" in page and f"#{target.id}" in page
+    assert "når du modererer begge sporene" in page and f"#{target.id}" in page
     assert stored(session, world) == before
     assert not session.execute(select(Comment).where(Comment.trace_id == target.id)).first()
 

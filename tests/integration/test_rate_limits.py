@@ -239,7 +239,7 @@ def test_failed_logins_on_one_account_from_many_addresses_are_refused_across_two
     status, headers = devices[-1].log_in("Victim@Example.org", "a guess", "203.0.113.7")
     assert status == 429
     assert int(headers["Retry-After"]) > 0
-    assert "Too many failed logins for this account" in devices[-1].last_page
+    assert "For mange mislykkede innlogginger på denne kontoen" in devices[-1].last_page
     # Both workers answered some of the failures, and the count is in Redis, keyed on a hash.
     deadline = time.monotonic() + 10
     while True:
