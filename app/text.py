@@ -1,4 +1,7 @@
-"""Markdown from residents, rendered and then sanitised with a tight allow-list (docs/security.md 19)."""
+"""Markdown from residents, rendered and then sanitised with a tight allow-list.
+
+The allow-list keeps a promise (docs/security.md item 19).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""People who use the service, and their server-side sessions (revocable, docs/security.md item 3)."""
+"""People who use the service, and their server-side sessions.
+
+Sessions are revocable (docs/security.md item 3).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Rate limits shared by every worker (docs/security.md item 6): the app as deployed, gunicorn with two
-worker processes counting failed logins in one Redis. With per-process memory the 11th failed
-login would pass, because neither worker would have seen ten."""
+"""Rate limits shared by every worker (docs/security.md item 6): the app as deployed, gunicorn
+with two worker processes counting failed logins in one Redis. With per-process memory the 11th
+failed login would pass, because neither worker would have seen ten."""
 
 from __future__ import annotations
 
