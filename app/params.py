@@ -2,7 +2,8 @@
 
 - `<int:...>` in a route accepts 0..2147483647 only (PostgreSQL `integer`); a larger number
   is an unknown id, so 404 like any other, instead of an overflow in the database.
-- int_arg() reads an integer query parameter within bounds, else a 400 naming it.
+- int_arg() reads an integer query parameter within bounds, else a 400 naming it; db_int()
+  and clamped_whole_number() read digits for callers with their own message.
 - refuse_control_characters() turns away NUL and other control characters in the path, the
   query string and form fields (400): PostgreSQL text cannot hold NUL, and no field needs
   the others. Tabs and line breaks stay legal in query and form values.
@@ -72,6 +73,26 @@ def int_arg(
             )
         )
     return value
+
+
+def db_int(text: str) -> int | None:
+    """Plain digits as an int when a PostgreSQL integer holds it (an id, a version); else None."""
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(PG_INT_MAX)):
+        return None  # also spares int() a 5,000-digit string
+    value = int(text)
+    return value if value <= PG_INT_MAX else None
+
+
+def clamped_whole_number(raw: str) -> int | None:
+    """A whole number 0 or more (surrounding space allowed), else None; past 18 digits 10**18.
+
+    For limits and offsets, where the exact value of a huge number no longer matters and
+    PostgreSQL takes a bigint.
+    """
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if len(text) <= 18 else 10**18
 
 
 def refuse_control_characters() -> None:

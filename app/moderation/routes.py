@@ -18,7 +18,7 @@ from app.models import Project, Trace
 from app.moderation import operations, queries
 from app.moderation.forms import BulkForm, DecisionForm, DuplicateForm, SensitivityForm
 from app.moderation.states import TRANSITIONS, Action, Actor, available
-from app.params import PG_INT_MAX, int_arg
+from app.params import db_int, int_arg
 from app.text import plain_text
 from app.traces.queries import terms_by_scheme
 from app.web import safe_target
@@ -213,16 +213,11 @@ def _action(value: Any) -> Action:
 def _selection(values: list[str]) -> list[tuple[int, int]]:
     items = []
     for value in values:
-        trace_id, _, version = value.partition(":")
-        if _db_int(trace_id) and _db_int(version):
-            items.append((int(trace_id), int(version)))
+        trace_text, _, version_text = value.partition(":")
+        trace_id, version = db_int(trace_text), db_int(version_text)
+        if trace_id is not None and version is not None:
+            items.append((trace_id, version))
     return items
-
-
-def _db_int(text: str) -> bool:
-    """A whole number a PostgreSQL integer holds (ids and versions)."""
-    digits = text.lstrip("0")
-    return text.isascii() and text.isdigit() and len(digits) <= 10 and int(text) <= PG_INT_MAX
 
 
 def _filters() -> queries.QueueFilters:

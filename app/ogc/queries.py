@@ -24,6 +24,7 @@ from app.db import db
 from app.errors import DomainError
 from app.models import Project, Scheme, Term, Trace, TraceStatus
 from app.ogc import ALL_TRACES, CRS84, MAX_LIMIT
+from app.params import clamped_whole_number
 from app.publication.features import ExportFilters, feature_query
 from app.timeparse import Interval, TimeError, parse_interval, time_message
 from app.traces.validation import LICENCES
@@ -106,19 +107,11 @@ class Page:
 # --- Parameters ------------------------------------------------------------------------------
 
 
-def _whole_number(raw: str) -> int | None:
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit()):
-        return None
-    # Past 18 digits the exact value no longer matters (and PostgreSQL takes bigint).
-    return int(text) if len(text) <= 18 else 10**18
-
-
 def parse_limit(raw: str | None, default: int) -> int:
     """limit: 1 or more features per page; more than MAX_LIMIT is served as MAX_LIMIT."""
     if raw is None:
         return default
-    value = _whole_number(raw)
+    value = clamped_whole_number(raw)
     if value is None or value < 1:
         raise InvalidParameter.named("limit", gettext("give a whole number, 1 or more."))
     # The standard lets a server answer a larger limit with fewer features; GDAL asks for
@@ -130,7 +123,7 @@ def parse_offset(raw: str | None) -> int:
     """offset: how many matching features to skip (0 or more)."""
     if raw is None:
         return 0
-    value = _whole_number(raw)
+    value = clamped_whole_number(raw)
     if value is None:
         raise InvalidParameter.named("offset", gettext("give a whole number, 0 or more."))
     return value

@@ -19,6 +19,7 @@ from app.errors import NotFound
 from app.ogc import ALL_TRACES, CRS84, DEFAULT_LIMIT, queries
 from app.ogc.openapi import declared_query_parameters, openapi_document
 from app.ogc.queries import InvalidParameter
+from app.params import db_int
 from app.publication import harvest
 from app.publication.deliveries import record_reading
 from app.publication.receiver import (
@@ -44,7 +45,6 @@ JSON, GEOJSON, HTML = "application/json", "application/geo+json", "text/html"
 SCHEMA = "application/schema+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
-FEATURE_ID_MAX = 2_147_483_647  # trace ids are PostgreSQL integers
 
 
 def _wants_html() -> bool:
@@ -329,12 +329,8 @@ def item(collection_id: str, feature_id: str) -> Response | str:
     html = _wants_html()
     reader = receiver_from_request()
     found = None
-    digits = feature_id.lstrip("0")
-    if feature_id.isascii() and feature_id.isdigit() and len(digits) <= 10:
-        number = int(feature_id)
-    else:
-        number = FEATURE_ID_MAX + 1
-    if number <= FEATURE_ID_MAX:
+    number = db_int(feature_id)  # trace ids are PostgreSQL integers; past them, no feature
+    if number is not None:
         found = queries.one_feature(
             reader.precise, current_app.config["BASE_URL"], collection_id, number
         )

@@ -38,6 +38,7 @@ from app.db import db
 from app.errors import DomainError
 from app.models import Project
 from app.models.removals import PublicationRemoval
+from app.params import clamped_whole_number
 from app.timeparse import TimeError, parse_instant, time_message
 
 # How far before the previous harvest the next one should start (see the module docstring).
@@ -114,10 +115,10 @@ def query_from_args(args: Mapping[str, str]) -> DeletionsQuery:
 def _whole(raw: str | None, name: str, default: int) -> int:
     if raw is None:
         return default
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit()):
+    value = clamped_whole_number(raw)
+    if value is None:
         raise InvalidHarvestParameter(name + ": " + gettext("give a whole number, 0 or more."))
-    return int(text) if len(text) <= 18 else 10**18  # PostgreSQL takes a bigint
+    return value
 
 
 def project_id_of(slug: str) -> int | None:

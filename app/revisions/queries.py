@@ -24,13 +24,14 @@ from sqlalchemy import Boolean, ColumnElement, Integer, exists, func, literal_co
 from app.access import can_moderate, precise_allowed
 from app.db import db
 from app.models import Revision, Term, Trace, TraceStatus, User
+from app.params import PG_INT_MAX
 from app.revisions.diff import TERM_FIELDS, Change, diff_snapshots, term_ids
 from app.text import render_markdown
 from app.traces.messages import status_label
 
 HISTORY_LIMIT = 50
 # Revision.version is a PostgreSQL integer: a larger number is no version, not a query.
-VERSION_MAX = 2**31 - 1
+VERSION_MAX = PG_INT_MAX
 REVERTED = re.compile(r"Reverted to version (\d+)")
 # moderation.operations writes "<action>: <reason>" (or just "<action>") with every decision.
 DECISION = re.compile(
