@@ -24,6 +24,8 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from geo.errors import CodedError
+
 Box = tuple[float, float, float, float]
 
 # Commas (with optional spaces), semicolons or plain spaces separate the numbers.
@@ -32,21 +34,13 @@ NAMES_4 = ("west", "south", "east", "north")
 NAMES_6 = ("west", "south", "min height", "east", "north", "max height")
 
 
-class BBoxError(ValueError):
+class BBoxError(CodedError):
     """A bounding box that cannot be used, with a stable ``code`` and the message's ``params``.
 
     Codes: ``empty``, ``count`` (params count), ``longitude`` / ``latitude`` / ``height``
     (params name: west, south, east, north, min height or max height), ``south_above_north``.
+    Not a GeometryError: the callers that catch both say different things for each.
     """
-
-    def __init__(self, code: str, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.params = params
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class BBox(NamedTuple):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 
-class GeometryError(ValueError):
-    """A geometry or coordinate input that cannot be stored, with the reason.
+class CodedError(ValueError):
+    """An input problem with a stable ``code``, the ``params`` of its message, and the message.
 
-    ``code`` is stable and machine-readable; ``params`` fill the human message; ``message`` is a
-    plain English fallback for logs and callers without a translation catalogue.
+    ``code`` is machine-readable; ``params`` fill the human message; ``message`` is a plain
+    English fallback for logs and callers without a translation catalogue. Caught only as one
+    of its kinds (GeometryError, geo.bbox.BBoxError), never as this base.
     """
 
     def __init__(self, code: str, message: str, **params: object) -> None:
@@ -18,3 +19,7 @@ class GeometryError(ValueError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class GeometryError(CodedError):
+    """A geometry or coordinate input that cannot be stored, with the reason."""
