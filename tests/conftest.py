@@ -212,18 +212,26 @@ def make_trace(
     return make
 
 
+def post_login(client: FlaskClient, email: str, password: str = PASSWORD, query: str = "") -> Any:
+    """Post the real login form with its CSRF token; the response, whatever it is."""
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    return client.post(
+        f"/login{query}", data={"email": email, "password": password, "csrf_token": token}
+    )
+
+
+def log_in(client: FlaskClient, email: str) -> str:
+    """Log in on this client with the test password; returns a CSRF token for further requests."""
+    response = post_login(client, email)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return csrf_from(client.get("/").get_data(as_text=True))
+
+
 @pytest.fixture
 def login(client: FlaskClient) -> Callable[[User], str]:
     """Log a user in through the real form; returns a CSRF token for further requests."""
 
     def do(user: User) -> str:
-        page = client.get("/login")
-        token = csrf_from(page.get_data(as_text=True))
-        response = client.post(
-            "/login",
-            data={"email": user.email, "password": PASSWORD, "csrf_token": token},
-        )
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
-        return csrf_from(client.get("/").get_data(as_text=True))
+        return log_in(client, user.email)
 
     return do

@@ -20,6 +20,7 @@ from app.auth.passwords import verify_password
 from app.limits import limiter
 from app.models import AuditEvent, PasswordResetToken, User, UserSession
 from tests.conftest import PASSWORD, csrf_from
+from tests.conftest import post_login as log_in
 
 NEW_PASSWORD = "a brand new passphrase"
 LINK = re.compile(r"(\S+/reset-password/(\S+))")
@@ -52,11 +53,6 @@ def new_client(app: Flask, session: Session) -> Callable[[], FlaskClient]:
         return client
 
     return make
-
-
-def log_in(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
 def logged_in(make: Callable[[], FlaskClient], user: User) -> tuple[FlaskClient, str]:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Trace, TraceStatus, User
-from tests.conftest import PASSWORD, csrf_from
+from tests.conftest import csrf_from, log_in
 
 PROBLEM = "application/problem+json"
 ALTA = {"type": "Point", "coordinates": [23.2715, 69.9689]}
@@ -40,16 +40,6 @@ def english(client: FlaskClient) -> None:
     """Messages in English whether or not the Norwegian catalogue is compiled."""
     with client.session_transaction() as cookie_session:
         cookie_session["lang"] = "en"
-
-
-def login_as(client: FlaskClient, user: User) -> str:
-    """Log in on another client; returns its CSRF token."""
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302
-    return csrf_from(client.get("/").get_data(as_text=True))
 
 
 def post_trace(client: FlaskClient, token: str | None, body: Any, **kwargs: Any) -> Any:
@@ -300,7 +290,7 @@ def test_pending_trace_only_for_its_author(
     assert anonymous.mimetype == PROBLEM
 
     neighbour = app.test_client()
-    login_as(neighbour, make_user())
+    log_in(neighbour, make_user().email)
     assert neighbour.get(url).status_code == 404
 
 

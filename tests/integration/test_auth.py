@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.models import User, UserSession
 from tests.conftest import PASSWORD, csrf_from
+from tests.conftest import post_login as log_in
 
 COOKIE = "heritage_session"
 UNICODE_PASSWORD = "æøå🦌ÆØÅ🌲" * 8  # 64 code points; the emoji lie outside the BMP
@@ -42,13 +43,6 @@ def register(client: FlaskClient, email: str, password: str, **extra: str) -> An
         **extra,
     }
     return client.post("/register", data=data)
-
-
-def log_in(client: FlaskClient, email: str, password: str, query: str = "") -> Any:
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    return client.post(
-        f"/login{query}", data={"email": email, "password": password, "csrf_token": token}
-    )
 
 
 def user_count(session: Session) -> int:

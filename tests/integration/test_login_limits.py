@@ -23,6 +23,7 @@ from app.db import engine_of
 from app.limits import limiter
 from app.models import AuditEvent, OutboxMail, PasswordResetToken, User
 from tests.conftest import PASSWORD, csrf_from
+from tests.conftest import post_login as log_in
 from tests.mailbox import mail_bodies
 
 # Every refused password costs an argon2 verification (slow on purpose), so the tests run with
@@ -39,11 +40,6 @@ def device(app: Flask, address: str) -> FlaskClient:
     with client.session_transaction() as cookie_session:
         cookie_session["lang"] = "en"
     return client
-
-
-def log_in(client: FlaskClient, email: str, password: str) -> Any:
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,8 @@ from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from app.models import Membership, MembershipRole, TraceStatus, User, UserRole
-from tests.conftest import PASSWORD, csrf_from
+from app.models import Membership, MembershipRole, TraceStatus, UserRole
+from tests.conftest import log_in
 
 # A corner of Finnmark that no other test uses; Oslo is far outside it.
 BBOX = "24.0,70.0,25.0,70.5"
@@ -22,14 +22,6 @@ INSIDE = Point(24.5, 70.25)
 OUTSIDE = Point(10.75, 59.91)
 ZOOMED_IN = 14
 ZOOMED_OUT = 6
-
-
-def login_as(client: FlaskClient, user: User) -> None:
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302
 
 
 def map_data(client: FlaskClient, bbox: str = BBOX, zoom: int = ZOOMED_IN) -> dict[str, Any]:
@@ -122,11 +114,11 @@ def test_pending_only_for_the_author(app: Flask, session: Session, make_user, ma
     assert ids(map_data(app.test_client())) == {approved.id}
 
     other = app.test_client()
-    login_as(other, neighbour)
+    log_in(other, neighbour.email)
     assert ids(map_data(other)) == {approved.id}
 
     own = app.test_client()
-    login_as(own, author)
+    log_in(own, author.email)
     response = own.get(f"/api/map?bbox={BBOX}&zoom={ZOOMED_IN}")
     assert "no-store" in response.headers["Cache-Control"]
     body = json.loads(response.get_data())
@@ -148,7 +140,7 @@ def test_project_librarian_sees_pending_but_not_deleted(
     make_trace(INSIDE, status=TraceStatus.PENDING, project=other_project)  # not theirs
     make_trace(INSIDE, status=TraceStatus.DELETED, project=project)
     client = app.test_client()
-    login_as(client, librarian)
+    log_in(client, librarian.email)
     assert ids(map_data(client)) == {pending.id}
 
 

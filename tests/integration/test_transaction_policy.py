@@ -31,7 +31,7 @@ from app.models import (
     UserRole,
     UserSession,
 )
-from tests.conftest import PASSWORD, PASSWORD_HASH, csrf_from
+from tests.conftest import PASSWORD_HASH, csrf_from, log_in
 
 MARKER = "Commit blocked by the test"
 DATA_TABLES = (
@@ -93,15 +93,6 @@ def fail_at_commit(app: Flask, table: str, condition: str, sqlstate: str) -> Non
             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ({condition})
             EXECUTE FUNCTION h6_refuse_commit();
         """))  # fmt: skip
-
-
-def log_in(client: FlaskClient, email: str) -> str:
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302
-    return csrf_from(client.get("/").get_data(as_text=True))
 
 
 def stored(app: Flask, sql: str, **params: Any) -> Any:
