@@ -490,7 +490,7 @@ def test_a_file_can_protect_a_site_but_never_expose_one(vocabulary: Vocabulary) 
 
 def test_geojson_is_read_one_feature_at_a_time(vocabulary: Vocabulary, monkeypatch) -> None:
     # Tiny chunks put every boundary inside a value; members may come in any order.
-    monkeypatch.setattr("app.imports.parse.CHUNK_CHARS", 7)
+    monkeypatch.setattr("app.imports.jsonstream.CHUNK_CHARS", 7)
     features = [feature(point(23.27 + n / 1000, 69.97), title=f"Grop {n}") for n in range(5)]
     text = json.dumps({"features": features, "type": "FeatureCollection"}, indent=3)
     parsed = parse(" \n" + text + "\n\n", "a.geojson", vocabulary)
