@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -225,6 +226,14 @@ def log_in(client: FlaskClient, email: str) -> str:
     response = post_login(client, email)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return csrf_from(client.get("/").get_data(as_text=True))
+
+
+@pytest.fixture
+def logged_mail(app: Flask) -> list[EmailMessage]:
+    """Mail handed on in this test: without an SMTP server the app 'sends' into this list."""
+    box: list[EmailMessage] = app.extensions.setdefault("mail_outbox", [])
+    box.clear()
+    return box
 
 
 @pytest.fixture

@@ -112,14 +112,6 @@ def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]
     server.server_close()
 
 
-@pytest.fixture
-def logged_mail(app: Flask) -> list[EmailMessage]:
-    """Without an SMTP server the app 'sends' into this list (development mode)."""
-    box: list[EmailMessage] = app.extensions.setdefault("mail_outbox", [])
-    box.clear()
-    return box
-
-
 # --- the people and their traces ---------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -40,14 +39,6 @@ DATA_TABLES = (
 )
 TITLE = "Tuft ved vannet (transaksjonstest)"
 AUTHOR = "rita.transaksjon@example.org"
-
-
-@pytest.fixture
-def logged_mail(app: Flask) -> list[EmailMessage]:
-    """What the app would have mailed (no SMTP server is configured in the tests)."""
-    box: list[EmailMessage] = app.extensions.setdefault("mail_outbox", [])
-    box.clear()
-    return box
 
 
 @pytest.fixture

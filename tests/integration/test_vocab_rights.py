@@ -30,6 +30,7 @@ from app.models import (
     UserRole,
 )
 from tests.conftest import PASSWORD, csrf_from
+from tests.integration.test_vocab import fields_of
 
 ALTA = Point(23.27, 69.97)
 GJESDAL = Point(6.05, 58.77)
@@ -94,23 +95,6 @@ def browser(app: Flask, session: Session) -> Callable[[User | None], tuple[Flask
         return client, token
 
     return make
-
-
-def fields_of(term: Term, **changes: Any) -> dict[str, Any]:
-    """The edit form as a browser sends it, unchanged unless told otherwise."""
-    data: dict[str, Any] = {
-        "label_nb": term.label_nb,
-        "label_nn": term.label_nn or "",
-        "label_en": term.label_en,
-        "label_se": term.label_se or "",
-        "uri": term.uri or "",
-        "sort_order": str(term.sort_order),
-    }
-    for flag in ("sensitive", "before_1537", "is_active"):
-        if getattr(term, flag):
-            data[flag] = "y"
-    data.update(changes)
-    return {key: value for key, value in data.items() if value is not None}
 
 
 def snapshot(session: Session, world: dict[str, Any]) -> tuple[Any, ...]:
