@@ -81,6 +81,19 @@ def problem(
     return response, status
 
 
+def domain_problem(error: DomainError) -> tuple[Response, int]:
+    """The problem details of a refusal: a stable title, the message as detail, its code."""
+    extra = dict(error.extra)
+    if isinstance(error, ValidationFailed):
+        extra["errors"] = [
+            {"field": field, "detail": message}
+            for field, messages in error.errors.items()
+            for message in messages
+        ]
+    title = str(error.title) if error.title else status_title(error.status)
+    return problem(error.status, title, error.message, code=error.code, **extra)
+
+
 def status_title(status: int) -> str:
     """The short, stable title of an HTTP status in problem details and error pages."""
     titles = {
@@ -118,15 +131,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Any:
         if wants_problem_json():
-            extra = dict(error.extra)
-            if isinstance(error, ValidationFailed):
-                extra["errors"] = [
-                    {"field": field, "detail": message}
-                    for field, messages in error.errors.items()
-                    for message in messages
-                ]
-            title = str(error.title) if error.title else status_title(error.status)
-            return problem(error.status, title, error.message, code=error.code, **extra)
+            return domain_problem(error)
         return _page(error.status, error.message, "")
 
     @app.errorhandler(CSRFError)

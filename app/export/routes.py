@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.access import viewer_of
 from app.db import db
-from app.errors import problem
+from app.errors import domain_problem
 from app.export.forms import ExportForm
 from app.export.stream import MEDIA_TYPES, Export, Source, filename
 from app.models import Project
@@ -85,7 +85,7 @@ def deletions() -> Response | tuple[Response, int]:
         query = harvest.query_from_args(request.args)
     except (harvest.InvalidHarvestParameter, harvest.UnknownProject) as error:
         # Problem details, as a harvesting client expects (the export page answers in HTML).
-        return problem(error.status, str(error.title), error.message, code=error.code)
+        return domain_problem(error)
     page = harvest.deletions_page(query)
     base = current_app.config["BASE_URL"].rstrip("/")
     params = {k: v for k, v in request.args.items() if k not in ("offset", "limit")}

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement
 
 from app.access import precise_allowed, viewer_of
-from app.errors import DomainError, problem
+from app.errors import DomainError, domain_problem
 from app.models import PartnerToken, User
 from app.publication.tokens import token_from_request
 
@@ -55,7 +55,6 @@ def receiver_from_request() -> Receiver:
 
 def invalid_token_response(error: InvalidToken) -> tuple[Response, int]:
     """Problem details with the WWW-Authenticate challenge RFC 6750 asks for."""
-    # A stable title, the specific message in detail (as every problem answer does).
-    response, status = problem(error.status, str(error.title), error.message, code=error.code)
+    response, status = domain_problem(error)
     response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response, status
