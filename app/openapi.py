@@ -31,7 +31,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_PROBLEM_RESPONSE = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
+# The content of every error answer, here and in the OGC API's document (app.ogc.openapi).
+PROBLEM_RESPONSE = {"content": {"application/problem+json": {"schema": _PROBLEM}}}
 
 # West, south, east, north of boxes that lie wholly inside Norway (tested against the outline
 # in tests/integration/test_schemathesis.py). A position in one of them is always accepted; the
@@ -53,7 +54,7 @@ VISIBLE_TEXT = "[0-9A-Za-zÆØÅæøå]"
 
 
 def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, **_PROBLEM_RESPONSE}
+    return {"description": description, **PROBLEM_RESPONSE}
 
 
 # Answers any route may give, besides its own.

@@ -7,11 +7,8 @@ from functools import cache
 from typing import Any
 
 from app.ogc import CRS84, DEFAULT_LIMIT, MAX_LIMIT
-from app.openapi import PROBLEM_SCHEMA
+from app.openapi import PROBLEM_RESPONSE, PROBLEM_SCHEMA
 
-_PROBLEM = {
-    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-}
 _JSON_OR_HTML = {
     "application/json": {"schema": {"type": "object"}},
     "text/html": {"schema": {"type": "string"}},
@@ -30,10 +27,10 @@ def _get(summary: str, operation_id: str, params: list[str], content: dict[str, 
          not_found: bool = False) -> dict[str, Any]:  # fmt: skip
     responses: dict[str, Any] = {
         "200": {"description": summary, "content": content},
-        "400": {"description": "A parameter is invalid", **_PROBLEM},
+        "400": {"description": "A parameter is invalid", **PROBLEM_RESPONSE},
     }
     if not_found:
-        responses["404"] = {"description": "No such collection or feature", **_PROBLEM}
+        responses["404"] = {"description": "No such collection or feature", **PROBLEM_RESPONSE}
     return {"get": {"summary": summary, "operationId": operation_id, "tags": ["OGC API - Features"],
                     "parameters": [_param(p) for p in params], "responses": responses}}  # fmt: skip
 
