@@ -48,11 +48,6 @@ class User(UserMixin, Base):
         """Disabled accounts cannot log in."""
         return self.is_enabled
 
-    @property
-    def is_librarian(self) -> bool:
-        """Librarians and admins run projects."""
-        return self.role in (UserRole.LIBRARIAN, UserRole.ADMIN)
-
 
 class UserSession(Base):
     """One login on one device; the cookie holds only its random id, so it can be revoked."""
