@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -36,6 +37,19 @@ class NotFound(DomainError):
 
     status = 404
     code = "not_found"
+
+
+class InvalidParameter(DomainError):
+    """A query parameter an API cannot use (400 with problem details, as OGC API asks)."""
+
+    status = 400
+    code = "invalid_parameter"
+    title = _l("Bad request parameter")
+
+    @classmethod
+    def named(cls, name: str, message: str) -> InvalidParameter:
+        """The error for one parameter: its name first, then what is wrong with the value."""
+        return cls(f"{name}: {message}", parameter=name)
 
 
 class Forbidden(DomainError):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.access import viewer_of
 from app.db import db
-from app.errors import domain_problem
+from app.errors import InvalidParameter, domain_problem
 from app.export.forms import ExportForm
 from app.export.stream import MEDIA_TYPES, Export, Source, filename
 from app.models import Project
@@ -83,7 +83,7 @@ def deletions() -> Response | tuple[Response, int]:
     try:
         receiver_from_request()  # a token that does not work is refused here too
         query = harvest.query_from_args(request.args)
-    except (harvest.InvalidHarvestParameter, harvest.UnknownProject) as error:
+    except (InvalidParameter, harvest.UnknownProject) as error:
         # Problem details, as a harvesting client expects (the export page answers in HTML).
         return domain_problem(error)
     page = harvest.deletions_page(query)

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.access import display_geometry
 from app.bbox import bbox_message
 from app.db import db
-from app.errors import DomainError
+from app.errors import InvalidParameter
 from app.models import Project, Scheme, Term, Trace, TraceStatus
 from app.ogc import ALL_TRACES, CRS84, MAX_LIMIT
 from app.params import clamped_whole_number
@@ -33,19 +32,6 @@ from geo.bbox import BBox, BBoxError
 
 # Parameters that filter on a property by equality (OGC API - Features Part 3 queryables).
 QUERYABLES = ("type", "period", "licence", "project")
-
-
-class InvalidParameter(DomainError):
-    """A query parameter the API cannot use (400 with problem details, as OGC API asks)."""
-
-    status = 400
-    code = "invalid_parameter"
-    title = _l("Bad request parameter")
-
-    @classmethod
-    def named(cls, name: str, message: str) -> InvalidParameter:
-        """The error for one parameter: its name first, then what is wrong with the value."""
-        return cls(f"{name}: {message}", parameter=name)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,9 @@ import orjson
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import gettext
 
-from app.errors import NotFound
+from app.errors import InvalidParameter, NotFound
 from app.ogc import ALL_TRACES, CRS84, DEFAULT_LIMIT, queries
 from app.ogc.openapi import declared_query_parameters, openapi_document
-from app.ogc.queries import InvalidParameter
 from app.params import db_int
 from app.publication import harvest
 from app.publication.deliveries import record_reading

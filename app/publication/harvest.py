@@ -31,11 +31,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.db import db
-from app.errors import DomainError
+from app.errors import InvalidParameter, NotFound
 from app.models import Project
 from app.models.removals import PublicationRemoval
 from app.params import clamped_whole_number
@@ -48,20 +47,8 @@ MOVED = "moved"
 DELETIONS_LIMIT = 1000  # tombstones per page unless the harvester asks for fewer
 
 
-class InvalidHarvestParameter(DomainError):
-    """A parameter of the deletions feed that cannot be used (400, with problem details)."""
-
-    status = 400
-    code = "invalid_parameter"
-    title = _l("Bad request parameter")
-
-
-class UnknownProject(DomainError):
+class UnknownProject(NotFound):
     """The deletions of a project that does not exist."""
-
-    status = 404
-    code = "not_found"
-    title = _l("Not found")
 
 
 @dataclass(frozen=True)
@@ -91,7 +78,7 @@ def query_from_args(args: Mapping[str, str]) -> DeletionsQuery:
     """The export's deletions query: since, project (a short name), limit and offset."""
     unknown = sorted(set(args) - {"since", "project", "limit", "offset"})
     if unknown:
-        raise InvalidHarvestParameter(
+        raise InvalidParameter(
             gettext("Unknown query parameter: %(names)s.", names=", ".join(unknown))
         )
     project_id = None
@@ -104,10 +91,10 @@ def query_from_args(args: Mapping[str, str]) -> DeletionsQuery:
         try:
             since = parse_since(args["since"])
         except TimeError as error:
-            raise InvalidHarvestParameter("since: " + time_message(error, interval=False)) from None
+            raise InvalidParameter("since: " + time_message(error, interval=False)) from None
     limit = _whole(args.get("limit"), "limit", DELETIONS_LIMIT)
     if limit < 1:
-        raise InvalidHarvestParameter("limit: " + gettext("give a whole number, 1 or more."))
+        raise InvalidParameter("limit: " + gettext("give a whole number, 1 or more."))
     return DeletionsQuery(project_id, since, min(limit, DELETIONS_LIMIT),
                           _whole(args.get("offset"), "offset", 0))  # fmt: skip
 
@@ -117,7 +104,7 @@ def _whole(raw: str | None, name: str, default: int) -> int:
         return default
     value = clamped_whole_number(raw)
     if value is None:
-        raise InvalidHarvestParameter(name + ": " + gettext("give a whole number, 0 or more."))
+        raise InvalidParameter(name + ": " + gettext("give a whole number, 0 or more."))
     return value
 
 
