@@ -92,7 +92,11 @@ def sweep(directory: Path, max_age: int) -> None:
     if not directory.is_dir():
         return
     oldest = time.time() - max_age
-    for path in directory.iterdir():
+    try:
+        paths = list(directory.iterdir())
+    except OSError:
+        return  # a directory that may be written but not listed: housekeeping never fails an upload
+    for path in paths:
         try:
             if _NAME.fullmatch(path.name) and path.stat().st_mtime < oldest:
                 path.unlink(missing_ok=True)

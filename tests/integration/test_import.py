@@ -561,6 +561,27 @@ def test_an_unwritable_hold_directory_is_503_not_500(
     assert counts(session) == before
 
 
+def test_a_hold_directory_that_cannot_be_listed_does_not_stop_an_upload(
+    client: FlaskClient, alta, sign_in, monkeypatch, hold_dir: Path
+) -> None:
+    """Sweeping old files is housekeeping: a directory that may be written but not listed
+    (mode 0300 for the app's user) still takes the upload."""
+    listing = Path.iterdir
+
+    def unlistable(path: Path) -> Iterator[Path]:
+        if path == hold_dir:
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    hold_dir.mkdir()
+    monkeypatch.setattr(Path, "iterdir", unlistable)
+    sign_in(alta["librarian"])
+    response = upload(client, "alta", THREE_SITES, "sites.geojson")
+    assert response.status_code == 200
+    page, _ = report_of(response)
+    assert "Ready to import: 3" in page
+
+
 def test_the_default_import_limit_is_200_mb(app: Flask) -> None:
     assert app.config["IMPORT_MAX_MB"] == 200
 
