@@ -390,9 +390,7 @@ def _since(raw: str | None, name: str) -> datetime | None:
         raise InvalidParameter.named(name, time_message(error, interval=False)) from None
 
 
-def _record_delivery(
-    reader: Receiver, html: bool, query: dict, count: int, precise: bool
-) -> None:
+def _record_delivery(reader: Receiver, html: bool, query: dict, count: int, precise: bool) -> None:
     """Log what a partner token received (GET only); anonymous reads are not logged (too many)."""
     if request.method == "GET":
         record_reading(reader, "html" if html else "json", query, count, precise)

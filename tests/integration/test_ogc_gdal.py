@@ -57,9 +57,10 @@ def ogc_server(database_url: str) -> Iterator[str]:
 def seeded(app: Flask) -> Iterator[None]:
     """Three projects and seven traces (five approved, one of them protected), committed."""
     with app.app_context():
+        # An admin: admins hand out partner tokens.
         user = User(email="gdal@example.org", email_normalized="gdal@example.org",
                     display_name="Bibliotekar", password_hash=PASSWORD_HASH,
-                    role=UserRole.ADMIN)  # fmt: skip  (admins hand out partner tokens)
+                    role=UserRole.ADMIN)  # fmt: skip
         projects = {slug: Project(slug=slug, name=slug.title(), library_name="Bibliotek")
                     for slug in ("alta-museum", "hammerfest", "empty")}  # fmt: skip
         db.session.add_all([user, *projects.values()])
