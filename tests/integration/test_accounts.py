@@ -35,14 +35,6 @@ def _fresh_limits(app: Flask) -> Iterator[None]:
 
 
 @pytest.fixture
-def outbox(app: Flask) -> list[EmailMessage]:
-    """Messages 'sent' in this test (app.mail keeps them when no SMTP server is configured)."""
-    box: list[EmailMessage] = app.extensions.setdefault("mail_outbox", [])
-    box.clear()
-    return box
-
-
-@pytest.fixture
 def new_client(app: Flask, session: Session) -> Callable[[], FlaskClient]:
     """Factory for further clients (devices) in the test's transaction, with English pages."""
 
@@ -237,7 +229,7 @@ def test_email_change_needs_current_password(
 
 
 def test_email_change_with_password(
-    session: Session, make_user, new_client, outbox: list[EmailMessage]
+    session: Session, make_user, new_client, logged_mail: list[EmailMessage]
 ) -> None:
     user = make_user()
     old_address = user.email
@@ -254,7 +246,7 @@ def test_email_change_with_password(
     fresh = stored(session, user)
     assert fresh.email_normalized == "kari.ny@example.no"
     # The old address hears about it, and the new one logs in.
-    assert [m["To"] for m in outbox] == [old_address]
+    assert [m["To"] for m in logged_mail] == [old_address]
     assert log_in(new_client(), "KARI.NY@example.no").status_code == 302
     assert log_in(new_client(), old_address).status_code == 422
 
@@ -338,7 +330,7 @@ def test_last_seen_is_updated_at_most_every_five_minutes(
 
 
 def test_reset_request_is_neutral_for_unknown_address(
-    session: Session, make_user, new_client, outbox: list[EmailMessage]
+    session: Session, make_user, new_client, logged_mail: list[EmailMessage]
 ) -> None:
     user = make_user()
     unknown = request_reset(new_client(), "nobody@example.no")
@@ -349,20 +341,20 @@ def test_reset_request_is_neutral_for_unknown_address(
         return re.sub(r'value="[^"]+"|content="[^"]+"', "", response.get_data(as_text=True))
 
     assert message_of(unknown) == message_of(known)
-    assert [m["To"] for m in outbox] == [user.email]
+    assert [m["To"] for m in logged_mail] == [user.email]
     assert session.execute(select(PasswordResetToken)).scalars().all()[0].user_id == user.id
 
 
 def test_reset_mail_link_uses_base_url_not_host_header(
-    app: Flask, session: Session, make_user, new_client, outbox: list[EmailMessage]
+    app: Flask, session: Session, make_user, new_client, logged_mail: list[EmailMessage]
 ) -> None:
     user = make_user()
     response = request_reset(new_client(), user.email, base_url="http://evil.example")
     assert response.status_code == 200
-    assert len(outbox) == 1
-    body = outbox[0].get_content()
+    assert len(logged_mail) == 1
+    body = logged_mail[0].get_content()
     assert "evil.example" not in body
-    link, token = reset_token_from(outbox[0])
+    link, token = reset_token_from(logged_mail[0])
     assert link.startswith(app.config["BASE_URL"].rstrip("/") + "/reset-password/")
     # Only the token's hash is stored.
     row = session.execute(select(PasswordResetToken)).scalar_one()
@@ -373,12 +365,12 @@ def test_reset_mail_link_uses_base_url_not_host_header(
 
 
 def test_reset_link_sets_password_once_and_revokes_sessions(
-    session: Session, make_user, new_client, outbox: list[EmailMessage]
+    session: Session, make_user, new_client, logged_mail: list[EmailMessage]
 ) -> None:
     user = make_user()
     old_device, _ = logged_in(new_client, user)
     request_reset(new_client(), user.email)
-    _, token = reset_token_from(outbox[0])
+    _, token = reset_token_from(logged_mail[0])
     client = new_client()
     response = use_reset_link(client, token)
     assert response.status_code == 302
@@ -394,11 +386,11 @@ def test_reset_link_sets_password_once_and_revokes_sessions(
 
 
 def test_reset_link_refuses_weak_password(
-    session: Session, make_user, new_client, outbox: list[EmailMessage]
+    session: Session, make_user, new_client, logged_mail: list[EmailMessage]
 ) -> None:
     user = make_user()
     request_reset(new_client(), user.email)
-    _, token = reset_token_from(outbox[0])
+    _, token = reset_token_from(logged_mail[0])
     response = use_reset_link(new_client(), token, "passord123")
     assert response.status_code == 422
     assert verify_password(stored(session, user).password_hash, PASSWORD)
@@ -407,11 +399,11 @@ def test_reset_link_refuses_weak_password(
 
 
 def test_expired_reset_link_is_refused(
-    session: Session, make_user, new_client, outbox: list[EmailMessage]
+    session: Session, make_user, new_client, logged_mail: list[EmailMessage]
 ) -> None:
     user = make_user()
     request_reset(new_client(), user.email)
-    _, token = reset_token_from(outbox[0])
+    _, token = reset_token_from(logged_mail[0])
     session.execute(
         update(PasswordResetToken).values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
     )
@@ -429,11 +421,11 @@ def test_unknown_reset_link_is_refused(new_client, token: str) -> None:
 
 
 def test_reset_link_dies_when_password_is_changed(
-    session: Session, make_user, new_client, outbox: list[EmailMessage]
+    session: Session, make_user, new_client, logged_mail: list[EmailMessage]
 ) -> None:
     user = make_user()
     request_reset(new_client(), user.email)
-    _, token = reset_token_from(outbox[0])
+    _, token = reset_token_from(logged_mail[0])
     client, csrf = logged_in(new_client, user)
     assert change_password(client, csrf, PASSWORD, NEW_PASSWORD).status_code == 302
     assert use_reset_link(new_client(), token, "yet another passphrase").status_code == 400
@@ -441,13 +433,13 @@ def test_reset_link_dies_when_password_is_changed(
 
 
 def test_reset_not_sent_for_disabled_account(
-    session: Session, make_user, new_client, outbox: list[EmailMessage]
+    session: Session, make_user, new_client, logged_mail: list[EmailMessage]
 ) -> None:
     user = make_user()
     session.execute(update(User).where(User.id == user.id).values(is_enabled=False))
     session.commit()
     assert request_reset(new_client(), user.email).status_code == 200
-    assert outbox == []
+    assert logged_mail == []
 
 
 # --- rate limits ------------------------------------------------------------------------
@@ -521,7 +513,7 @@ def test_submission_limit_key_is_the_user(app: Flask, make_user) -> None:
 
 
 def test_account_events_are_audited_without_secrets(
-    session: Session, make_user, new_client, outbox: list[EmailMessage]
+    session: Session, make_user, new_client, logged_mail: list[EmailMessage]
 ) -> None:
     user = make_user()
     client, token = logged_in(new_client, user)
@@ -532,7 +524,7 @@ def test_account_events_are_audited_without_secrets(
         data={"csrf_token": token, "new_email": "moved@example.no", "email_password": NEW_PASSWORD},
     )
     request_reset(new_client(), "moved@example.no")
-    _, reset_token = reset_token_from(outbox[-1])
+    _, reset_token = reset_token_from(logged_mail[-1])
     third = "third passphrase here"
     assert use_reset_link(new_client(), reset_token, third).status_code == 302
     client = new_client()  # the reset logged every device out
