@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
@@ -41,11 +41,13 @@ class ExposureNotConfirmed(DomainError):
 
 def exposure_message(impact: Impact) -> str:
     """The sentence a librarian confirms before traces lose their protection."""
-    return gettext(
-        "This makes %(traces)s traces in %(projects)s projects visible at their exact "
+    return ngettext(
+        "This makes %(traces)s traces in %(num)s project visible at their exact "
         "position to everyone.",
+        "This makes %(traces)s traces in %(num)s projects visible at their exact "
+        "position to everyone.",
+        impact.projects,
         traces=impact.traces,
-        projects=impact.projects,
     )
 
 

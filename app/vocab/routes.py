@@ -4,7 +4,7 @@ curators and project librarians read them and suggest changes."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -92,17 +92,20 @@ def _saved_message(code: str, result: operations.TermUpdate) -> str:
     message = gettext("The term “%(code)s” is saved.", code=code)
     impact = result.impact
     if impact.traces and impact.exposes:
-        message += " " + gettext(
-            "%(traces)s traces in %(projects)s projects are now shown at their exact "
+        message += " " + ngettext(
+            "%(traces)s traces in %(num)s project are now shown at their exact "
             "position to everyone.",
+            "%(traces)s traces in %(num)s projects are now shown at their exact "
+            "position to everyone.",
+            impact.projects,
             traces=impact.traces,
-            projects=impact.projects,
         )
     elif impact.traces:
-        message += " " + gettext(
-            "%(traces)s traces in %(projects)s projects are now protected.",
+        message += " " + ngettext(
+            "%(traces)s traces in %(num)s project are now protected.",
+            "%(traces)s traces in %(num)s projects are now protected.",
+            impact.projects,
             traces=impact.traces,
-            projects=impact.projects,
         )
     return message
 
