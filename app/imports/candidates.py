@@ -19,6 +19,7 @@ from app.errors import ValidationFailed
 from app.revisions.operations import normalise_tags
 from app.traces.messages import geometry_message
 from app.traces.validation import DESCRIPTION_MAX, LICENCES, SOURCES_MAX, TITLE_MAX
+from app.validation import FieldErrors, clean_line, has_visible_text, strip_controls
 from geo.errors import GeometryError
 from geo.geometry import DEFAULT_MAX_VERTICES, parse_geometry
 
@@ -159,9 +160,13 @@ def clean_feature(
 ) -> Candidate:
     """Check one feature's fields and geometry; the same step runs again on confirmation."""
     errors = list(errors or [])
-    title = " ".join(_text(raw.get("title"), gettext("Title"), errors).split())
-    if not title:
+    typed = _typed(raw.get("title"), gettext("Title"), errors)
+    checked = FieldErrors()  # the one cleaner (app.validation), its problems said our way
+    title = clean_line(typed, field="title", errors=checked, max_len=TITLE_MAX)
+    if not typed.strip():
         errors.append(gettext("The title is missing."))
+    elif not has_visible_text(title):
+        errors.append(gettext("The title has no letters or digits that can be seen."))
     elif len(title) > TITLE_MAX:
         errors.append(gettext("The title is longer than %(limit)s characters.", limit=TITLE_MAX))
     description = _text(raw.get("description"), gettext("Description"), errors)
@@ -285,13 +290,18 @@ def _protection(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
     return {"location": GENERALISED if generalised else None, "sensitive": sensitive}
 
 
-def _text(value: Any, label: str, errors: list[str]) -> str:
+def _typed(value: Any, label: str, errors: list[str]) -> str:
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         errors.append(gettext("%(field)s must be text.", field=label))
         return ""
-    return str(value).replace("\r\n", "\n").replace("\x00", "").strip()
+    return str(value)
+
+
+def _text(value: Any, label: str, errors: list[str]) -> str:
+    """Text as every form cleans it: no NUL, control or bidi characters, NFC, lines kept."""
+    return strip_controls(_typed(value, label, errors), multiline=True).strip()
 
 
 def _sources(value: Any, errors: list[str]) -> str:

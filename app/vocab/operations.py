@@ -17,6 +17,7 @@ from app.db import db
 from app.errors import DomainError, Forbidden, ValidationFailed
 from app.models import Scheme, Term, User, UserRole
 from app.notify import notify
+from app.validation import FieldErrors, clean_line, clean_text
 from app.vocab.queries import Impact, sensitivity_impact
 
 CODE_MAX = 64
@@ -76,16 +77,11 @@ class TermFields:
 
 def clean_fields(raw: dict[str, Any]) -> TermFields:
     """Trim and check the fields; ValidationFailed names each bad one and why."""
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
 
     def label(name: str, required: bool) -> str | None:
-        value = " ".join(str(raw.get(name) or "").replace("\x00", "").split())
-        if required and not value:
-            errors.setdefault(name, []).append(gettext("This field is required."))
-        if len(value) > LABEL_MAX:
-            errors.setdefault(name, []).append(
-                gettext("At most %(limit)s characters.", limit=LABEL_MAX)
-            )
+        value = clean_line(str(raw.get(name) or ""), field=name, errors=errors,
+                           required=required, max_len=LABEL_MAX)  # fmt: skip
         return value or None
 
     fields = TermFields(
@@ -93,15 +89,25 @@ def clean_fields(raw: dict[str, Any]) -> TermFields:
         label_nn=label("label_nn", required=False),
         label_en=label("label_en", required=True) or "",
         label_se=label("label_se", required=False),
-        uri=_check_uri(raw.get("uri"), errors),
+        uri=_check_uri(raw.get("uri"), errors.errors),
         sensitive=bool(raw.get("sensitive")),
         before_1537=bool(raw.get("before_1537")),
         is_active=bool(raw.get("is_active")),
-        sort_order=int(raw.get("sort_order") or 0),
+        sort_order=_sort_order(raw.get("sort_order"), errors),
     )
-    if errors:
-        raise ValidationFailed(errors)
+    errors.raise_if_any()
     return fields
+
+
+def _sort_order(raw: Any, errors: FieldErrors) -> int:
+    try:
+        value = int(raw or 0)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not -10_000 <= value <= 10_000:
+        errors.add("sort_order", gettext("A whole number from -10000 to 10000."))
+        return 0
+    return value
 
 
 def _check_uri(raw: Any, errors: dict[str, list[str]]) -> str | None:
@@ -230,7 +236,7 @@ def suggest_change(term: Term, user: User, raw: Any) -> int:
     it; returns how many were told. Only they may change the rules, which hold everywhere."""
     if not can_suggest_vocabulary_change(user):
         raise Forbidden(gettext("You may not suggest changes to the vocabularies."))
-    text = str(raw or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    text = clean_text(str(raw or ""), field="text", errors=FieldErrors(), max_len=SUGGESTION_MAX)
     if not text:
         raise ValidationFailed({"text": [gettext("Write what should change, and why.")]})
     if len(text) > SUGGESTION_MAX:

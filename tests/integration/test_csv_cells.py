@@ -29,6 +29,7 @@ from app.imports.candidates import build_vocabulary
 from app.imports.parse import parse_upload
 from app.models import Project, Scheme, Term, Trace, TraceStatus, UserRole
 from app.publication.features import ExportFilters
+from app.validation import FieldErrors, clean_line, strip_controls
 from tests.integration.test_export import add_user, empty_tables, make_export_app
 
 SIGNS = "=+-@＝＋－＠"
@@ -136,7 +137,7 @@ def test_every_text_cell_is_safe_and_reads_back_exactly(
     assert split_tags(restore(cells["tags"])) == tags
 
     # The importer reads the same file back: the codes find their terms, the text is the
-    # text (titles and attributions with their spaces tidied, as every import does).
+    # text (titles and attributions cleaned by app.validation, as every form and import is).
     vocabulary = build_vocabulary(
         [
             ("trace_type", kind_id, type_code, [type_label]),
@@ -145,6 +146,7 @@ def test_every_text_cell_is_safe_and_reads_back_exactly(
     )
     (candidate,) = parse_upload(body, "export.csv", vocabulary, "CC-BY-4.0").candidates
     fields = candidate.fields
-    assert fields["title"] == " ".join(title.split())
+    assert fields["title"] == clean_line(title, field="t", errors=FieldErrors(), max_len=200)
     assert (fields["trace_type"], fields["period"]) == (type_code, period_code)
-    assert fields["attribution"] == (" ".join(attribution.split()) or None)
+    tidied = " ".join(strip_controls(attribution, multiline=True).split())
+    assert fields["attribution"] == (tidied or None)

@@ -12,7 +12,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, User, UserRole
+from app.imports.candidates import build_vocabulary, clean_feature
+from app.models import (
+    Membership,
+    MembershipRole,
+    Project,
+    Term,
+    Trace,
+    TraceStatus,
+    User,
+    UserRole,
+)  # fmt: skip
 from app.validation import BIDI_CONTROLS
 from tests.conftest import csrf_from
 
@@ -128,3 +138,38 @@ def test_older_titles_with_bidi_controls_are_shown_isolated(
     )
     assert "<bdi>amiR</bdi>" in queue
     assert '<h1 dir="auto">Fangstgrop</h1>' in page
+
+
+@pytest.mark.parametrize("label", ["\u200b\u200d", "\u0301\u0301", "\u202e"])
+def test_invisible_term_label_is_refused(
+    client: FlaskClient, session: Session, librarian: dict[str, Any], label: str
+) -> None:
+    token = csrf_from(client.get("/vocab/new?scheme=period").get_data(as_text=True))
+    response = client.post("/vocab/new?scheme=period", data={
+        "csrf_token": token, "code": "usynlig", "label_nb": label, "label_en": "Invisible",
+        "is_active": "y", "sort_order": "0",
+    })  # fmt: skip
+    assert response.status_code == 422
+    assert "letters or digits" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.execute(select(Term).where(Term.code == "usynlig")).first() is None
+
+
+@pytest.mark.parametrize("title", INVISIBLE.values(), ids=INVISIBLE.keys())
+def test_invisible_import_title_is_refused(app: Any, title: str) -> None:
+    with app.test_request_context():
+        candidate = clean_feature(
+            {"title": title, "geometry": ALTA}, 1, build_vocabulary([]), "CC-BY-4.0"
+        )
+    assert not candidate.importable
+    assert any("letters or digits" in error for error in candidate.errors), candidate.errors
+
+
+def test_import_titles_and_text_lose_their_bidi_controls(app: Any) -> None:
+    with app.test_request_context():
+        candidate = clean_feature(
+            {"title": "Tuft \u202eved\u202c vatnet", "description": "a\u2066b", "geometry": ALTA},
+            1, build_vocabulary([]), "CC-BY-4.0",
+        )  # fmt: skip
+    assert candidate.importable, candidate.errors
+    assert candidate.title == "Tuft ved vatnet" and candidate.fields["description"] == "ab"
