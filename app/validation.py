@@ -85,7 +85,8 @@ def strip_controls(text: str, *, multiline: bool) -> str:
             continue
         else:
             kept.append(char)
-    return "".join(kept)
+    # Again after stripping: a removed control between a letter and its mark hid a composition.
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def strip_bidi(text: Any) -> str:
