@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from app.access import is_admin, viewer_of
 from app.db import db
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden, NotFound, ValidationFailed
 from app.models import PartnerToken, Project, User
 from app.publication.forms import PartnerTokenForm
 from app.publication.tokens import (
@@ -64,15 +64,19 @@ def new() -> str | tuple[str, int]:
     if form.validate_on_submit():
         chosen = form.chosen(may_choose_all=is_admin(user))
         if chosen is not None:
-            token, plain = create_token(user, form.name.data or "", chosen)
-            names = _project_names()
-            page = render_template(
-                "partners/created.html",
-                token=token,
-                plain=plain,
-                projects=[names.get(i, str(i)) for i in token.project_ids],
-            )
-            return page, 200
+            try:
+                token, plain = create_token(user, form.name.data or "", chosen)
+            except ValidationFailed as error:  # e.g. a name with no visible letter
+                form.name.errors = [*form.name.errors, *error.errors.get("name", [])]
+            else:
+                names = _project_names()
+                page = render_template(
+                    "partners/created.html",
+                    token=token,
+                    plain=plain,
+                    projects=[names.get(i, str(i)) for i in token.project_ids],
+                )
+                return page, 200
     status = 422 if form.errors else 200
     return render_template("partners/new.html", form=form, may_choose_all=is_admin(user)), status
 

@@ -21,6 +21,7 @@ from app.access import is_admin
 from app.db import db, write_aside
 from app.errors import Forbidden
 from app.models import Membership, MembershipRole, PartnerToken, Project, User
+from app.validation import FieldErrors, clean_line
 
 
 def _digest(token: str) -> str:
@@ -81,9 +82,12 @@ def create_token(creator: User, name: str, project_ids: list[int]) -> tuple[Part
         raise Forbidden(
             gettext("Only administrators and librarians of every chosen project may do this.")
         )
+    errors = FieldErrors()
+    name = clean_line(name, field="name", errors=errors, required=True, max_len=160)
+    errors.raise_if_any()
     plain = "hp_" + secrets.token_urlsafe(32)
     token = PartnerToken(
-        name=name.strip()[:160], token_hash=_digest(plain), project_ids=sorted(set(project_ids)),
+        name=name, token_hash=_digest(plain), project_ids=sorted(set(project_ids)),
         created_by_id=creator.id,
     )  # fmt: skip
     db.session.add(token)

@@ -193,3 +193,28 @@ def test_the_operations_check_too(app: Flask, session: Session, world: dict[str,
     assert _count(session) == len(SCOPES)
     revoked = session.execute(select(PartnerToken.revoked_at)).scalars().all()
     assert revoked == [None] * len(SCOPES)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("\u200b\u200d", None),  # zero-width only: nothing a moderator could read
+        ("\u0301\u0301", None),  # combining marks only
+        ("Alta \u202emuseum", "Alta museum"),  # a right-to-left override is removed
+    ],
+)
+def test_an_institution_name_must_be_visible_text(
+    client: FlaskClient, session: Session, login: Callable[[User], str], world: dict[str, Any],
+    typed: str, stored: str | None,
+) -> None:  # fmt: skip
+    csrf = login(world["users"]["admin"])
+    before = _count(session)
+    form = _form(csrf, world, "a") | {"name": typed}
+    response = client.post("/partners/new", data=form)
+    names = session.execute(select(PartnerToken.name)).scalars().all()
+    if stored is None:
+        assert response.status_code == 422
+        assert _count(session) == before
+    else:
+        assert response.status_code == 200
+        assert stored in names and typed not in names
