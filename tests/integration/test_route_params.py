@@ -22,14 +22,8 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 
 from app.models import (
-    Membership,
-    MembershipRole,
-    Project,
     Term,
-    Trace,
-    TraceStatus,
     User,
-    UserRole,
 )  # fmt: skip
 from app.params import PG_INT_MAX
 
@@ -81,23 +75,6 @@ def _path_values(rule: Rule) -> st.SearchStrategy[dict[str, str]]:
     for name, converter in rule._converters.items():
         parts[name] = INTS if type(converter).__name__.endswith("IntConverter") else TEXTS
     return st.fixed_dictionaries(parts)
-
-
-@pytest.fixture
-def world(
-    session: Session, make_user: Callable[..., User], make_project: Callable[..., Project],
-    make_trace: Callable[..., Trace],
-) -> dict[str, Any]:  # fmt: skip
-    """A project with an approved and a pending trace, and its librarian."""
-    librarian = make_user(UserRole.LIBRARIAN)
-    project = make_project(slug="probe")
-    session.add(
-        Membership(project_id=project.id, user_id=librarian.id, role=MembershipRole.LIBRARIAN)
-    )
-    session.commit()
-    trace = make_trace(project=project)
-    make_trace(project=project, status=TraceStatus.PENDING)
-    return {"librarian": librarian, "project": project, "trace": trace}
 
 
 def _request(client: FlaskClient, url: str, query: dict[str, str]) -> int:

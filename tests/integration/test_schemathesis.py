@@ -21,29 +21,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 from shapely.geometry import box
-from sqlalchemy.orm import Session
 
-from app.models import Membership, MembershipRole, Project, Trace, User, UserRole
+from app.models import User
 from app.openapi import REGIONS
 from geo import norway
 
 API_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
-
-
-@pytest.fixture
-def world(
-    session: Session, make_user: Callable[..., User], make_project: Callable[..., Project],
-    make_trace: Callable[..., Trace],
-) -> dict[str, Any]:  # fmt: skip
-    """An open project with an approved trace, and its librarian."""
-    librarian = make_user(UserRole.LIBRARIAN)
-    project = make_project(slug="fuzz")
-    session.add(
-        Membership(project_id=project.id, user_id=librarian.id, role=MembershipRole.LIBRARIAN)
-    )
-    session.commit()
-    make_trace(project=project)
-    return {"librarian": librarian, "project": project}
 
 
 def _operations(app: Flask, document: str) -> list[Any]:

@@ -1,0 +1,28 @@
+"""Fixtures shared by the integration tests that probe every route and both API documents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, User, UserRole
+
+
+@pytest.fixture
+def world(
+    session: Session, make_user: Callable[..., User], make_project: Callable[..., Project],
+    make_trace: Callable[..., Trace],
+) -> dict[str, Any]:  # fmt: skip
+    """A project (slug "probe") with an approved and a pending trace, and its librarian."""
+    librarian = make_user(UserRole.LIBRARIAN)
+    project = make_project(slug="probe")
+    session.add(
+        Membership(project_id=project.id, user_id=librarian.id, role=MembershipRole.LIBRARIAN)
+    )
+    session.commit()
+    trace = make_trace(project=project)
+    make_trace(project=project, status=TraceStatus.PENDING)
+    return {"librarian": librarian, "project": project, "trace": trace}
