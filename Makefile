@@ -35,6 +35,7 @@ run: install db
 	fi; \
 	if [ -n "$$REDIS_URL" ]; then echo "Rate limits in Redis at $$REDIS_URL"; \
 	else echo "No Redis answers: each worker counts rate limits on its own"; fi; \
+	export HERITAGE_BASE_URL=$${HERITAGE_BASE_URL:-http://127.0.0.1:$(PORT)}; \
 	echo "Serving on http://127.0.0.1:$(PORT)"; \
 	exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --no-control-socket --access-logfile - wsgi:app
 
