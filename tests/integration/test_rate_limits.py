@@ -15,7 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -169,28 +169,54 @@ class Device:
             return error.code, dict(error.headers)
 
 
-def test_eleventh_failed_login_is_refused_across_two_workers(
-    two_workers: Server, redis_client: redis.Redis
-) -> None:
-    devices = [Device(two_workers.base) for _ in range(LOGIN_LIMIT + 1)]
+def _devices(server: Server) -> list[Device]:
+    """One browser-like client per attempt, each with the login page (and its CSRF) open."""
+    devices = [Device(server.base) for _ in range(LOGIN_LIMIT + 1)]
     for device in devices:
         device.open_login_page()
+    return devices
 
+
+def _fail_in_pairs(attempt: Callable[[int], int]) -> list[int]:
+    """Failed logins 1-10, two at a time so both workers take some of them; their statuses."""
     statuses: list[int] = []
     lock = threading.Lock()
 
-    def attempt(device: Device) -> None:
-        status, _ = device.log_in("nobody@example.org", "not the password")
+    def run(n: int) -> None:
+        status = attempt(n)
         with lock:
             statuses.append(status)
 
-    # Failed logins 1-10, two at a time so both workers take some of them.
-    for first, second in zip(devices[0:10:2], devices[1:10:2], strict=True):
-        pair = [threading.Thread(target=attempt, args=(d,)) for d in (first, second)]
+    for first in range(0, LOGIN_LIMIT, 2):
+        pair = [threading.Thread(target=run, args=(n,)) for n in (first, first + 1)]
         for thread in pair:
             thread.start()
         for thread in pair:
             thread.join()
+    return statuses
+
+
+def _logged_logins(server: Server) -> list[tuple[int, int]]:
+    """(worker pid, status) of every POST /login, once gunicorn has logged all of them.
+
+    gunicorn writes the access line after sending the response: wait for the last one.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        posts = [(pid, status) for pid, method, path, status in server.requests()
+                 if method == "POST" and path == "/login"]  # fmt: skip
+        if len(posts) >= LOGIN_LIMIT + 1 or time.monotonic() > deadline:
+            return posts
+        time.sleep(0.05)
+
+
+def test_eleventh_failed_login_is_refused_across_two_workers(
+    two_workers: Server, redis_client: redis.Redis
+) -> None:
+    devices = _devices(two_workers)
+    statuses = _fail_in_pairs(
+        lambda n: devices[n].log_in("nobody@example.org", "not the password")[0]
+    )
     assert statuses == [422] * LOGIN_LIMIT
 
     status, headers = devices[-1].log_in("nobody@example.org", "not the password")
@@ -198,14 +224,7 @@ def test_eleventh_failed_login_is_refused_across_two_workers(
     assert int(headers["Retry-After"]) > 0
     assert headers["Content-Type"].startswith("text/html")
 
-    # gunicorn writes the access line after sending the response: wait for the last one.
-    deadline = time.monotonic() + 10
-    while True:
-        posts = [(pid, status) for pid, method, path, status in two_workers.requests()
-                 if method == "POST" and path == "/login"]  # fmt: skip
-        if len(posts) >= LOGIN_LIMIT + 1 or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    posts = _logged_logins(two_workers)
     refused_by = {pid for pid, status in posts if status == 422}
     assert len(refused_by) == 2, f"one worker took every failed login: {posts}"
     assert [status for _, status in posts] == [422] * LOGIN_LIMIT + [429]
@@ -217,23 +236,10 @@ def test_failed_logins_on_one_account_from_many_addresses_are_refused_across_two
     two_workers: Server, redis_client: redis.Redis
 ) -> None:
     """Each attempt from its own client address, so only the per-account limit can stop them."""
-    devices = [Device(two_workers.base) for _ in range(LOGIN_LIMIT + 1)]
-    for device in devices:
-        device.open_login_page()
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def attempt(n: int) -> None:
-        status, _ = devices[n].log_in("victim@example.org", "a guess", f"198.51.100.{n + 1}")
-        with lock:
-            statuses.append(status)
-
-    for first in range(0, LOGIN_LIMIT, 2):
-        pair = [threading.Thread(target=attempt, args=(n,)) for n in (first, first + 1)]
-        for thread in pair:
-            thread.start()
-        for thread in pair:
-            thread.join()
+    devices = _devices(two_workers)
+    statuses = _fail_in_pairs(
+        lambda n: devices[n].log_in("victim@example.org", "a guess", f"198.51.100.{n + 1}")[0]
+    )
     assert statuses == [422] * LOGIN_LIMIT
 
     status, headers = devices[-1].log_in("Victim@Example.org", "a guess", "203.0.113.7")
@@ -241,13 +247,7 @@ def test_failed_logins_on_one_account_from_many_addresses_are_refused_across_two
     assert int(headers["Retry-After"]) > 0
     assert "For mange mislykkede innlogginger på denne kontoen" in devices[-1].last_page
     # Both workers answered some of the failures, and the count is in Redis, keyed on a hash.
-    deadline = time.monotonic() + 10
-    while True:
-        posts = [(pid, status) for pid, method, path, status in two_workers.requests()
-                 if method == "POST" and path == "/login"]  # fmt: skip
-        if len(posts) >= LOGIN_LIMIT + 1 or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    posts = _logged_logins(two_workers)
     assert len({pid for pid, status in posts if status == 422}) == 2, posts
     keys = [key.decode() for key in redis_client.scan_iter(match=f"*{two_workers.prefix}*")]
     assert any("login-account" in key for key in keys), keys
