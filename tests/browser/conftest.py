@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from psycopg.errors import DeadlockDetected
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from app.auth.operations import register_user
 from app.db import db
@@ -49,8 +52,18 @@ def live_server(database_url: str) -> Iterator[str]:
 def clean_db(app: Flask) -> Iterator[None]:
     """Browser tests commit for real; empty the data tables after each one (terms stay)."""
     yield
-    with app.app_context(), db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
+    # The live server may still be finishing the last request (mail sent after the response,
+    # a session touch), locking tables in another order: PostgreSQL then breaks the deadlock by
+    # aborting the TRUNCATE, which is safe to run again.
+    for attempt in range(5):
+        try:
+            with app.app_context(), db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as error:
+            if not isinstance(error.orig, DeadlockDetected) or attempt == 4:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture
