@@ -3,8 +3,10 @@
 from app.models.audit import AuditEvent
 from app.models.comments import Comment, CommentKind, CommentStatus
 from app.models.exports import ExportLog, PartnerToken
+from app.models.maps import MapCell
 from app.models.notifications import Notification
 from app.models.outbox import OutboxMail
+from app.models.places import Place
 from app.models.projects import Membership, MembershipRole, Project
 from app.models.removals import PublicationRemoval
 from app.models.traces import Revision, Trace, TraceStatus
@@ -18,8 +20,10 @@ __all__ = [
     "CommentStatus",
     "ExportLog",
     "PartnerToken",
+    "MapCell",
     "Notification",
     "OutboxMail",
+    "Place",
     "PublicationRemoval",
     "PasswordResetToken",
     "Membership",

@@ -44,8 +44,14 @@ class TraceStatus(enum.StrEnum):
     DELETED = "deleted"
 
 
+# Full-text search over what the public reads of a trace: the title weighs most, then the tags,
+# then the description and sources. heritage_words() is an immutable array_to_string (migration
+# 'map cells, places, search'), which a generated column needs.
 SEARCH_EXPRESSION = (
-    "to_tsvector('norwegian'::regconfig, coalesce(title, '') || ' ' || coalesce(description, ''))"
+    "setweight(to_tsvector('norwegian'::regconfig, coalesce(title, '')), 'A')"
+    " || setweight(to_tsvector('norwegian'::regconfig, heritage_words(tags)), 'B')"
+    " || setweight(to_tsvector('norwegian'::regconfig,"
+    " coalesce(description, '') || ' ' || coalesce(sources, '')), 'C')"
 )
 
 
@@ -70,6 +76,13 @@ class Trace(Base):
         ),
         Index("ix_traces_tags", "tags", postgresql_using="gin"),
         Index("ix_traces_search", "search", postgresql_using="gin"),
+        # Partial and misspelt words in titles ("fangstg" finds "Fangstgroper").
+        Index(
+            "ix_traces_title_trgm",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops"},
+        ),
         # The moderation queue: pending entries per project, oldest first.
         Index(
             "ix_traces_pending_queue",
