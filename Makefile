@@ -44,6 +44,7 @@ test: install
 	scripts/ensure-redis.sh
 	scripts/ensure-gdal.sh
 	scripts/ensure-chromium.sh
+	scripts/ensure-nginx.sh
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

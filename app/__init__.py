@@ -46,8 +46,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.projects import routes as projects_routes
     from app.publication import routes as publication_routes
     from app.revisions import routes as revisions_routes
+    from app.search import routes as search_routes
     from app.traces import api as traces_api
     from app.traces import routes as traces_routes
+    from app.traces import where as where_routes
     from app.vocab import routes as vocab_routes
 
     init_login(app)
@@ -70,6 +72,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         export_routes.bp,
         publication_routes.bp,
         imports_routes.bp,
+        search_routes.bp,
+        where_routes.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -79,8 +79,10 @@ def send_pending(limit: int) -> None:
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI."""
     from app.export.cli import export_command
+    from app.places.cli import places_group
 
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
     app.cli.add_command(mail_group)
     app.cli.add_command(export_command)
+    app.cli.add_command(places_group)

@@ -93,6 +93,18 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # Below this zoom the map endpoint answers with counted clusters instead of shapes.
         "MAP_CLUSTER_BELOW_ZOOM": _env_int("HERITAGE_MAP_CLUSTER_BELOW_ZOOM", 12),
         "MAP_MAX_FEATURES": _env_int("HERITAGE_MAP_MAX_FEATURES", 1500),
+        # How long a proxy or browser may reuse a public low-zoom map tile (seconds).
+        "MAP_TILE_MAX_AGE": _env_int("HERITAGE_MAP_TILE_MAX_AGE", 60),
+        # An online place-name service to ask as well as the local gazetteer (never required),
+        # for example Kartverket's https://ws.geonorge.no/stedsnavn/v1/navn
+        "GEOCODER_URL": os.environ.get("HERITAGE_GEOCODER_URL", ""),
+        "GEOCODER_TIMEOUT": float(os.environ.get("HERITAGE_GEOCODER_TIMEOUT", "2.0")),
+        # Searches longer than this are cut (and the answer says so).
+        "SEARCH_MAX_CHARS": _env_int("HERITAGE_SEARCH_MAX_CHARS", 200),
+        # A streaming replica for read-only traffic (map, OGC API, exports, search); empty: none.
+        "READ_DATABASE_URL": os.environ.get("HERITAGE_READ_DATABASE_URL", ""),
+        # After the replica fails, how long to send its reads to the primary before trying again.
+        "READ_REPLICA_RETRY_SECONDS": _env_int("HERITAGE_READ_REPLICA_RETRY_SECONDS", 30),
         "BABEL_DEFAULT_LOCALE": os.environ.get("HERITAGE_DEFAULT_LOCALE", "nb"),
         "LANGUAGES": ["nb", "en"],
         "SESSION_COOKIE_HTTPONLY": True,

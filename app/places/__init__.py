@@ -1,0 +1,1 @@
+"""The gazetteer of place names: import from Kartverket's SSR extracts, search, nearest name."""
