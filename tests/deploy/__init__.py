@@ -1,0 +1,1 @@
+"""Tests that run the app as deployed: reverse proxy, replicas, several servers."""
