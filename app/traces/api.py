@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import orjson
@@ -9,13 +10,17 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+from werkzeug.datastructures import HeaderSet
 
 from app.access import can_view, sees_precisely, viewer_of
 from app.auth.sessions import submission_rate_limit, user_rate_key
+from app.db import db
 from app.errors import DomainError, NotFound, ValidationFailed, problem
 from app.limits import limiter
+from app.models import Project, Scheme, Term, Trace
 from app.openapi import openapi_document
-from app.traces import operations, queries
+from app.traces import operations, queries, tiles
 from app.traces.validation import TERM_FIELDS, clean_submission
 from geo.geojson import feature, geometry_to_geojson
 
@@ -46,21 +51,126 @@ class UnsupportedMediaType(DomainError):
 
 @bp.get("/map")
 def map_data() -> Response | tuple[Response, int]:
-    """Visible traces in a bounding box: shapes when zoomed in, counted clusters when out."""
+    """Visible traces in a bounding box: shapes when zoomed in, counted clusters when out.
+
+    Below the cluster zoom the clusters come from the precomputed cells (app.traces.tiles),
+    with what only a logged-in viewer may see added on top; the same filters as the tiles.
+    """
     try:
         view = queries.parse_viewport(request.args.get("bbox"), request.args.get("zoom"))
     except ValueError as error:
         return problem(400, gettext("Invalid map query"), str(error), code="bad_viewport")
+    filters = _map_filters()
     viewer = viewer_of(current_user)
     if view.zoom < current_app.config["MAP_CLUSTER_BELOW_ZOOM"]:
-        body = queries.map_clusters(view, viewer)
+        body = queries.map_clusters(view, viewer, filters)
     else:
-        body = queries.map_features(view, viewer, current_app.config["MAP_MAX_FEATURES"])
+        limit = current_app.config["MAP_MAX_FEATURES"]
+        body = queries.map_features(view, viewer, limit, filters)
     response = Response(body, mimetype="application/geo+json")
     # What a logged-in user sees includes their own pending traces: never cache it in between.
     response.headers["Cache-Control"] = "private, no-store" if viewer else "public, max-age=30"
     response.vary.add("Cookie")
     return response
+
+
+@bp.get("/map/tiles/<int:z>/<int:x>/<int:y>")
+def map_tile(z: int, x: int, y: int) -> Response | tuple[Response, int]:
+    """Clusters of one z/x/y tile (shapes from the cluster zoom on), cacheable when public.
+
+    Caching: an anonymous answer is the same for everyone, so it is `public` with a strong
+    ETag (a hash of the body) and Last-Modified, and 304 on a matching If-None-Match. It
+    carries no `Vary: Cookie`: that would split a shared cache by every visitor's cookies.
+    Instead a logged-in answer is `private, no-store` (it holds the viewer's own pending
+    traces) and a reverse proxy passes requests with a session cookie on uncached (nginx:
+    proxy_cache_bypass and proxy_no_cache on $cookie_heritage_session). A request without the
+    session cookie is anonymous without asking the session, sets no cookie and varies on
+    none (SharedResponse). The worst a cache that ignores this can do is show a logged-in
+    viewer the public tile, never the other way round.
+    """
+    if not (0 <= z <= tiles.MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
+        return problem(
+            400, gettext("Invalid map query"),
+            gettext("The tile must have 0 <= z <= 22 and 0 <= x, y < 2^z."), code="bad_tile",
+        )  # fmt: skip
+    filters = _map_filters()
+    cookieless = current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+    viewer = None if cookieless else viewer_of(current_user)
+    changed = None
+    if z >= current_app.config["MAP_CLUSTER_BELOW_ZOOM"]:
+        west, south, east, north = tiles.tile_bounds(z, x, y)
+        view = queries.Viewport(west, south, east, north, z)
+        limit = current_app.config["MAP_MAX_FEATURES"]
+        body = queries.map_features(view, viewer, limit, filters)
+    else:
+        body, changed = tiles.clusters([tiles.tile_range(z, x, y)], viewer, filters)
+    if viewer is not None:
+        response = Response(body, mimetype="application/geo+json")
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    response = (SharedResponse if cookieless else Response)(body, mimetype="application/geo+json")
+    max_age = int(current_app.config.get("MAP_TILE_MAX_AGE", 60))
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.set_etag(hashlib.blake2b(body.encode(), digest_size=16).hexdigest())
+    response.last_modified = changed or tiles.EPOCH
+    if request.if_none_match.contains_weak(response.get_etag()[0]):
+        response.status_code = 304
+        response.set_data(b"")
+        del response.headers["Content-Type"]
+    return response
+
+
+class SharedResponse(Response):
+    """An answer that is the same for every visitor without a session: no `Vary: Cookie`.
+
+    Flask adds `Vary: Cookie` whenever anything looked at the session, and Flask-Login's
+    after-request hook always does. A shared cache would then keep one copy per cookie
+    header (analytics, consent banners...), so this answer leaves the header out.
+    """
+
+    @property
+    def vary(self) -> HeaderSet:
+        """An empty set: additions go nowhere."""
+        return HeaderSet()
+
+
+class UnknownFilter(DomainError):
+    """A map filter names a code or project that does not exist."""
+
+    code = "unknown_filter"
+
+
+def _map_filters() -> list[Any]:
+    """SQL conditions of the map's filters ?type=<code>&period=<code>&project=<slug>."""
+    filters: list[Any] = []
+    for name, scheme, column in (
+        ("type", Scheme.TRACE_TYPE, Trace.trace_type_id),
+        ("period", Scheme.PERIOD, Trace.period_id),
+    ):
+        code = request.args.get(name)
+        if code is None or code == "":
+            continue
+        term_id = db.session.execute(
+            select(Term.id).where(Term.scheme == scheme, Term.code == code)
+        ).scalar_one_or_none()
+        if term_id is None:
+            raise UnknownFilter(
+                gettext("%(name)s: no such code: %(code)s", name=name, code=code[:100]),
+                parameter=name,
+            )
+        filters.append(column == term_id)
+    slug = request.args.get("project")
+    if slug is not None and slug != "":
+        project_id = db.session.execute(
+            select(Project.id).where(Project.slug == slug)
+        ).scalar_one_or_none()
+        if project_id is None:
+            raise UnknownFilter(
+                gettext("project: no such project: %(slug)s", slug=slug[:100]),
+                parameter="project",
+            )
+        filters.append(Trace.project_id == project_id)
+    return filters
 
 
 @bp.post("/traces")

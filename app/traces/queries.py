@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Numeric, Text, and_, case, func, literal, not_, select
+from sqlalchemy import Text, and_, func, literal, not_, select
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import aliased
 
@@ -12,7 +13,8 @@ from app.access import display_geometry, located_in, precise_allowed, visible_tr
 from app.bbox import in_box
 from app.db import db
 from app.models import Project, Scheme, Term, Trace, TraceStatus, User
-from geo.bbox import BBoxError, parse_bbox
+from app.traces import tiles
+from geo.bbox import BBox, BBoxError, parse_bbox
 
 _EMPTY = literal("[]").cast(JSON)
 
@@ -47,7 +49,7 @@ def _in_view(precise, view: Viewport):  # noqa: ANN001, ANN202 - SQL expressions
     return in_box(box, lambda shape: located_in(precise, shape))
 
 
-def map_features(view: Viewport, viewer: User | None, limit: int) -> str:
+def map_features(view: Viewport, viewer: User | None, limit: int, filters: Sequence = ()) -> str:
     """A FeatureCollection (as JSON text) of the visible traces in the viewport.
 
     PostgreSQL builds the JSON; Python only passes the text on. Properties carry no
@@ -71,6 +73,7 @@ def map_features(view: Viewport, viewer: User | None, limit: int) -> str:
             visible_traces(viewer),
             Trace.status != TraceStatus.DELETED,  # deleted traces never go on the map
             _in_view(precise, view),
+            *filters,
         )
         .order_by(Trace.id)
         .limit(limit + 1)
@@ -96,57 +99,12 @@ def map_features(view: Viewport, viewer: User | None, limit: int) -> str:
     return db.session.execute(select(collection.cast(Text)).select_from(rows)).scalar_one()
 
 
-def map_clusters(view: Viewport, viewer: User | None) -> str:
-    """Counted clusters on a grid of about 60 screen pixels, for low zoom levels."""
-    cell = 360.0 / (2**view.zoom) * (60.0 / 256.0)
-    precise = precise_allowed(viewer)
-    point = func.ST_PointOnSurface(display_geometry(precise))
-    base = (
-        select(
-            Trace.id.label("id"),
-            Trace.title.label("title"),
-            point.label("p"),
-            func.ST_SnapToGrid(point, cell).label("cell"),
-        )
-        .where(
-            visible_traces(viewer),
-            Trace.status != TraceStatus.DELETED,  # deleted traces never go on the map
-            _in_view(precise, view),
-        )
-        .subquery()
-    )
-    center = func.ST_Centroid(func.ST_Collect(base.c.p))
-    groups = (
-        select(
-            func.count().label("n"),
-            func.round(func.ST_X(center).cast(Numeric), 6).label("x"),
-            func.round(func.ST_Y(center).cast(Numeric), 6).label("y"),
-            func.min(base.c.id).label("id"),
-            func.min(base.c.title).label("title"),
-        )
-        .group_by(base.c.cell)
-        .subquery()
-    )
-    single = groups.c.n == 1
-    feature = func.json_build_object(
-        "type", "Feature",
-        "geometry", func.json_build_object(
-            "type", "Point", "coordinates", func.json_build_array(groups.c.x, groups.c.y)
-        ),
-        "properties", func.json_build_object(
-            "count", groups.c.n,
-            "id", case((single, groups.c.id), else_=None),
-            "title", case((single, groups.c.title), else_=None),
-        ),
-    )  # fmt: skip
-    collection = func.json_build_object(
-        "type", "FeatureCollection",
-        "features", func.coalesce(func.json_agg(feature), _EMPTY),
-        "clustered", True,
-        "truncated", False,
-        "count", func.coalesce(func.sum(groups.c.n), 0),
-    )  # fmt: skip
-    return db.session.execute(select(collection.cast(Text)).select_from(groups)).scalar_one()
+def map_clusters(view: Viewport, viewer: User | None, filters: Sequence = ()) -> str:
+    """Counted clusters on the 64-px cell grid of map_cells, for low zoom levels."""
+    ranges = tiles.view_ranges(list(BBox(view.west, view.south, view.east, view.north).parts()),
+                               view.zoom)  # fmt: skip
+    body, _changed = tiles.clusters(ranges, viewer, list(filters))
+    return body
 
 
 def get_trace(trace_id: int) -> Trace | None:

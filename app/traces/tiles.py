@@ -1,0 +1,321 @@
+"""Map clusters on the precomputed cell grid: public cells from map_cells, the viewer's extras
+on top, filters computed on the fly on the very same grid.
+
+The grid is the one of the map_cells trigger (migration 'map cells, places, search'): at zoom z
+the world is 4 * 2^z cells of 64 Web Mercator pixels a side, so tile z/x/y holds the cells
+cx in [4x, 4x + 3] and cy in [4y, 4y + 3]. Everything here works on rectangles of cells
+(`CellRange`): a tile is one, a map view is one or two (across 180°).
+
+Who sees what (app.access): the public set is the approved traces, counted at their public
+point when protected. A logged-in viewer also sees what only they may see, added from small
+indexed sets: their own traces that are not approved (nor deleted), and the pending traces they
+moderate (the queue; rejected or withdrawn traces of others appear from the cluster zoom on,
+as shapes). Admins see every trace that is neither approved nor deleted, bounded by the view.
+Extras are shown where the viewer may see them (precisely for their own and moderated traces).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Numeric,
+    Select,
+    Text,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
+from sqlalchemy.orm import aliased
+
+from app.access import MODERATOR_ROLES, display_geometry, is_admin, located_in, precise_allowed
+from app.db import db
+from app.models import Membership, Place, Trace, TraceStatus, User
+from app.models.maps import CELLS_PER_TILE_SIDE, MAX_CELL_ZOOM, MapCell
+
+MAX_ZOOM = 22
+_EMPTY = literal("[]").cast(JSON)
+# Last-Modified of a tile without any cell row: a fixed date, so repeats stay cacheable.
+EPOCH = datetime(2026, 1, 1)
+
+
+@dataclass(frozen=True)
+class CellRange:
+    """A rectangle of cells at one zoom level: cx in [x0, x1], cy in [y0, y1] (inclusive)."""
+
+    zoom: int
+    x0: int
+    x1: int
+    y0: int
+    y1: int
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """West, south, east, north in degrees of the cells' outer edges."""
+        side = CELLS_PER_TILE_SIDE << self.zoom
+        return (
+            self.x0 / side * 360.0 - 180.0,
+            _lat(self.y1 + 1, side),
+            (self.x1 + 1) / side * 360.0 - 180.0,
+            _lat(self.y0, side),
+        )
+
+
+def _lat(row: int, side: int) -> float:
+    """The latitude of a cell row's top edge (inverse Web Mercator)."""
+    return math.degrees(math.atan(math.sinh(math.pi * (1.0 - 2.0 * row / side))))
+
+
+def cell_x(lon: float, zoom: int) -> int:
+    """The cell column of a longitude (as SQL heritage_cell_x)."""
+    side = CELLS_PER_TILE_SIDE << zoom
+    return min(max(math.floor((lon + 180.0) / 360.0 * side), 0), side - 1)
+
+
+def cell_y(lat: float, zoom: int) -> int:
+    """The cell row of a latitude (as SQL heritage_cell_y)."""
+    side = CELLS_PER_TILE_SIDE << zoom
+    lat = math.radians(min(max(lat, -85.0511), 85.0511))
+    row = (1.0 - math.log(math.tan(lat) + 1.0 / math.cos(lat)) / math.pi) / 2.0 * side
+    return min(max(math.floor(row), 0), side - 1)
+
+
+def tile_range(z: int, x: int, y: int) -> CellRange:
+    """The 4 x 4 cells of tile z/x/y."""
+    k = CELLS_PER_TILE_SIDE
+    return CellRange(z, k * x, k * x + k - 1, k * y, k * y + k - 1)
+
+
+def view_ranges(parts: list[tuple[float, float, float, float]], zoom: int) -> list[CellRange]:
+    """The cells a map view touches: one rectangle per part of the box (two across 180°)."""
+    return [
+        CellRange(zoom, cell_x(w, zoom), cell_x(e, zoom), cell_y(n, zoom), cell_y(s, zoom))
+        for w, s, e, n in parts
+    ]
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """West, south, east, north of tile z/x/y in degrees."""
+    return tile_range(z, x, y).bounds()
+
+
+# --- the points that make up clusters ---------------------------------------------------------
+
+
+def _public_point():  # noqa: ANN202 - a SQL expression
+    """Where the public sees a trace: as the trigger counts it (public point when protected)."""
+    return case((Trace.is_sensitive, Trace.public_geom), else_=func.ST_PointOnSurface(Trace.geom))
+
+
+def _in_ranges(x, y, ranges: list[CellRange]) -> ColumnElement[bool]:  # noqa: ANN001
+    """SQL: the point (x, y) falls in one of the cell rectangles (the grid's own functions)."""
+    tests = []
+    for r in ranges:
+        cx = func.heritage_cell_x(x, r.zoom)
+        cy = func.heritage_cell_y(y, r.zoom)
+        tests.append(and_(cx.between(r.x0, r.x1), cy.between(r.y0, r.y1)))
+    return or_(*tests)
+
+
+def _in_envelopes(precise, ranges: list[CellRange]) -> ColumnElement[bool]:  # noqa: ANN001
+    """SQL: the shown geometry meets one of the ranges' envelopes (uses the GiST indexes)."""
+    return or_(*(located_in(precise, func.ST_MakeEnvelope(*r.bounds(), 4326)) for r in ranges))
+
+
+def _points(point, precise, where: list, ranges: list[CellRange]) -> Select:  # noqa: ANN001
+    """Rows (id, x, y, updated_at) of the traces meeting `where` whose point is in the ranges."""
+    inner = (
+        select(
+            Trace.id.label("id"),
+            func.ST_X(point).label("x"),
+            func.ST_Y(point).label("y"),
+            Trace.updated_at.label("updated_at"),
+        )
+        .where(*where, _in_envelopes(precise, ranges))
+        .subquery()
+    )
+    return select(inner).where(_in_ranges(inner.c.x, inner.c.y, ranges))
+
+
+def public_points(ranges: list[CellRange], filters: list) -> Select:
+    """The approved traces (with the filters) in the ranges, at their public point."""
+    where = [
+        Trace.status == TraceStatus.APPROVED,
+        or_(not_(Trace.is_sensitive), Trace.public_geom.is_not(None)),
+        *filters,
+    ]
+    return _points(_public_point(), false(), where, ranges)
+
+
+def extra_condition(viewer: User) -> ColumnElement[bool]:
+    """SQL: the traces this viewer sees beyond the public set, on the low-zoom map."""
+    hidden = Trace.status.not_in([TraceStatus.APPROVED, TraceStatus.DELETED])
+    if is_admin(viewer):
+        return hidden
+    projects = list(
+        db.session.execute(
+            select(Membership.project_id).where(
+                Membership.user_id == viewer.id,
+                Membership.revoked_at.is_(None),
+                Membership.role.in_(MODERATOR_ROLES),
+            )
+        ).scalars()
+    )
+    own = and_(Trace.author_id == viewer.id, hidden)  # ix_traces_author
+    if not projects:
+        return own
+    # The queue: pending in the viewer's projects (ix_traces_pending_queue), within their area.
+    area = or_(Membership.area.is_(None), func.ST_Intersects(Membership.area, Trace.geom))
+    moderated = (
+        select(Membership.id)
+        .where(
+            Membership.user_id == viewer.id,
+            Membership.revoked_at.is_(None),
+            Membership.project_id == Trace.project_id,
+            Membership.role.in_(MODERATOR_ROLES),
+            area,
+        )
+        .exists()
+    )
+    queue = and_(Trace.status == TraceStatus.PENDING, Trace.project_id.in_(projects), moderated)
+    return or_(own, queue)
+
+
+def extra_points(viewer: User, ranges: list[CellRange], filters: list) -> Select:
+    """What only this viewer sees, at the place they see it, in the ranges."""
+    precise = precise_allowed(viewer)
+    point = func.ST_PointOnSurface(display_geometry(precise))
+    return _points(point, precise, [extra_condition(viewer), *filters], ranges)
+
+
+# --- cells into a FeatureCollection ------------------------------------------------------------
+
+
+def _stored_cells(ranges: list[CellRange]) -> Select:
+    """The precomputed public cells of the ranges (primary-key range scans)."""
+    return select(
+        MapCell.cx.label("cx"),
+        MapCell.cy.label("cy"),
+        MapCell.n.label("n"),
+        MapCell.sum_x.label("sx"),
+        MapCell.sum_y.label("sy"),
+        MapCell.sum_id.label("sid"),
+        MapCell.updated_at.label("updated_at"),
+    ).where(
+        or_(
+            *(
+                and_(
+                    MapCell.zoom == r.zoom,
+                    MapCell.cx.between(r.x0, r.x1),
+                    MapCell.cy.between(r.y0, r.y1),
+                )
+                for r in ranges
+            )
+        )
+    )
+
+
+def _cells_of(points: Select, zoom: int) -> Select:
+    """Points aggregated to cells, in the columns of _stored_cells."""
+    p = points.subquery()
+    cx = func.heritage_cell_x(p.c.x, zoom)
+    cy = func.heritage_cell_y(p.c.y, zoom)
+    return select(
+        cx.label("cx"),
+        cy.label("cy"),
+        func.count().label("n"),
+        func.sum(p.c.x).label("sx"),
+        func.sum(p.c.y).label("sy"),
+        func.sum(p.c.id).label("sid"),
+        func.max(p.c.updated_at).label("updated_at"),
+    ).group_by(cx, cy)
+
+
+def clusters(
+    ranges: list[CellRange], viewer: User | None, filters: list | None = None
+) -> tuple[str, datetime | None]:
+    """The clusters of the ranges as GeoJSON text, and the newest change among their cells.
+
+    Without filters at a zoom with cells, the public part is read from map_cells; otherwise
+    it is computed on the fly on the same grid. The viewer's extras are merged into the cells.
+    """
+    filters = filters or []
+    zoom = ranges[0].zoom
+    if not filters and zoom <= MAX_CELL_ZOOM:
+        public: Select = _stored_cells(ranges)
+    else:
+        public = _cells_of(public_points(ranges, filters), zoom)
+    parts = [public]
+    if viewer is not None:
+        parts.append(_cells_of(extra_points(viewer, ranges, filters), zoom))
+    source = union_all(*parts).subquery() if len(parts) > 1 else public.subquery()
+    merged = (
+        select(
+            source.c.cx,
+            source.c.cy,
+            func.sum(source.c.n).label("n"),
+            func.sum(source.c.sx).label("sx"),
+            func.sum(source.c.sy).label("sy"),
+            func.sum(source.c.sid).label("sid"),
+            func.max(source.c.updated_at).label("updated_at"),
+        )
+        .group_by(source.c.cx, source.c.cy)
+        .subquery()
+    )
+    return _collection(merged, zoom)
+
+
+def _collection(cells, zoom: int) -> tuple[str, datetime | None]:  # noqa: ANN001
+    n = cells.c.n.cast(Float)
+    x = func.round((cells.c.sx / n).cast(Numeric), 6)
+    y = func.round((cells.c.sy / n).cast(Numeric), 6)
+    single = cells.c.n == 1
+    titled = aliased(Trace)
+    centre = func.ST_SetSRID(func.ST_MakePoint(cells.c.sx / n, cells.c.sy / n), 4326)
+    # The nearest named place within about a cell: KNN on the GiST index, one row per cluster.
+    reach = 360.0 / (CELLS_PER_TILE_SIDE << zoom)
+    place = (
+        select(Place.name)
+        .where(func.ST_DWithin(Place.geom, centre, reach))
+        .order_by(Place.geom.op("<->")(centre))
+        .limit(1)
+        .scalar_subquery()
+    )
+    feature = func.json_build_object(
+        "type", "Feature",
+        "geometry", func.json_build_object(
+            "type", "Point", "coordinates", func.json_build_array(x, y)
+        ),
+        "properties", func.json_build_object(
+            "count", cells.c.n,
+            "id", case((single, cells.c.sid), else_=None),
+            "title", case((single, titled.title), else_=None),
+            "place", place,
+        ),
+    )  # fmt: skip
+    present = cells.c.n > 0
+    collection = func.json_build_object(
+        "type", "FeatureCollection",
+        "features", func.coalesce(
+            func.json_agg(aggregate_order_by(feature, cells.c.cy, cells.c.cx)).filter(present),
+            _EMPTY,
+        ),
+        "clustered", True,
+        "truncated", False,
+        "count", func.coalesce(func.sum(cells.c.n), 0),
+    )  # fmt: skip
+    query = select(collection.cast(Text), func.max(cells.c.updated_at)).select_from(
+        cells.outerjoin(titled, and_(single, titled.id == cells.c.sid))
+    )
+    body, changed = db.session.execute(query).one()
+    return body, changed
