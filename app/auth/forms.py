@@ -5,26 +5,28 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
 class RegisterForm(FlaskForm):
-    """A new resident's account."""
+    """A new resident's account: an e-mail address and a password are all it needs.
+
+    The name may be left empty (the account is then called "Resident N" until changed), and the
+    password is typed once: a typo is mended with "Forgot your password?", and a phone user
+    should not have to type a long passphrase twice (the policy itself, docs/security.md item 1,
+    is unchanged).
+    """
 
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
-    display_name = StringField(
-        _l("Name shown to others"),
-        validators=[DataRequired(), Length(min=2, max=80)],
-        description=_l("Your first name, full name or a nickname."),
-    )
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired()],
         description=_l("At least 8 characters. A few words in a row make a good password."),
     )
-    password_confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    display_name = StringField(
+        _l("Name shown to others (optional)"),
+        validators=[Optional(), Length(min=2, max=80)],
+        description=_l("Your first name, full name or a nickname. Leave it empty to decide later."),
     )
     show_name_publicly = BooleanField(
         _l("Show my name with the traces I contribute when they are published")

@@ -57,7 +57,10 @@ def register_user(
         errors["password"] = [password_message(problem)]
     fields = FieldErrors()
     name = clean_line(display_name, field="display_name", errors=fields, max_len=80)
-    if name and not has_visible_text(name):
+    unnamed = not (display_name or "").strip()  # named later; "Resident N" until then
+    if unnamed:
+        name = "-" * 2  # replaced below, once the id is known
+    elif name and not has_visible_text(name):
         errors["display_name"] = fields.errors["display_name"][:1]
     elif not 2 <= len(name) <= 80:
         errors["display_name"] = [gettext("The name must be between 2 and 80 characters.")]
@@ -73,6 +76,9 @@ def register_user(
     )
     db.session.add(user)
     db.session.flush()
+    if unnamed:
+        user.display_name = gettext("Resident %(number)s", number=user.id)
+        db.session.flush()
     log.info("account created: user=%s role=%s", user.id, role.value)
     return user
 

@@ -86,7 +86,7 @@ def _safe_next(target: str | None) -> str:
 def register() -> str | Response | tuple[str, int]:
     """Create a resident account and log in."""
     if current_user.is_authenticated:
-        return redirect(url_for("main.index"))
+        return redirect(_safe_next(request.args.get("next")))
     form = RegisterForm()
     if form.validate_on_submit():
         try:

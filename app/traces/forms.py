@@ -17,7 +17,8 @@ from geo.crs import SYSTEMS
 class TraceForm(FlaskForm):
     """Where, what and when; the server validates everything again in clean_submission."""
 
-    project = SelectField(_l("Project"), validators=[DataRequired()])
+    # Empty: the place chooses (app/traces/placement.py); the page preselects it as you draw.
+    project = SelectField(_l("Project"), validators=[Optional()])
     title = StringField(
         _l("Title"),
         validators=[DataRequired(), Length(max=TITLE_MAX)],
@@ -82,7 +83,9 @@ class TraceForm(FlaskForm):
         self, projects: list[Project], terms: dict[Scheme, list[Term]], locale: str
     ) -> None:
         """Offer the open projects and the active vocabulary terms, labelled in `locale`."""
-        self.project.choices = [SelectChoice(p.slug, p.name) for p in projects]
+        self.project.choices = [SelectChoice("", _l("Chosen from the place on the map"))] + [
+            SelectChoice(p.slug, p.name) for p in projects
+        ]
         empty = [SelectChoice("", _l("Not known / choose later"))]
         for field, scheme in (
             (self.trace_type, Scheme.TRACE_TYPE),

@@ -10,6 +10,7 @@ from sqlalchemy import func
 
 from app.db import db
 from app.models import Revision, Trace, TraceStatus, User
+from app.traces.placement import place
 from app.traces.validation import Submission
 from geo.geojson import geometry_to_geojson
 
@@ -17,15 +18,19 @@ log = logging.getLogger(__name__)
 
 
 def submit_trace(author: User, submission: Submission) -> Trace:
-    """Store a resident's new trace as pending, with its first revision."""
+    """Store a resident's new trace as pending, with its first revision.
+
+    The place and the project must agree (placement.place): the same rule for form and API.
+    """
+    project = place(submission.project, submission.geometry, submission.confirm_outside_area)
     terms = submission.terms
     trace = Trace(
-        project_id=submission.project.id,
+        project_id=project.id,
         author_id=author.id,
         title=submission.title,
         description=submission.description,
         sources=submission.sources,
-        licence=submission.licence,
+        licence=submission.licence or project.default_licence,
         geom=from_shape(submission.geometry, srid=4326),
         trace_type_id=_id(terms.get("trace_type")),
         period_id=_id(terms.get("period")),

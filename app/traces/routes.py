@@ -29,6 +29,7 @@ from app.text import render_markdown
 from app.traces import operations, queries
 from app.traces.forms import TraceForm
 from app.traces.messages import geometry_message
+from app.traces.placement import OutsideProjectArea, project_bounds
 from app.traces.validation import clean_submission
 from geo.crs import parse_typed
 from geo.errors import GeometryError
@@ -40,18 +41,30 @@ bp = Blueprint("traces", __name__, url_prefix="/traces")
 @limiter.limit(submission_rate_limit, key_func=user_rate_key, methods=["POST"])
 @login_required
 def new() -> str | Response | tuple[str, int]:
-    """Draw or type a trace and describe it; stored as pending."""
+    """Draw or type a trace and describe it; stored as pending.
+
+    The map opens at ?at=zoom/lat/lon (the view the resident came from), else at the chosen
+    project's area, else (in the browser) at the resident's position, else all of Norway.
+    """
     form = TraceForm()
     locale = str(get_locale())
-    form.fill_choices(queries.open_projects(), queries.terms_by_scheme(), locale)
+    projects = queries.open_projects()
+    form.fill_choices(projects, queries.terms_by_scheme(), locale)
+    explicit = request.form.get("project_explicit") == "1"
     if request.method == "GET" and request.args.get("project"):
         form.project.data = request.args["project"]  # "Add a trace to this project"
+        explicit = True
+    # The view survives a refused submit: the page keeps it in a hidden field as the map moves.
+    view = parse_view(request.form.get("at") if request.method == "POST" else None)
+    view = view or parse_view(request.args.get("at"))
+    outside = False
     if form.validate_on_submit():
         try:
             geometry, typed = _geometry_from(form)
             submission = clean_submission(form.submitted_fields(), geometry)
             trace = operations.submit_trace(current_user, submission)
         except ValidationFailed as error:
+            outside = isinstance(error, OutsideProjectArea)
             _show_errors(form, error.errors, typed_path=not (form.geometry.data or "").strip())
         else:
             flash(
@@ -64,7 +77,29 @@ def new() -> str | Response | tuple[str, int]:
             return redirect(url_for("traces.show", trace_id=trace.id))
     status = 422 if form.errors else 200
     page_map = drawing_map("geometry", form.geometry.data or "")
-    return render_template("traces/new.html", form=form, page_map=page_map), status
+    return render_template(
+        "traces/new.html",
+        form=form,
+        page_map=page_map,
+        view_at=view,
+        project_explicit=explicit,
+        project_areas=project_bounds(projects),
+        show_confirm=outside or bool(request.form.get("confirm_outside_area")),
+    ), status
+
+
+def parse_view(raw: str | None) -> str | None:
+    """A map view "zoom/lat/lon" cleaned to numbers in range, or None for anything else."""
+    parts = (raw or "").split("/")
+    if len(parts) != 3 or len(raw or "") > 64:
+        return None
+    try:
+        zoom, lat, lon = int(float(parts[0])), float(parts[1]), float(parts[2])
+    except (ValueError, OverflowError):
+        return None
+    if not (0 <= zoom <= 19 and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None  # also refuses NaN, which compares false with everything
+    return f"{zoom}/{lat:.5f}/{lon:.5f}"
 
 
 @bp.get("/<int:trace_id>")

@@ -33,13 +33,14 @@ TERM_FIELDS = {
 class Submission:
     """A checked submission, ready for submit_trace."""
 
-    project: Project
+    project: Project | None  # None: the place chooses it (app/traces/placement.py)
     title: str
     description: str
     sources: str
     licence: str
     geometry: BaseGeometry
     terms: dict[str, Term | None]
+    confirm_outside_area: bool = False
 
 
 def clean_submission(
@@ -48,6 +49,7 @@ def clean_submission(
     """Check every field at once and raise ValidationFailed naming each bad field and why.
 
     A given `project` (an edit keeps the trace's own, open or closed) skips the project field.
+    No project at all leaves the choice to the place (placement.place, in submit_trace).
     """
     errors = FieldErrors()
     title = clean_line(raw.get("title"), field="title", errors=errors, required=True,
@@ -57,8 +59,9 @@ def clean_submission(
     sources = clean_text(raw.get("sources"), field="sources", errors=errors, max_len=SOURCES_MAX)
 
     project = project or _project(raw.get("project"), errors)
-    licence = raw.get("licence") or (project.default_licence if project else LICENCES[0])
-    if licence not in LICENCES:
+    # Without a project yet, "" lets submit_trace take the placed project's default licence.
+    licence = raw.get("licence") or (project.default_licence if project else "")
+    if licence and licence not in LICENCES:
         errors.add("licence", gettext("Choose one of: %(choices)s.", choices=", ".join(LICENCES)))
 
     terms: dict[str, Term | None] = {}
@@ -75,24 +78,30 @@ def clean_submission(
             errors.add("geometry", geometry_message(error))
 
     errors.raise_if_any()
-    assert project is not None and shape is not None
-    return Submission(project, title, description, sources, licence, shape, terms)
+    assert shape is not None
+    confirmed = _flag(raw.get("confirm_outside_area"))
+    return Submission(project, title, description, sources, licence, shape, terms, confirmed)
+
+
+def _flag(value: Any) -> bool:
+    """A checkbox or JSON boolean: true, "y", "yes", "on", "1", "true"."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() in {"y", "yes", "on", "1", "true"}
 
 
 def _project(slug: Any, errors: FieldErrors) -> Project | None:
-    query = select(Project).where(Project.is_open.is_(True)).order_by(Project.id)
-    if slug:
-        if not isinstance(slug, str) or "\x00" in slug:
-            errors.add("project", gettext("Choose a project from the list."))
-            return None
-        query = query.where(Project.slug == slug)
-    project = db.session.execute(query.limit(1)).scalar_one_or_none()
+    if not slug:
+        return None  # never "the first open project": the place decides (placement.place)
+    if not isinstance(slug, str) or "\x00" in slug:
+        errors.add("project", gettext("Choose a project from the list."))
+        return None
+    project = db.session.execute(
+        select(Project).where(Project.is_open.is_(True), Project.slug == slug)
+    ).scalar_one_or_none()
     if project is None:
         errors.add(
-            "project",
-            gettext("This project does not exist or is closed for contributions.")
-            if slug
-            else gettext("No project is open for contributions."),
+            "project", gettext("This project does not exist or is closed for contributions.")
         )
     return project
 

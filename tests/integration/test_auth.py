@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import pytest
 from flask import Flask
@@ -38,7 +40,6 @@ def register(client: FlaskClient, email: str, password: str, **extra: str) -> An
         "email": email,
         "display_name": "Kari Nordmann",
         "password": password,
-        "password_confirm": password,
         "csrf_token": token,
         **extra,
     }
@@ -119,11 +120,54 @@ def test_weak_password_is_refused(session: Session, new_client, password: str, n
     assert not has_access(client)
 
 
-def test_mismatched_confirmation_is_refused(session: Session, new_client) -> None:
+def test_e_mail_and_password_are_enough(session: Session, new_client) -> None:
+    client = new_client()
+    response = register(client, "kort@example.no", PASSWORD, display_name="")
+    assert response.status_code == 302
+    user = session.execute(select(User).where(User.email_normalized == "kort@example.no")).scalar_one()
+    assert user.display_name == f"Resident {user.id}"  # until they choose a name
+    assert not user.show_name_publicly
+    assert has_access(client)
+
+
+def test_a_short_password_is_still_refused_without_a_name(session: Session, new_client) -> None:
     before = user_count(session)
-    response = register(new_client(), "typo@example.no", PASSWORD, password_confirm="other pass 1")
+    response = register(new_client(), "kort@example.no", "short", display_name="")
     assert response.status_code == 422
     assert user_count(session) == before
+
+
+@pytest.mark.parametrize("via", ["/register", "/login"])
+def test_registration_returns_to_the_carried_view(session: Session, new_client, via: str) -> None:
+    """An anonymous "Add a trace" at a view goes through login and registration and back."""
+    client = new_client()
+    response = client.get("/traces/new?at=14/59.73/9.90")
+    assert response.status_code == 302
+    login_url = response.headers["Location"]
+    assert "/login" in login_url
+    page = client.get(login_url).get_data(as_text=True)
+    # The login page links to registration with the same next.
+    match = re.search(r'id="register-instead" href="([^"]+)"', page)
+    assert match is not None
+    register_url = html.unescape(match.group(1))
+    assert unquote(register_url).endswith("next=/traces/new?at=14/59.73/9.90")
+    token = csrf_from(client.get(register_url).get_data(as_text=True))
+    done = client.post(register_url, data={"email": "ny@example.no", "password": PASSWORD,
+                                           "csrf_token": token})  # fmt: skip
+    assert done.status_code == 302
+    assert done.headers["Location"] == "/traces/new?at=14/59.73/9.90"
+    assert client.get(done.headers["Location"]).status_code == 200  # logged in
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil"])
+def test_registration_never_redirects_off_site(session: Session, new_client, target: str) -> None:
+    client = new_client()
+    url = "/register?" + urlencode({"next": target})
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    done = client.post(url, data={"email": "off@example.no", "password": PASSWORD,
+                                  "csrf_token": token})  # fmt: skip
+    assert done.status_code == 302
+    assert done.headers["Location"] == "/"
 
 
 @pytest.mark.parametrize("name", ["Kari\u0000Nordmann", "\u0000\u0000\u0000"])
