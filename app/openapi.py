@@ -134,6 +134,38 @@ def _code(codes: list[str] | None, what: str) -> dict[str, Any]:
     return schema
 
 
+# Path integers are PostgreSQL integers (app.params): larger ones are no such page (404).
+PG_INT_MAX = 2_147_483_647
+
+
+def _path_integer(name: str, description: str, maximum: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "integer", "minimum": 0, "maximum": maximum},
+    }
+
+
+def _map_filters(
+    vocabulary: dict[str, list[str]], projects: list[str] | None
+) -> list[dict[str, Any]]:
+    """The map's optional filters; an unknown code or project is a 400."""
+
+    def query(name: str, description: str, values: list[str] | None) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "string"}
+        if values is not None:
+            schema["enum"] = values
+        return {"name": name, "in": "query", "description": description, "schema": schema}
+
+    return [
+        query("type", "Only traces of this trace type (a code)", vocabulary.get("trace_type")),
+        query("period", "Only traces of this period (a code)", vocabulary.get("period")),
+        query("project", "Only traces of this project (its short name)", projects),
+    ]
+
+
 def openapi_document(
     server_url: str,
     *,
@@ -153,6 +185,7 @@ def openapi_document(
     }
     if projects is not None:
         project["enum"] = projects
+    filters = _map_filters(vocabulary, projects)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -183,6 +216,7 @@ def openapi_document(
                             "in": "query",
                             "schema": {"type": "integer", "minimum": 0, "maximum": 22},
                         },
+                        *filters,
                     ],
                     "responses": {
                         "200": {
@@ -190,7 +224,41 @@ def openapi_document(
                             "content": {"application/geo+json": {"schema": {"type": "object"}}},
                         },
                         **_COMMON,
-                        "400": _problem("Invalid bbox or zoom, or a control character"),
+                        "400": _problem(
+                            "Invalid bbox or zoom, an unknown filter, or a control character"
+                        ),
+                    },
+                }
+            },
+            "/api/map/tiles/{z}/{x}/{y}": {
+                "get": {
+                    "summary": "Clusters of one Web Mercator tile (shapes from the cluster zoom)",
+                    "description": "A FeatureCollection as /api/map's: below the cluster zoom, "
+                    "Points with properties count, id and title (when count is 1) and place (the "
+                    "nearest named place, or null). Anonymous answers are public with an ETag "
+                    "and Last-Modified (304 on If-None-Match); logged-in ones are private.",
+                    "parameters": [
+                        _path_integer("z", "Zoom level", 22),
+                        _path_integer("x", "Column, 0 <= x < 2^z", PG_INT_MAX),
+                        _path_integer("y", "Row, 0 <= y < 2^z", PG_INT_MAX),
+                        *filters,
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "A GeoJSON FeatureCollection",
+                            "headers": {
+                                "ETag": {"schema": {"type": "string"}},
+                                "Last-Modified": {"schema": {"type": "string"}},
+                                "Cache-Control": {"schema": {"type": "string"}},
+                            },
+                            "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                        },
+                        "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+                        **_COMMON,
+                        "400": _problem(
+                            "No such tile at that zoom, an unknown filter, or a control character"
+                        ),
+                        "404": _problem("A negative or too large number in the path"),
                     },
                 }
             },
