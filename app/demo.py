@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import LineString, Point, Polygon
@@ -23,9 +24,12 @@ from app.models import (
     User,
     UserRole,
 )
+from app.places.importer import ImportReport, import_file
 from app.traces.operations import record_revision
 from geo.geometry import finish
 
+# Real names of the four municipalities' places, positions approximate (written by hand).
+DEMO_PLACES = Path(__file__).parent / "places" / "data" / "demo_places.geojson"
 DEMO_PASSWORD = "demo-passord-2026"  # noqa: S105 - documented demo accounts, refused in production
 DEMO_USERS = [
     ("bibliotekar@demo.example.org", "Demo-bibliotekar", UserRole.LIBRARIAN),
@@ -113,7 +117,16 @@ def load_demo(per_project: int = 14, seed: int = 2026) -> str:
                 author=resident, librarian=librarian, pending=index % 7 == 6,
             )  # fmt: skip
     total = db.session.execute(select(func.count(Trace.id))).scalar_one()
-    return f"Demo data ready: {created} traces added, {total} in the database."
+    places = load_demo_places()
+    return (
+        f"Demo data ready: {created} traces added, {total} in the database; "
+        f"{places.added} demo place names added."
+    )
+
+
+def load_demo_places() -> ImportReport:
+    """The demo municipalities' place names (approximate positions) through the importer."""
+    return import_file(DEMO_PLACES, source="demo")
 
 
 def _demo_user(email: str, name: str, role: UserRole) -> User:
