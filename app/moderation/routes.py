@@ -9,12 +9,12 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.access import can_moderate, can_view, moderated_projects, viewer_of
+from app.access import can_moderate, can_view, moderated_projects, project_role, viewer_of
 from app.comments.queries import pending_comments_with_traces
 from app.db import db
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.maps import tile_sources
-from app.models import Project, Trace
+from app.models import MembershipRole, Project, Trace, User
 from app.moderation import operations, queries
 from app.moderation.forms import BulkForm, DecisionForm, DuplicateForm, SensitivityForm
 from app.moderation.states import TRANSITIONS, Action, Actor, available
@@ -32,7 +32,7 @@ bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 def index() -> str:
     """The projects this user moderates, with how many entries wait in each."""
     projects = moderated_projects(current_user)
-    counts = {p.id: queries.pending_count(current_user, p) for p in projects}
+    counts = {p.id: queries.pending_count(current_user, p) for p in projects}  # (n, capped)
     return render_template("moderation/index.html", projects=projects, counts=counts)
 
 
@@ -45,15 +45,17 @@ def queue(slug: str) -> str:
         abort(403)
     filters = _filters()
     page = int_arg("page", 1, min=1) or 1
-    traces, total = queries.queue(current_user, project, filters, page)
-    shapes = queries.geometries(traces)
+    found = queries.queue(current_user, project, filters, page)
+    traces = found.traces
     neighbours = queries.nearby(traces, current_user)
+    actions = _queue_actions(current_user, project, traces)
     entries = [
         {
             "trace": t,
-            "geometry": shapes[t.id],
+            "geometry": found.geometries[t.id],
             "nearby": neighbours[t.id],
             "excerpt": plain_text(t.description, 400),
+            "actions": actions[t.id],
         }
         for t in traces
     ]
@@ -61,9 +63,10 @@ def queue(slug: str) -> str:
         "moderation/queue.html",
         project=project,
         entries=entries,
-        total=total,
+        total=found.total,
+        capped=found.capped,
         page=page,
-        pages=max(1, -(-total // queries.PAGE_SIZE)),
+        pages=max(1, -(-found.total // queries.PAGE_SIZE)),
         filters=filters,
         terms=terms_by_scheme(),
         contributors=queries.queue_contributors(current_user, project),
@@ -73,6 +76,22 @@ def queue(slug: str) -> str:
         bulk_form=BulkForm(),
         duplicate_form=DuplicateForm(),
     )
+
+
+def _queue_actions(user: User, project: Project, traces: list[Trace]) -> dict[int, list[Action]]:
+    """The actions on each queue entry, decided once for the page instead of per entry.
+
+    Every entry is pending in this project and inside the user's moderation scope (the queue
+    query holds the same conditions as can_moderate, own entries excluded for curators), so
+    only authorship differs between entries.
+    """
+    base = {Actor.MODERATOR}
+    if project_role(user, project.id) == MembershipRole.LIBRARIAN:
+        base.add(Actor.LIBRARIAN)
+    return {
+        t.id: available(t.status, base | ({Actor.AUTHOR} if t.author_id == user.id else set()))
+        for t in traces
+    }
 
 
 @bp.post("/decision/<int:trace_id>")

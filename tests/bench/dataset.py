@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 SOCKET = "/var/run/postgresql"
 BENCH_PASSWORD = "bench-passord-2026"  # every generated account has it (benchmark only)
 
@@ -83,8 +83,14 @@ def _existing(dbname: str, fingerprint: str) -> Dataset | None:
     return Dataset(database_url(dbname), row[0], row[1], True, row[2], row[3])
 
 
-def ensure(n: int, seed: int, dbname: str = "heritage_bench") -> Dataset:
+def default_dbname(n: int) -> str:
+    """heritage_bench for 1M; other sizes get their own database, so QUICK keeps the 1M one."""
+    return "heritage_bench" if n == 1_000_000 else f"heritage_bench_{n}"
+
+
+def ensure(n: int, seed: int, dbname: str | None = None) -> Dataset:
     """The dataset for (n, seed): reused when its fingerprint matches, rebuilt otherwise."""
+    dbname = dbname or default_dbname(n)
     fingerprint = _fingerprint(n, seed)
     found = _existing(dbname, fingerprint)
     if found is not None:
@@ -108,8 +114,14 @@ def ensure(n: int, seed: int, dbname: str = "heritage_bench") -> Dataset:
         _load_words(conn)
         _people_and_projects(conn)
         indexes = _drop_indexes(conn)
+        # The map_cells statement triggers would aggregate 1M new rows inside the INSERT;
+        # one rebuild afterwards is the same result, faster.
+        conn.execute("ALTER TABLE traces DISABLE TRIGGER traces_map_cells_insert")
         _traces(conn, n)
+        conn.execute("ALTER TABLE traces ENABLE TRIGGER traces_map_cells_insert")
         _timed(conn, "indexes", lambda: [conn.execute(sql) for sql in indexes])
+        _timed(conn, "map cells", lambda: conn.execute("SELECT heritage_map_cells_rebuild()"))
+        _timed(conn, "places", lambda: _places(conn))
         _timed(conn, "analyze", lambda: conn.execute("ANALYZE"))
         max_id = conn.execute("SELECT coalesce(max(id), 0) FROM traces").fetchone()[0]
         seconds = time.monotonic() - started
@@ -224,3 +236,37 @@ def _traces(conn: psycopg.Connection, n: int) -> None:
     ):  # fmt: skip
         sql = sql.replace(marker, value)
     _timed(conn, f"traces ({n:,})", lambda: conn.execute(sql))
+
+
+PLACE_SUFFIXES = (
+    "dalen vika berget haugen seter gården vatnet elva holmen nes sund fjellet moen li tjern"
+).split()
+PLACE_KINDS = ("Gard", "Vann", "Fjell", "Bruk", "Tettsted", "Elv", "Ås", "Nes", "Vik", "Seter")
+
+
+def _places(conn: psycopg.Connection) -> None:
+    """A synthetic gazetteer: the six towns and 6,000 names made of dataset words + suffixes."""
+    towns = ", ".join(f"('{name.title()}', {x}, {y}, 'town-{name}')" for name, x, y in TOWNS)
+    conn.execute(
+        f"""
+        INSERT INTO places (name, kind, municipality, county, geom, source, source_id)
+        SELECT t.name, 'By', t.name, '', ST_SetSRID(ST_MakePoint(t.x, t.y), 4326), 'bench',
+               t.sid
+        FROM (VALUES {towns}) t(name, x, y, sid)
+        """
+    )
+    suffixes = "ARRAY[" + ", ".join(f"'{s}'" for s in PLACE_SUFFIXES) + "]"
+    kinds = "ARRAY[" + ", ".join(f"'{k}'" for k in PLACE_KINDS) + "]"
+    conn.execute(
+        f"""
+        INSERT INTO places (name, kind, municipality, county, geom, source, source_id)
+        SELECT initcap(w.w) || ({suffixes})[1 + g % {len(PLACE_SUFFIXES)}],
+               ({kinds})[1 + g % {len(PLACE_KINDS)}],
+               initcap(m.w), '',
+               ST_SetSRID(ST_MakePoint(5 + random() * 25, 58 + random() * 13), 4326),
+               'bench', 'p' || g
+        FROM generate_series(1, 6000) g
+        JOIN bench_words w ON w.i = 1 + (g * 7919) % (SELECT count(*) FROM bench_words)
+        JOIN bench_words m ON m.i = 1 + (g * 104729) % 400
+        """
+    )

@@ -292,3 +292,64 @@ def test_a_curator_does_not_decide_on_their_own_entry(client, login, session, wo
     assert status_of(session, own) == TraceStatus.PENDING
     page = client.get(f"/traces/{own.id}").get_data(as_text=True)
     assert 'value="approve"' not in page and 'value="withdraw"' in page
+
+
+def _entry_actions(page: str, trace_id: int) -> set[str]:
+    """The action buttons inside one queue entry's article."""
+    article = re.search(rf'<article class="queue-entry" id="entry-{trace_id}".*?</article>', page,
+                        re.S)  # fmt: skip
+    assert article, trace_id
+    return set(re.findall(r'name="action" value="([a-z_]+)"', article.group(0)))
+
+
+def test_queue_count_stops_at_the_cap_and_says_more_than(
+    client, login, session, world, monkeypatch
+):
+    from app.moderation import queries
+
+    login(world["librarian"])
+    with client.session_transaction() as cookie_session:
+        cookie_session["lang"] = "en"
+    url = f"/moderation/{world['project'].slug}"
+    assert "2 entries wait" in client.get(url).get_data(as_text=True)
+    monkeypatch.setattr(queries, "COUNT_CAP", 1)
+    page = client.get(url).get_data(as_text=True)
+    assert "more than 1 entries wait" in page
+    assert 'id="entry-{}"'.format(world["inside"].id) in page  # the page itself is complete
+    assert 'id="entry-{}"'.format(world["outside"].id) in page
+    index = client.get("/moderation/").get_data(as_text=True)
+    assert "more than 1 entries wait" in index
+
+
+def test_queue_contributor_filter_lists_each_author_with_pending_entries_once(
+    client, login, session, world, make_user, make_trace
+):
+    other = make_user(name="Olav Other")
+    only_approved = make_user(name="Anne Approved")
+    for _ in range(3):
+        make_trace(ALTA, status=TraceStatus.PENDING, author=other, project=world["project"])
+    make_trace(ALTA, status=TraceStatus.APPROVED, author=only_approved, project=world["project"])
+    login(world["librarian"])
+    page = client.get(f"/moderation/{world['project'].slug}").get_data(as_text=True)
+    select_html = re.search(r'<select id="f-author".*?</select>', page, re.S).group(0)
+    values = re.findall(r'<option value="(\d+)"', select_html)
+    assert sorted(values) == sorted([str(world["resident"].id), str(other.id)])
+    assert "Olav Other" in select_html and "Anne Approved" not in select_html
+
+
+def test_queue_entries_offer_the_actions_the_trace_page_offers(
+    client, login, session, world, make_trace
+):
+    own = make_trace(ALTA, status=TraceStatus.PENDING, author=world["librarian"],
+                     project=world["project"], title="Bibliotekarens egen")  # fmt: skip
+    login(world["librarian"])
+    page = client.get(f"/moderation/{world['project'].slug}").get_data(as_text=True)
+    for trace in (world["inside"], own):
+        on_trace_page = client.get(f"/traces/{trace.id}").get_data(as_text=True)
+        offered = set(re.findall(r'name="action" value="([a-z_]+)"', on_trace_page))
+        assert _entry_actions(page, trace.id) == offered, trace.title
+    assert "delete" in _entry_actions(page, world["inside"].id)  # librarians delete
+    assert "withdraw" in _entry_actions(page, own.id)  # and withdraw their own
+    login(world["curator"])
+    page = client.get(f"/moderation/{world['project'].slug}").get_data(as_text=True)
+    assert _entry_actions(page, world["inside"].id) == {"approve", "reject", "request_changes"}
