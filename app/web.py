@@ -19,10 +19,13 @@ from flask import Flask, Response, current_app, g, has_request_context, request,
 from flask.signals import message_flashed
 from flask_babel import get_locale, gettext
 from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.db import db
+from app.db import AppSession, db
 from app.errors import Conflict
 from app.mail import send_after_commit
 from app.text import render_markdown
@@ -32,6 +35,14 @@ from app.traces.messages import status_label
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 log = logging.getLogger(__name__)
+
+# Map and search answers are what every visitor asks for, many at once: one that needs more
+# than a moment is given up (503, try again) instead of holding a worker and a connection
+# that light requests wait for. Everything else keeps DB_STATEMENT_TIMEOUT_MS.
+SHORT_TIMEOUT_PREFIXES = ("/api/map", "/api/search")
+DEFAULT_SHORT_TIMEOUT_MS = 2500
+# PostgreSQL's query_canceled: statement_timeout (or an operator's pg_cancel_backend).
+_CANCELED = "57014"
 
 
 def safe_target(target: str | None) -> str | None:
@@ -164,16 +175,65 @@ def _is_write() -> bool:
     return request.method in WRITE_METHODS
 
 
+def route_statement_timeout_ms() -> int | None:
+    """The statement timeout of this request's route when it is shorter than the default
+    (map and search), else None (the connection's DB_STATEMENT_TIMEOUT_MS holds)."""
+    if not has_request_context() or not request.path.startswith(SHORT_TIMEOUT_PREFIXES):
+        return None
+    return int(current_app.config.get("MAP_STATEMENT_TIMEOUT_MS", DEFAULT_SHORT_TIMEOUT_MS))
+
+
+def _apply_route_timeout(
+    _session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    # SET LOCAL lasts for the request's transaction only, so the pooled connection goes back
+    # with the default; nothing is sent for routes that keep the default.
+    timeout = route_statement_timeout_ms()
+    if timeout is not None:
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout)}")
+
+
+def _is_canceled(error: BaseException) -> bool:
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) == _CANCELED
+
+
+def _too_slow() -> Response:
+    """503 with Retry-After for a query the statement timeout stopped (not a server fault)."""
+    from app.errors import problem, wants_problem_json
+
+    db.session.rollback()
+    title = gettext("Service unavailable")
+    detail = gettext("This took too long to answer and was stopped. Try again in a moment.")
+    log.warning("statement timeout on %s %s", request.method, request.path)
+    if wants_problem_json():
+        response, _status = problem(503, title, detail, code="timeout")
+    else:
+        from flask import render_template
+
+        body = render_template("error.html", status=503, title=title, detail=detail)
+        response = Response(body, mimetype="text/html")
+    response.status_code = 503
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the per-request hooks and template globals."""
     message_flashed.connect(_remember_flash, app)
+    if not event.contains(AppSession, "after_begin", _apply_route_timeout):
+        event.listen(AppSession, "after_begin", _apply_route_timeout)
     view_dispatch = app.dispatch_request
 
     def dispatch_and_commit() -> Response:
         # House rule 2: operations only flush; the request commits once, right after the view
         # and before the response leaves, so a failed commit is an error page and never comes
         # after a success message. Errors raised here go through the app's error handlers.
-        response = app.make_response(view_dispatch())
+        try:
+            response = app.make_response(view_dispatch())
+        except DBAPIError as error:
+            if not _is_canceled(error):
+                raise
+            return _too_slow()
         if _is_write() and response.status_code < 400:
             commit_request()
         return response
