@@ -23,6 +23,8 @@ places_group = AppGroup("places", help="The gazetteer of place names used by the
 )
 def import_places(path: str, source: str, crs: str | None) -> None:
     """Load a GeoJSON, CSV or GML extract of Kartverket's place names (SSR) in one transaction."""
+    from flask_babel import force_locale
+
     from app.db import db
     from app.places.importer import FileRefused, import_file
 
@@ -30,7 +32,8 @@ def import_places(path: str, source: str, crs: str | None) -> None:
     if not source:
         raise click.UsageError("--source must not be empty.")
     try:
-        report = import_file(path, source=source, crs=crs)
+        with force_locale("en"):  # the command line speaks English, like the other commands
+            report = import_file(path, source=source, crs=crs)
     except FileRefused as error:
         db.session.rollback()
         click.echo(f"Refused: {error} Nothing was stored.", err=True)
