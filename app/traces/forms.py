@@ -6,7 +6,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.models import Project, Scheme, Term
@@ -50,6 +58,8 @@ class TraceForm(FlaskForm):
         default=LICENCES[0],
     )
     geometry = HiddenField()
+    # Shown only when the place is outside the chosen project's area (app/traces/placement.py).
+    confirm_outside_area = BooleanField()
     coord_system = SelectField(
         _l("Coordinate system"),
         choices=[
@@ -107,4 +117,5 @@ class TraceForm(FlaskForm):
             "dating_method": self.dating_method.data,
             "sources": self.sources.data,
             "licence": self.licence.data,
+            "confirm_outside_area": bool(self.confirm_outside_area.data),
         }

@@ -124,7 +124,9 @@ def test_e_mail_and_password_are_enough(session: Session, new_client) -> None:
     client = new_client()
     response = register(client, "kort@example.no", PASSWORD, display_name="")
     assert response.status_code == 302
-    user = session.execute(select(User).where(User.email_normalized == "kort@example.no")).scalar_one()
+    user = session.execute(
+        select(User).where(User.email_normalized == "kort@example.no")
+    ).scalar_one()
     assert user.display_name == f"Resident {user.id}"  # until they choose a name
     assert not user.show_name_publicly
     assert has_access(client)
