@@ -184,6 +184,8 @@ def search_places(
         case((func.lower(Place.name) == func.lower(q), 0), else_=1),
         case((prefix, 0), else_=1),
         func.word_similarity(q, Place.name).desc(),
+        # Then the whole name: "raufos" means "Raufoss" before "Raufoss kirke".
+        func.similarity(q, Place.name).desc(),
     ]
     if box is not None:
         west, south, east, north = box

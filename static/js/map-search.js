@@ -251,6 +251,11 @@
       } else {
         chosenBox.appendChild(el("bdi", null, entry.item.name));
       }
+      // On a phone the map's controls move below this line (search.css); tell it how tall.
+      var frame = root.parentElement;
+      if (frame) {
+        frame.style.setProperty("--search-chosen-height", (chosenBox.offsetHeight + 6) + "px");
+      }
     }
 
     function choose(entry) {
