@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import folium
 from flask import current_app, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import LazyString, get_locale, gettext, lazy_gettext
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
@@ -17,6 +19,42 @@ from geo.maps import (
     base_map,
     render_parts,
 )
+
+
+@dataclass(frozen=True)
+class TypeFamily:
+    """A group of trace types drawn in one colour (Okabe-Ito: told apart with colour blindness)."""
+
+    key: str
+    colour: str
+    label: LazyString
+    codes: tuple[str, ...]
+
+
+# A legend of 16 types would be a wall: types are grouped into a few families with one colour
+# each. A type a librarian adds later, or none, falls into "other" until it is placed here.
+TYPE_FAMILIES: tuple[TypeFamily, ...] = (
+    TypeFamily("dwelling", "#0072B2", lazy_gettext("Settlements and farming"),
+               ("boplass", "seter", "naust", "rydningsroys", "steingjerde")),
+    TypeFamily("burial", "#D55E00", lazy_gettext("Graves and rock art"),
+               ("gravminne", "bergkunst")),
+    TypeFamily("sami", "#CC79A7", lazy_gettext("Sami heritage"), ("samisk",)),
+    TypeFamily("craft", "#009E73", lazy_gettext("Hunting, crafts and industry"),
+               ("fangstanlegg", "kullgrop", "jernvinne", "industriminne")),
+    TypeFamily("route", "#E69F00", lazy_gettext("Roads and paths"), ("ferdselsspor",)),
+    TypeFamily("war", "#56B4E9", lazy_gettext("War remains"), ("krigsminne",)),
+    TypeFamily("other", "#6E6E6E", lazy_gettext("Place names, stories and other"),
+               ("stedsnavn", "annet")),
+)  # fmt: skip
+OTHER_FAMILY = TYPE_FAMILIES[-1]
+
+
+def type_family(code: str | None) -> TypeFamily:
+    """The colour family of a trace type code (other for unknown or missing codes)."""
+    for family in TYPE_FAMILIES:
+        if code in family.codes:
+            return family
+    return OTHER_FAMILY
 
 
 def tile_sources() -> list[TileSource]:
@@ -38,6 +76,7 @@ def _layer_options(**extra: object) -> dict[str, object]:
     options: dict[str, object] = {
         "dataUrl": url_for("api.map_data"),
         "traceUrl": url_for("traces.show", trace_id=0).rsplit("0", 1)[0],
+        "tileUrl": url_for("api.map_data") + "/tiles/",
         "clusterBelowZoom": current_app.config["MAP_CLUSTER_BELOW_ZOOM"],
         "labels": {
             "open": gettext("Open the trace"),
@@ -48,11 +87,11 @@ def _layer_options(**extra: object) -> dict[str, object]:
             "loadFailed": gettext("The traces could not be loaded. Check your connection."),
             "loading": gettext("Loading traces…"),
             "approximate": gettext("Approximate location: the site is protected."),
-            "locating": gettext("Finding your position…"),
-            "located": gettext("Your position was filled in:"),
-            "locateFailed": gettext(
-                "Your position could not be found. Allow location access, or type the coordinates."
-            ),
+            # {name} and {count} are filled in by the script; names are places or coordinates.
+            "area": gettext("{name} ({count} traces)"),
+            "areaHint": gettext("Zoom the map to this area"),
+            "north": gettext("N"),
+            "east": gettext("E"),
         },
     }
     options.update(extra)
@@ -69,7 +108,8 @@ def index_map() -> dict[str, str]:
     key = (str(get_locale()), _static_base())
     if key not in cache:
         fmap = base_map(tile_sources(), _static_base(), aria_label=gettext("Map of traces"))
-        add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True))
+        # syncUrl: the view and the filters live in the address, so a view can be shared.
+        add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True, syncUrl=True))
         cache[key] = render_parts(fmap)
     return cache[key]
 
@@ -77,7 +117,7 @@ def index_map() -> dict[str, str]:
 def drawing_map(field_id: str, current_geometry: str) -> dict[str, str]:
     """A map to draw the new trace on; the existing traces are shown for orientation."""
     fmap = base_map(tile_sources(), _static_base(), aria_label=gettext("Map for drawing the trace"))
-    add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True, locate=True))
+    add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True))
     add_draw_control(fmap, _static_base(), field_id)
     del current_geometry  # the draw binding reads the hidden field itself after a failed submit
     return render_parts(fmap)

@@ -1,15 +1,23 @@
 /*
- * Loads traces for the visible part of the map from the JSON endpoint and draws them.
+ * Loads traces for the visible part of the map and draws them.
+ * Below clusterBelowZoom the data comes as tile-aligned clusters (/api/map/tiles/z/x/y), which a
+ * proxy or CDN can cache and which are kept here too, so panning back is instant; at and above it,
+ * the traces in the view come from /api/map?bbox=.
+ * On the front page (syncUrl) the view and the filters live in the address, so a view can be
+ * shared, bookmarked and restored with the back button.
  * User text (titles) is only ever inserted with textContent: never as HTML, never into code
  * (docs/security.md item 20). Folium generates the map; this file adds behaviour to it.
  */
 (function () {
   "use strict";
 
-  var STYLE = {
-    approved: { color: "#8a3b12", weight: 3, fillColor: "#d9822b", fillOpacity: 0.35 },
-    pending: { color: "#4a4a8a", weight: 3, dashArray: "6 5", fillColor: "#8f8fd6", fillOpacity: 0.25 }
-  };
+  var DEFAULT_COLOUR = "#8a3b12";
+  var DARK = "#1d1d1b";
+  var FILTERS = ["type", "period", "project"];
+  var MAX_LAT = 85.0511287798;
+  var TILE_CACHE_SIZE = 400;
+  var TILE_CACHE_MS = 5 * 60 * 1000;
+  var tileCache = new Map();  // "filters|z/x/y" -> {time, promise}; shared by the page's maps
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -18,9 +26,46 @@
     return node;
   }
 
-  function popupFor(props, options) {
+  // What the page says about trace types: their family colour (legend) and label (filter).
+  function readTypes() {
+    var colours = {}, types = {};
+    document.querySelectorAll("#map-legend [data-family][data-colour]").forEach(function (li) {
+      colours[li.getAttribute("data-family")] = li.getAttribute("data-colour");
+    });
+    document.querySelectorAll("#filter-type option[data-family]").forEach(function (option) {
+      types[option.value] = { colour: colours[option.getAttribute("data-family")],
+                              label: option.textContent };
+    });
+    return { colours: colours, types: types };
+  }
+
+  function colourOf(code, known) {
+    var type = code && known.types[code];
+    return (type && type.colour) || known.colours.other || DEFAULT_COLOUR;
+  }
+
+  // Shapes take their type's colour; a point is a coloured dot with a dark ring. Waiting for
+  // approval: dashed and paler. Protected: a wide faint circle, not a pin.
+  function styleFor(props, isPoint, known) {
+    var colour = colourOf(props.type, known);
+    var pending = props.status && props.status !== "approved";
+    if (props.approximate) {
+      return { radius: 16, color: colour, weight: 2, dashArray: "4 4", fillColor: colour,
+               fillOpacity: 0.2 };
+    }
+    if (isPoint) {
+      return { radius: 8, color: DARK, weight: 2, fillColor: colour,
+               fillOpacity: pending ? 0.45 : 0.9, dashArray: pending ? "3 3" : null };
+    }
+    return { color: colour, weight: 4, opacity: 0.95, fillColor: colour,
+             fillOpacity: pending ? 0.12 : 0.3, dashArray: pending ? "6 5" : null };
+  }
+
+  function popupFor(props, options, known) {
     var box = el("div", "trace-popup");
     box.appendChild(el("strong", "trace-popup-title", props.title || ""));
+    var type = props.type && known.types[props.type];
+    if (type) { box.appendChild(el("div", "trace-popup-type", type.label)); }
     if (props.status && props.status !== "approved") {
       box.appendChild(el("div", "trace-popup-status", options.labels.pending));
     }
@@ -45,23 +90,161 @@
     node.hidden = !text;
   }
 
+  // -- Tiles ------------------------------------------------------------------------------------
+
+  function lonToTileX(lon, n) { return Math.floor((lon + 180) / 360 * n); }
+
+  function latToTileY(lat, n) {
+    var clamped = Math.max(-MAX_LAT, Math.min(MAX_LAT, lat));
+    var rad = clamped * Math.PI / 180;
+    return Math.floor((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2 * n);
+  }
+
+  // The z/x/y tiles covering a view: x wraps round the globe, y outside the world is skipped.
+  function tilesFor(bounds, z) {
+    var n = Math.pow(2, z);
+    var x0 = lonToTileX(bounds.getWest(), n), x1 = lonToTileX(bounds.getEast() - 1e-9, n);
+    if (x1 - x0 + 1 >= n) { x0 = 0; x1 = n - 1; }
+    var y0 = latToTileY(bounds.getNorth(), n), y1 = latToTileY(bounds.getSouth(), n);
+    var tiles = [], seen = {};
+    for (var x = x0; x <= x1; x++) {
+      var wx = ((x % n) + n) % n;
+      for (var y = Math.max(0, y0); y <= Math.min(n - 1, y1); y++) {
+        var key = z + "/" + wx + "/" + y;
+        if (!seen[key]) { seen[key] = true; tiles.push(key); }
+      }
+    }
+    return tiles;
+  }
+
+  function fetchJson(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      });
+  }
+
+  function fetchTile(base, key, query) {
+    var cacheKey = query + "|" + key;
+    var hit = tileCache.get(cacheKey);
+    if (hit && Date.now() - hit.time < TILE_CACHE_MS) { return hit.promise; }
+    var promise = fetchJson(base + key + (query ? "?" + query : ""));
+    promise.catch(function () { tileCache.delete(cacheKey); });
+    tileCache.delete(cacheKey);
+    tileCache.set(cacheKey, { time: Date.now(), promise: promise });
+    while (tileCache.size > TILE_CACHE_SIZE) { tileCache.delete(tileCache.keys().next().value); }
+    return promise;
+  }
+
+  // The tiles' clusters as one collection; the count is what lies inside the view.
+  function mergeTiles(parts, bounds) {
+    var features = [], count = 0;
+    parts.forEach(function (part) {
+      (part.features || []).forEach(function (f) {
+        features.push(f);
+        var c = f.geometry.coordinates;
+        if (bounds.contains([c[1], c[0]])) { count += f.properties.count || 1; }
+      });
+    });
+    return { type: "FeatureCollection", features: features, clustered: true, truncated: false,
+             count: count };
+  }
+
+  // -- Address: view and filters ------------------------------------------------------------------
+
+  function parseView(text) {
+    var parts = (text || "").split("/");
+    if (parts.length !== 3) { return null; }
+    var z = parseInt(parts[0], 10), lat = parseFloat(parts[1]), lon = parseFloat(parts[2]);
+    if (!isFinite(z) || !isFinite(lat) || !isFinite(lon) || z < 0 || z > 22 ||
+        Math.abs(lat) > 90 || Math.abs(lon) > 180) { return null; }
+    return { zoom: z, center: [lat, lon] };
+  }
+
+  function viewFromAddress() {
+    var hashed = parseView(window.location.hash.replace(/^#/, ""));
+    if (hashed) { return hashed; }
+    return parseView(new URLSearchParams(window.location.search).get("at"));
+  }
+
+  function viewText(map) {
+    var z = Math.round(map.getZoom()), c = map.getCenter().wrap();
+    var digits = Math.max(2, Math.ceil(z * 0.3));  // about a metre's worth at z14+
+    return z + "/" + parseFloat(c.lat.toFixed(digits)) + "/" + parseFloat(c.lng.toFixed(digits));
+  }
+
   function attach(map, options) {
     var layer = L.featureGroup().addTo(map);
     var statusBox = document.getElementById("map-status");
+    var form = options.syncUrl ? document.getElementById("map-filter-form") : null;
+    var known = readTypes();
+    var tileUrl = options.tileUrl || options.dataUrl + "/tiles/";
     var seq = 0;
     var timer = null;
+    var focusList = false;
 
-    if (options.fitNorway) {
+    var legend = document.getElementById("map-legend");
+    if (legend && window.matchMedia && window.matchMedia("(max-width: 40rem)").matches) {
+      legend.open = false;  // on a phone the legend is a button until asked for
+    }
+
+    var start = options.syncUrl ? viewFromAddress() : null;
+    if (start) {
+      map.setView(start.center, start.zoom, { animate: false });
+    } else if (options.fitNorway) {
       map.fitBounds([[57.8, 4.5], [71.2, 31.0]], { animate: false });
+    }
+
+    function filters() {
+      var chosen = {};
+      if (!form) { return chosen; }
+      FILTERS.forEach(function (name) {
+        var field = form.elements[name];
+        if (field && field.value) { chosen[name] = field.value; }
+      });
+      return chosen;
+    }
+
+    function filterQuery() {
+      var chosen = filters(), params = new URLSearchParams();
+      FILTERS.forEach(function (name) { if (chosen[name]) { params.set(name, chosen[name]); } });
+      return params.toString();
+    }
+
+    // "Add a trace" opens the new-trace map on this view (and in the chosen project).
+    function updateAddLinks() {
+      var project = filters().project;
+      document.querySelectorAll("a[data-add-trace]").forEach(function (link) {
+        var path = link.pathname;
+        link.href = path + "?at=" + viewText(map) +
+          (project ? "&project=" + encodeURIComponent(project) : "");
+      });
+    }
+
+    function writeAddress(push) {
+      if (!options.syncUrl || !window.history) { return; }
+      var query = filterQuery();
+      var url = window.location.pathname + (query ? "?" + query : "") + "#" + viewText(map);
+      if (url === window.location.pathname + window.location.search + window.location.hash) {
+        return;
+      }
+      if (push) { window.history.pushState(null, "", url); }
+      else { window.history.replaceState(null, "", url); }
+    }
+
+    function showFilterState() {
+      var active = Object.keys(filters()).length;
+      var counter = document.getElementById("map-filter-count");
+      if (counter) { counter.textContent = " (" + active + ")"; counter.hidden = !active; }
+      var clear = document.getElementById("map-filter-clear");
+      if (clear) { clear.hidden = !active; }
     }
 
     function drawFeatures(collection) {
       layer.clearLayers();
       L.geoJSON(collection, {
-        style: function (feature) {
-          var status = feature.properties.status;
-          return status && status !== "approved" ? STYLE.pending : STYLE.approved;
-        },
+        style: function (feature) { return styleFor(feature.properties, false, known); },
         pointToLayer: function (feature, latlng) {
           var props = feature.properties;
           if (collection.clustered && props.count > 1) {
@@ -72,20 +255,15 @@
             });
             return marker;
           }
-          var style = props.status && props.status !== "approved" ? STYLE.pending : STYLE.approved;
-          if (props.approximate) {  // a protected site: a wide, faint circle, not a pin
-            return L.circleMarker(latlng, L.extend({}, style, { radius: 16, dashArray: "4 4",
-                                                                fillOpacity: 0.15 }));
-          }
-          return L.circleMarker(latlng, L.extend({ radius: 8 }, style));
+          return L.circleMarker(latlng, styleFor(props, true, known));
         },
         onEachFeature: function (feature, shape) {
           var props = feature.properties;
           if (collection.clustered && props.count > 1) { return; }
           var id = collection.clustered ? props.id : feature.id;
           shape.bindPopup(popupFor({ id: id, title: props.title, status: props.status,
-                                     approximate: props.approximate }, options));
-          if (shape.setStyle === undefined && shape.options) { shape.options.alt = props.title; }
+                                     type: props.type, approximate: props.approximate },
+                                   options, known));
         }
       }).addTo(layer);
       var note = collection.truncated ? options.labels.truncated : "";
@@ -95,19 +273,50 @@
       fillList(collection);
     }
 
-    // The same traces as a list of links: for keyboard and screen-reader users, and for
-    // anyone who finds a list easier than markers.
+    function areaName(props, latlng) {
+      if (props.place) { return props.place; }
+      return Math.abs(latlng.lat).toFixed(2) + "° " +
+        (latlng.lat >= 0 ? options.labels.north : "S") + ", " +
+        Math.abs(latlng.lng).toFixed(2) + "° " + (latlng.lng >= 0 ? options.labels.east : "W");
+    }
+
+    // The same traces as a list: for keyboard and screen-reader users, and for anyone who finds
+    // a list easier than markers. Zoomed out, it names the areas in view with their counts; each
+    // is a button that zooms the map there.
     function fillList(collection) {
       var list = document.getElementById("trace-list");
       var hint = document.getElementById("trace-list-hint");
       if (!list) { return; }
       list.textContent = "";
-      var items = collection.features.filter(function (f) {
+      var bounds = map.getBounds();
+      var inView = collection.features.filter(function (f) {
+        if (!collection.clustered) { return true; }
+        var c = f.geometry.coordinates;
+        return bounds.contains([c[1], c[0]]);
+      });
+      var areas = inView.filter(function (f) {
+        return collection.clustered && f.properties.count > 1;
+      }).sort(function (a, b) { return b.properties.count - a.properties.count; });
+      var singles = inView.filter(function (f) {
         return !collection.clustered || f.properties.count === 1;
       });
-      var partial = collection.clustered && items.length < collection.count;
-      if (hint) { hint.hidden = !partial; }
-      items.forEach(function (f) {
+      if (hint) { hint.hidden = !areas.length; }
+      areas.forEach(function (f) {
+        var c = f.geometry.coordinates, latlng = L.latLng(c[1], c[0]);
+        var li = el("li", "trace-list-area");
+        var label = options.labels.area.replace("{name}", areaName(f.properties, latlng))
+          .replace("{count}", String(f.properties.count));
+        var button = el("button", "link-button", label);
+        button.type = "button";
+        button.title = options.labels.areaHint;
+        button.addEventListener("click", function () {
+          focusList = true;
+          map.setView(latlng, Math.min(map.getZoom() + 3, options.clusterBelowZoom));
+        });
+        li.appendChild(button);
+        list.appendChild(li);
+      });
+      singles.forEach(function (f) {
         var id = collection.clustered ? f.properties.id : f.id;
         var li = el("li");
         var a = el("a", null, f.properties.title || "");
@@ -118,20 +327,28 @@
         }
         list.appendChild(li);
       });
+      if (focusList) { focusList = false; list.focus(); }
+    }
+
+    function request(zoom) {
+      var query = filterQuery();
+      if (zoom < options.clusterBelowZoom) {
+        var bounds = map.getBounds();
+        return Promise.all(tilesFor(bounds, zoom).map(function (key) {
+          return fetchTile(tileUrl, key, query);
+        })).then(function (parts) { return mergeTiles(parts, bounds); });
+      }
+      var b = map.getBounds();
+      var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+        .map(function (v) { return v.toFixed(5); }).join(",");
+      return fetchJson(options.dataUrl + "?bbox=" + bbox + "&zoom=" + zoom +
+                       (query ? "&" + query : ""));
     }
 
     function load() {
-      var bounds = map.getBounds();
-      var bbox = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
-        .map(function (v) { return v.toFixed(5); }).join(",");
-      var url = options.dataUrl + "?bbox=" + bbox + "&zoom=" + map.getZoom();
       var mine = ++seq;
       document.body.setAttribute("data-map-state", "loading");
-      fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
-        .then(function (response) {
-          if (!response.ok) { throw new Error("HTTP " + response.status); }
-          return response.json();
-        })
+      request(Math.round(map.getZoom()))
         .then(function (collection) {
           if (mine !== seq) { return; }  // a newer view is already on its way
           drawFeatures(collection);
@@ -144,13 +361,55 @@
         });
     }
 
+    function filtersChanged() {
+      showFilterState();
+      updateAddLinks();
+      writeAddress(true);
+      load();
+    }
+
+    if (form) {
+      form.addEventListener("change", filtersChanged);
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        filtersChanged();
+      });
+      var clear = document.getElementById("map-filter-clear");
+      if (clear) {
+        clear.addEventListener("click", function (event) {
+          event.preventDefault();
+          FILTERS.forEach(function (name) { if (form.elements[name]) { form.elements[name].value = ""; } });
+          filtersChanged();
+          form.elements.type.focus();
+        });
+      }
+      // Back and forward: the address holds filters and view; put the page back in step.
+      window.addEventListener("popstate", function () {
+        var params = new URLSearchParams(window.location.search);
+        FILTERS.forEach(function (name) {
+          var field = form.elements[name];
+          if (!field) { return; }
+          field.value = params.get(name) || "";
+          if (field.value !== (params.get(name) || "")) { field.value = ""; }  // unknown value
+        });
+        showFilterState();
+        var view = viewFromAddress();
+        if (view) { map.setView(view.center, view.zoom, { animate: false }); }
+        updateAddLinks();
+        load();
+      });
+    }
+
     map.on("moveend", function () {
+      writeAddress(false);
+      updateAddLinks();
+      document.body.setAttribute("data-map-state", "loading");  // from now, not after the pause
       clearTimeout(timer);
       timer = setTimeout(load, 150);
     });
+    if (options.syncUrl) { writeAddress(false); updateAddLinks(); }
     load();
     window.heritageMap = map;  // for tests and the browser console
-    if (options.locate) { bindLocate("locate-button", options); }
     return layer;
   }
 
@@ -190,31 +449,5 @@
     write();
   }
 
-  // "Use my position": fills the typed-coordinates field from the device's GPS, for residents
-  // standing at the find with a phone. Works with the keyboard like any button.
-  function bindLocate(buttonId, options) {
-    var button = document.getElementById(buttonId);
-    if (!button || !navigator.geolocation) { if (button) { button.hidden = true; } return; }
-    var note = document.getElementById(buttonId + "-status");
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      status(note, options.labels.locating);
-      navigator.geolocation.getCurrentPosition(function (pos) {
-        var lat = pos.coords.latitude.toFixed(6), lon = pos.coords.longitude.toFixed(6);
-        document.getElementById("coord_system").value = "wgs84";
-        document.getElementById("coord_shape-0").checked = true;
-        var field = document.getElementById("coordinates");
-        field.value = lat + ", " + lon;
-        var details = field.closest("details");
-        if (details) { details.open = true; }
-        status(note, options.labels.located + " " + lat + ", " + lon +
-               " (± " + Math.round(pos.coords.accuracy) + " m)");
-        if (window.heritageMap) { window.heritageMap.setView([lat, lon], 16, { animate: false }); }
-      }, function () {
-        status(note, options.labels.locateFailed);
-      }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
-    });
-  }
-
-  window.HeritageMap = { attach: attach, bindDrawForm: bindDrawForm, bindLocate: bindLocate };
+  window.HeritageMap = { attach: attach, bindDrawForm: bindDrawForm };
 })();
