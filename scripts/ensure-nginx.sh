@@ -27,7 +27,7 @@ echo "ensure-nginx: installing nginx (apt-get)..."
 POLICY=/usr/sbin/policy-rc.d
 SAVED=""
 if [ -e "$POLICY" ]; then
-  SAVED=$(as_root mktemp /usr/sbin/policy-rc.d.ensure-nginx.XXXXXX)
+  SAVED=$(as_root mktemp)
   as_root cp -p "$POLICY" "$SAVED"
 fi
 restore_policy() {
