@@ -378,7 +378,9 @@
       if (clear) {
         clear.addEventListener("click", function (event) {
           event.preventDefault();
-          FILTERS.forEach(function (name) { if (form.elements[name]) { form.elements[name].value = ""; } });
+          FILTERS.forEach(function (name) {
+            if (form.elements[name]) { form.elements[name].value = ""; }
+          });
           filtersChanged();
           form.elements.type.focus();
         });
@@ -389,14 +391,13 @@
         FILTERS.forEach(function (name) {
           var field = form.elements[name];
           if (!field) { return; }
-          field.value = params.get(name) || "";
-          if (field.value !== (params.get(name) || "")) { field.value = ""; }  // unknown value
+          field.value = params.get(name) || "";  // a value not on offer leaves the field empty
         });
         showFilterState();
-        var view = viewFromAddress();
+        var view = viewFromAddress(), before = viewText(map);
         if (view) { map.setView(view.center, view.zoom, { animate: false }); }
         updateAddLinks();
-        load();
+        if (viewText(map) === before) { load(); }  // else moveend loads the new view
       });
     }
 

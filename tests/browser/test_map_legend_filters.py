@@ -92,6 +92,8 @@ def test_legend_is_visible_labelled_and_collapsible_on_a_phone(new_page, alta, w
     page = _english(new_page)
     page.goto("/")
     _ready(page)
+    # The page stays light: the data comes by tile, the filters are plain selects.
+    assert len(page.request.get("/").body()) <= 100_000
     legend = page.locator("#map-legend")
     assert legend.is_visible()
     assert legend.locator("summary").inner_text() == "Legend"
@@ -113,6 +115,7 @@ def test_legend_is_visible_labelled_and_collapsible_on_a_phone(new_page, alta, w
     legend = phone.locator("#map-legend")
     assert legend.get_attribute("open") is None  # a button on a phone, not a wall over the map
     assert not phone.get_by_text("Graves and rock art").is_visible()
+    screenshot(phone, "front-phone-closed")
     legend.locator("summary").click()
     assert phone.get_by_text("Graves and rock art").is_visible()
     phone.locator("#map-filters > summary").click()
