@@ -2,8 +2,8 @@
 servers of the app: public map tiles are answered from nginx's cache, logged-in answers never
 are, and an approval shows through the cache within the tile's max age (docs/deployment-cache.md).
 
-nginx runs unprivileged-port, in a private prefix (config, cache, logs, temp files); the only
-changes to the example are the ones a test must make: addresses, paths, no TLS.
+nginx runs on a free high port with a prefix of its own (configuration, cache, logs, temporary
+files); the only changes to the example are the ones a test must make: addresses, paths, no TLS.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import math
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 import urllib.error
@@ -37,7 +38,7 @@ from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, 
 from app.moderation.operations import decide
 from app.moderation.states import Action
 from tests.conftest import PASSWORD, PASSWORD_HASH, csrf_from
-from tests.serving import ARTIFACTS, ROOT, free_port, gunicorn
+from tests.serving import ARTIFACTS, ROOT, gunicorn
 
 EXAMPLE = ROOT / "deploy" / "nginx.conf"
 MAX_AGE = 2  # HERITAGE_MAP_TILE_MAX_AGE of the servers under test (seconds)
@@ -131,7 +132,8 @@ def nginx(binary: str, site: str, home: Path, port: int) -> Iterator[str]:
         deadline = time.monotonic() + 10
         while get(base + "/health").status != 200:
             failed = proc.poll() is not None or time.monotonic() > deadline
-            assert not failed, "nginx did not start:\n" + error_log.read_text()[-2000:]
+            log = error_log.read_text()[-2000:] if error_log.exists() else ""
+            assert not failed, "nginx did not start:\n" + log
             time.sleep(0.05)
         yield base
     finally:
@@ -278,9 +280,11 @@ def stack(
     binary = nginx_binary()
     assert len({tile_of(*place) for place in PLACES.values()}) == len(PLACES)
     home = tmp_path_factory.mktemp("nginx")
-    port = free_port()
+    # nginx's port stays taken until nginx starts, so that no app server can be given it.
+    reserved = socket.socket()
+    reserved.bind(("127.0.0.1", 0))
+    port = reserved.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    ids = _seed(app)
     env = {
         "DATABASE_URL": database_url, "SECRET_KEY": "nginx-cache-test-secret",
         "HERITAGE_ENV": "production", "HERITAGE_SECURE_COOKIES": "0",
@@ -289,6 +293,7 @@ def stack(
     }  # fmt: skip
     logs = [home / f"app{n}.access.log" for n in (1, 2)]
     try:
+        ids = _seed(app)
         servers = [
             gunicorn(env, log_name=f"nginx-cache-app{n}.log", workers=1,
                      extra_args=("--access-logfile", str(log), "--access-logformat", ACCESS_FORMAT))
@@ -296,9 +301,11 @@ def stack(
         ]  # fmt: skip
         with side_by_side(servers) as apps:
             site = render(EXAMPLE.read_text(), port=port, apps=apps, home=home)
+            reserved.close()
             with nginx(binary, site, home, port):
                 yield Stack(base, logs, ids)
     finally:
+        reserved.close()
         _cleanup(app)
 
 
