@@ -44,8 +44,9 @@ EXAMPLE = ROOT / "deploy" / "nginx.conf"
 MAX_AGE = 2  # HERITAGE_MAP_TILE_MAX_AGE of the servers under test (seconds)
 ZOOM = 6
 AGENT = "kulturspor-nginx-cache-test"
-# One tile per test, so that no test depends on what another left in the cache.
-PLACES = {"hit": (23.27, 69.97), "bypass": (10.75, 59.91), "approval": (5.32, 60.39)}
+# One tile per test, so that no test depends on what another left in the cache; away from the
+# places other tests put traces (counts are compared, not assumed, in case one stays behind).
+PLACES = {"hit": (31.11, 70.37), "bypass": (11.39, 62.57), "approval": (7.05, 57.98)}
 DATA_TABLES = (
     "audit_events, notifications, comments, password_reset_tokens, revisions, traces, "
     "memberships, user_sessions, projects, users, mail_outbox"
@@ -315,7 +316,7 @@ def test_second_anonymous_request_is_a_cache_hit_served_without_the_app(stack: S
     first = get(stack.base + path)
     assert first.status == 200, first.body[:300]
     assert first.cache == "MISS"
-    assert first.count() == 1  # the approved trace only
+    assert first.count() >= 1  # the approved trace (its pending neighbour is not public)
     # Nothing in the app's answer keeps a shared cache from keeping it.
     assert "Set-Cookie" not in first.headers
     assert "cookie" not in (first.headers.get("Vary") or "").lower()
@@ -355,18 +356,17 @@ def test_logged_in_answers_are_private_and_never_cached(stack: Stack) -> None:
     with opener.open(login, timeout=5) as response:
         assert urllib.parse.urlsplit(response.url).path != "/login", "the login failed"
 
-    for _ in range(2):
-        mine = get(stack.base + path, opener)
-        assert (mine.status, mine.cache) == (200, "BYPASS")
-        assert mine.headers["Cache-Control"] == "private, no-store"
-        assert mine.count() == 2  # the resident's own pending trace is there
-
-    # Anonymous visitors got nothing of it: the first one is a miss and sees the public tile.
+    mine = [get(stack.base + path, opener) for _ in range(2)]
+    assert [(a.status, a.cache) for a in mine] == [(200, "BYPASS")] * 2
+    assert all(a.headers["Cache-Control"] == "private, no-store" for a in mine)
+    # Anonymous visitors got nothing of it: the first one is a miss and sees the public tile,
+    # without the resident's pending trace.
     public = [get(stack.base + path) for _ in range(2)]
-    assert [(a.cache, a.count()) for a in public] == [("MISS", 1), ("HIT", 1)]
+    assert [a.cache for a in public] == ["MISS", "HIT"]
+    assert mine[0].count() == mine[1].count() == public[0].count() + 1 == public[1].count() + 1
     # And the logged-in user is still not answered from what anonymous visitors left there.
-    mine = get(stack.base + path, opener)
-    assert (mine.cache, mine.count()) == ("BYPASS", 2)
+    last = get(stack.base + path, opener)
+    assert (last.cache, last.count()) == ("BYPASS", mine[0].count())
     # Two bypasses, the miss, the last bypass: the hit never reached the app.
     assert stack.statuses(path, 4) == [200] * 4
 
@@ -374,7 +374,9 @@ def test_logged_in_answers_are_private_and_never_cached(stack: Stack) -> None:
 def test_an_approval_shows_through_the_cache_within_the_max_age(app: Flask, stack: Stack) -> None:
     """The cached tile shows a trace approved by a librarian within MAX_AGE (+1 s) seconds."""
     path = tile_of(*PLACES["approval"])
-    assert [get(stack.base + path).cache for _ in range(2)] == ["MISS", "HIT"]
+    before = [get(stack.base + path) for _ in range(2)]
+    assert [a.cache for a in before] == ["MISS", "HIT"]
+    expected = before[0].count() + 1
 
     # The real moderation operation, as the moderation page runs it (a request: its messages and
     # notifications are built in the librarian's language).
@@ -393,7 +395,7 @@ def test_an_approval_shows_through_the_cache_within_the_max_age(app: Flask, stac
         answer = get(stack.base + path)
         elapsed = time.monotonic() - committed
         seen.append((round(elapsed, 2), answer.cache, answer.count()))
-        if answer.count() == 2:
+        if answer.count() == expected:
             break
         assert elapsed <= MAX_AGE + 1, f"the approval did not show within {MAX_AGE + 1} s: {seen}"
         time.sleep(0.1)
