@@ -96,10 +96,18 @@ def _check_exists(condition: Any, option: str, message: str) -> None:
         "Allowed because shell access to the server is access to the database; logged."
     ),
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 8),
+    default=2,
+    show_default=True,
+    help="Database connections building the features at once (one core each).",
+)
 @with_appcontext
 def export_command(
     fmt: str, output: Path, project: str | None, bbox: Any, trace_type: str | None,
     period: str | None, term: str | None, updated_since: datetime | None, precise: bool,
+    jobs: int,
 ) -> None:  # fmt: skip
     """Export approved traces as GeoJSON or CSV, streamed from PostgreSQL."""
     if project:
@@ -112,7 +120,7 @@ def export_command(
     db.session.rollback()
     filters = ExportFilters(project, bbox, trace_type, period, term, updated_since)
     source = Source(current_app.config["INSTALLATION_NAME"], current_app.config["BASE_URL"])
-    export = Export(fmt, filters, true() if precise else false(), source)
+    export = Export(fmt, filters, true() if precise else false(), source, jobs=jobs)
     partial = output.with_name(output.name + ".part")
     try:
         handle = partial.open("wb")

@@ -180,3 +180,75 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log.close()
+
+
+def under_load(
+    port: int,
+    heavy: Sequence[Request],
+    light: Sequence[Request],
+    *,
+    clients: int = 10,
+    seconds: float = 20.0,
+    pause: float = 0.05,
+) -> tuple[Stats, Stats, dict[str, Stats]]:
+    """`clients` connections repeat the heavy requests while one client sends the light ones
+    in turn (with a short pause, as a person would); returns heavy, light and light per path."""
+    heavy_stats, light_stats = Stats(), Stats()
+    per_path: dict[str, Stats] = {r.path: Stats() for r in light}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def one(conn: http.client.HTTPConnection, req: Request) -> tuple[int | None, float]:
+        started = time.perf_counter()
+        try:
+            conn.request(req.method, req.path, body=req.body, headers=req.headers)
+            response = conn.getresponse()
+            response.read()
+            return response.status, time.perf_counter() - started
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            return None, time.perf_counter() - started
+
+    def hammer(k: int) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=120)
+        i = k
+        while not stop.is_set():
+            status, elapsed = one(conn, heavy[i % len(heavy)])
+            i += clients
+            with lock:
+                _note(heavy_stats, status, elapsed)
+        conn.close()
+
+    threads = [threading.Thread(target=hammer, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # let the heavy clients fill the server first
+    conn = http.client.HTTPConnection(HOST, port, timeout=120)
+    started = time.perf_counter()
+    deadline = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < deadline:
+        req = light[i % len(light)]
+        status, elapsed = one(conn, req)
+        _note(light_stats, status, elapsed)
+        _note(per_path[req.path], status, elapsed)
+        i += 1
+        time.sleep(pause)
+    light_stats.wall = time.perf_counter() - started
+    stop.set()
+    for thread in threads:
+        thread.join()
+    heavy_stats.wall = time.perf_counter() - started + 1.0
+    conn.close()
+    return heavy_stats, light_stats, per_path
+
+
+def _note(stats: Stats, status: int | None, elapsed: float) -> None:
+    if status is None:
+        stats.errors += 1
+        return
+    stats.statuses[status] = stats.statuses.get(status, 0) + 1
+    if status < 400:
+        stats.latencies.append(elapsed)
+    else:
+        stats.errors += 1

@@ -18,16 +18,19 @@ from typing import Any
 import psycopg
 
 from tests.bench import bench_sql as sq
+from tests.bench import bench_tiles as bt
 from tests.bench import dataset
 from tests.bench.bench_export import export_rows
 from tests.bench.bench_http import Browser, submission
-from tests.bench.bench_load import HOST, Request, Server, Stats, fetch, free_port, load
+from tests.bench.bench_load import HOST, Request, Server, Stats, fetch, free_port, load, under_load
 from tests.bench.bench_report import Result, print_table, write_json
 
 ROOT = dataset.ROOT
 VENV = ROOT / ".venv" / "bin"
 LOGS = ROOT / ".bench"
-ZOOMS = (14, 11, 8, 6)
+ZOOMS = (14, 11)  # /api/map with features (z14) and clusters (z11, diagnostic)
+# The front page's country view: Norway on a 1280x800 screen at zoom 5 (tiles below).
+COUNTRY = (17.0, 65.0, 5)
 
 
 def _quick() -> bool:
@@ -49,6 +52,9 @@ def main() -> int:
         "counts": dict(conn.execute("SELECT status::text, count(*) FROM traces GROUP BY 1")),
     }  # fmt: skip
     views = {z: sq.viewports(conn, seed, z, 20) for z in ZOOMS}
+    tiles = {z: bt.tiles_for(bt.viewports(seed, z), z) for z in bt.TILE_ZOOMS}
+    print("dataset: counting approved traces per tile in SQL (the check)...", flush=True)
+    expected = bt.expected_counts(conn)
     queue_project, queue_pending = conn.execute(
         "SELECT project_id, count(*) FROM traces WHERE status = 'pending'"
         " GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
@@ -66,12 +72,20 @@ def main() -> int:
         batches = [[s] for s in map_sql[z]]
         sq.replay(conn, batches, len(batches), seconds)  # warm-up
         baseline[f"z{z}"] = sq.replay(conn, batches, per_run, seconds)
+    for z in bt.TILE_ZOOMS:
+        batches = bt.cell_batches(tiles[z])
+        baseline[f"tile{z}"] = sq.replay(conn, batches, per_run, seconds)
     baseline["queue"] = sq.replay(conn, [queue_sql], 40, seconds)
     search = sq.search_batches(conn, views[11])
     baseline["search"] = sq.replay(conn, search, 100, seconds)
     copy_numbers = sq.copy_throughput(conn)
+    searches = sq.search_queries(conn, seed, views[11])
+    light = _light_requests(conn, views[14])
 
-    ours, checks = _measure_app(ds, views, per_run, seconds, slug, info)
+    ours, checks = _measure_app(
+        ds, views, per_run, seconds, slug, info,
+        {"tiles": tiles, "expected": expected, "searches": searches, "light": light},
+    )  # fmt: skip
     _remove_submissions(conn, ds.max_trace_id)
     peer = _measure_tipg(ds, views[14], per_run, seconds)
     exports = export_rows(ds.url, copy_numbers, views[11][0])
@@ -95,11 +109,48 @@ def _remove_submissions(conn: psycopg.Connection, max_id: int) -> None:
     conn.execute("DELETE FROM traces WHERE id > %s", (max_id,))
 
 
+def _light_requests(conn: psycopg.Connection, z14: list[sq.Bbox]) -> list[Request]:
+    """What a visitor does while others load the country view: /health, a trace page, a z14
+    view of the map."""
+    trace_id = conn.execute(
+        "SELECT id FROM traces WHERE status = 'approved' AND NOT is_sensitive"
+        " ORDER BY id LIMIT 1 OFFSET 5000"
+    ).fetchone()[0]
+    w, s, e, n = z14[0]
+    return [
+        Request("/health"),
+        Request(f"/traces/{trace_id}"),
+        Request(f"/api/map?bbox={w},{s},{e},{n}&zoom=14"),
+    ]
+
+
+def _country_view() -> list[Request]:
+    """The requests the front page's default (country) view sends: its tiles at zoom 5,
+    then the same view through /api/map (bbox + zoom), which other clients still use."""
+    lon, lat, zoom = COUNTRY
+    box = sq.bbox_for(lon, lat, zoom)
+    paths = [bt.request(t) for t in bt.tiles_for([box], zoom)]
+    w, s, e, n = box
+    return [*paths, Request(f"/api/map?bbox={w},{s},{e},{n}&zoom={zoom}")]
+
+
+def _gunicorn_argv(port: int) -> list[str]:
+    """gunicorn as deployed: its settings come from gunicorn.conf.py in the repository root
+    (worker model, workers, threads); BENCH_GUNICORN_ARGS adds or overrides options to
+    compare models, e.g. "--worker-class sync --workers 2"."""
+    extra = os.environ.get("BENCH_GUNICORN_ARGS", "").split()
+    return [
+        str(VENV / "gunicorn"), "--bind", f"{HOST}:{port}", "--no-control-socket",
+        *extra, "wsgi:app",
+    ]  # fmt: skip
+
+
 def _measure_app(
     ds: dataset.Dataset, views: dict[int, list[sq.Bbox]], per_run: int, seconds: float,
-    slug: str, info: dict[str, Any],
+    slug: str, info: dict[str, Any], plan: dict[str, Any],
 ) -> tuple[dict[str, Stats], dict[str, Any]]:  # fmt: skip
-    """The app under gunicorn (2 workers), as deployed; rate limits off for the submissions."""
+    """The app under gunicorn as deployed (gunicorn.conf.py); rate limits off for the
+    submissions."""
     port = free_port()
     env = {
         **os.environ, "DATABASE_URL": ds.url, "HERITAGE_ENV": "production",
@@ -107,18 +158,20 @@ def _measure_app(
         "HERITAGE_BASE_URL": f"http://{HOST}:{port}",
     }  # fmt: skip
     env.pop("REDIS_URL", None)
-    argv = [
-        str(VENV / "gunicorn"), "--bind", f"{HOST}:{port}", "--workers", "2",
-        "--no-control-socket", "wsgi:app",
-    ]  # fmt: skip
+    argv = _gunicorn_argv(port)
+    info["gunicorn"] = " ".join(argv[1:])
     server = Server("gunicorn", argv, env, port, LOGS / "gunicorn.log")
     ours: dict[str, Stats] = {}
     checks: dict[str, Any] = {}
     try:
         server.wait_ready("/health")
+        for z in bt.TILE_ZOOMS:
+            print(f"ours: tiles z{z} ({len(plan['tiles'][z])} tiles)...", flush=True)
+            checks[f"tile{z}"] = bt.check(port, plan["tiles"][z], plan["expected"])
+            tile_paths = [bt.request(t) for t in plan["tiles"][z]]
+            ours[f"tile{z}"] = load(port, tile_paths, total=per_run, seconds=seconds)
         for z in ZOOMS:
             paths = [Request(f"/api/map?bbox={w},{s},{e},{n}&zoom={z}") for w, s, e, n in views[z]]
-            # Low zooms are slow at 1M before clustering is precomputed: check 8 viewports.
             checks[f"z{z}"] = _check_counts(port, ds.url, paths[:8], views[z][:8])
             print(f"ours: /api/map z{z}...", flush=True)
             ours[f"z{z}"] = load(port, paths, total=per_run, seconds=seconds)
@@ -144,7 +197,23 @@ def _measure_app(
         queue = [Request(f"/moderation/{slug}", headers=moderator.headers())]
         load(port, queue, connections=1, total=3, seconds=seconds)  # warm-up
         ours["queue"] = load(port, queue, connections=1, total=40, seconds=seconds)
-        info["app_search_endpoint"] = None  # none yet; see bench_report
+        print("ours: search...", flush=True)
+        searches = [Request(p) for p in plan["searches"]]
+        status, _h, _b = fetch(port, searches[0])
+        checks["search_status"] = status
+        if status != 404:
+            load(port, searches[:10], connections=1, total=10, seconds=seconds)  # warm-up
+            ours["search"] = load(port, searches, total=per_run, seconds=seconds)
+        print("ours: light requests while 10 clients load the country view...", flush=True)
+        heavy, light, per_path = under_load(
+            port, _country_view(), plan["light"], clients=10, seconds=min(seconds, 30.0)
+        )
+        ours["light_under_load"], ours["country_under_load"] = light, heavy
+        checks["light_per_path"] = {
+            path: {"p95_ms": s.summary()["p95_ms"], "n": len(s.latencies), "errors": s.errors}
+            for path, s in per_path.items()
+        }
+        checks["country_statuses"] = heavy.statuses
     finally:
         server.stop()
     return ours, checks

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 
@@ -110,17 +111,20 @@ def captured(run_queries: bool) -> Iterator[list[tuple[str, Any]]]:
 
 def map_sql(views: list[Bbox], zoom: int, cluster_below: int, limit: int) -> list[tuple[str, Any]]:
     """The exact statement /api/map sends for each viewport (anonymous visitor)."""
+    from app.db import db
     from app.traces import queries
 
     out: list[tuple[str, Any]] = []
     for box in views:
         view = queries.Viewport(*box, zoom)
-        with captured(run_queries=False) as statements:
+        # Run for real: the answers' shapes change with the code; each view costs milliseconds.
+        with captured(run_queries=True) as statements:
             if zoom < cluster_below:
                 queries.map_clusters(view, None)
             else:
                 queries.map_features(view, None, limit)
         out.append(statements[-1])
+        db.session.rollback()
     return out
 
 
@@ -223,3 +227,36 @@ def timed(work: Callable[[], Any]) -> tuple[Any, float]:
     started = time.perf_counter()
     result = work()
     return result, time.perf_counter() - started
+
+
+def search_queries(conn: psycopg.Connection, seed: int, views: list[Bbox]) -> list[str]:
+    """Seeded app searches: whole words from the titles, partial words (a prefix), and place
+    names (whole, partial, misspelt), half of them narrowed to a viewport."""
+    rng = random.Random(f"{seed}-search")
+    words = [
+        r[0]
+        for r in conn.execute(
+            "SELECT w FROM (SELECT DISTINCT lower(split_part(title, ' ', 1)) AS w"
+            " FROM traces TABLESAMPLE SYSTEM (2) REPEATABLE (7)) s"
+            " WHERE length(w) > 4 ORDER BY w"
+        )
+    ]
+    places = [r[0] for r in conn.execute("SELECT name FROM places ORDER BY id")]
+    out: list[str] = []
+    for i in range(60):
+        kind = i % 4
+        if kind == 0:
+            q = rng.choice(words)
+        elif kind == 1:
+            q = rng.choice(words)[:5]  # "fangstg" finds "Fangstgroper"
+        elif kind == 2:
+            q = rng.choice(places)
+        else:
+            name = rng.choice(places)
+            q = name[:-1] if i % 8 == 3 else name[: max(4, len(name) - 3)]
+        path = f"/api/search?q={quote(q)}"
+        if i % 2:
+            w, s, e, n = views[i % len(views)]
+            path += f"&bbox={w},{s},{e},{n}"
+        out.append(path)
+    return out

@@ -554,3 +554,71 @@ def test_cli_unwritable_output_leaves_nothing(
     assert not (tmp_path / "missing-dir").exists()
     with export_app.app_context():
         assert len(_logs()) == before
+
+
+# --- Parallel export (--jobs): the same bytes, one snapshot ---------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "csv"])
+def test_parallel_export_writes_what_one_connection_writes(
+    export_app: Flask, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    from app.export import stream
+
+    # One id per chunk: many chunks, each built on whichever of the three connections is free.
+    monkeypatch.setattr(stream, "MIN_CHUNK_IDS", 1)
+    monkeypatch.setattr(stream, "CHUNKS", 10_000)
+    monkeypatch.setattr(stream, "PARALLEL_MIN_ROWS", 0)
+    files = {}
+    for jobs in ("1", "3"):
+        files[jobs] = tmp_path / f"jobs{jobs}.{fmt}"
+        result = _cli(export_app, "--format", fmt, "--output", str(files[jobs]), "--jobs", jobs)
+        assert result.exit_code == 0, result.output
+    one, three = (re.sub(r'"generated_at": "[^"]*"', "", f.read_text()) for f in files.values())
+    assert one == three
+    if fmt == "geojson":
+        collection = json.loads(files["3"].read_text())
+        ids = [feature["id"] for feature in collection["features"]]
+        assert ids == sorted(ids) and len(ids) == collection["numberMatched"] > 3
+
+
+def test_parallel_export_reads_the_snapshot_taken_when_it_opened(
+    export_app: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change committed after open() is not in the file, even on the connections that
+    join the export later (they import the first one's snapshot)."""
+    from sqlalchemy import false
+
+    from app.export import stream
+    from app.publication.features import ExportFilters
+
+    monkeypatch.setattr(stream, "MIN_CHUNK_IDS", 1)
+    monkeypatch.setattr(stream, "CHUNKS", 10_000)
+    monkeypatch.setattr(stream, "PARALLEL_MIN_ROWS", 0)
+    with export_app.app_context():
+        target = (
+            db.session.execute(
+                select(Trace).where(Trace.status == TraceStatus.APPROVED).order_by(Trace.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+        old_title = target.title
+        export = stream.Export(
+            "geojson", ExportFilters(None, None, None, None, None, None), false(),
+            stream.Source("test", "http://localhost"), jobs=2,
+        )  # fmt: skip
+        summary = export.open()
+        with engine_of(export_app).begin() as other:
+            other.execute(text("UPDATE traces SET title = 'Changed after open' WHERE id = :id"),
+                          {"id": target.id})  # fmt: skip
+        try:
+            body = b"".join(export.body())
+        finally:
+            with engine_of(export_app).begin() as other:
+                other.execute(text("UPDATE traces SET title = :t WHERE id = :id"),
+                              {"t": old_title, "id": target.id})  # fmt: skip
+        db.session.remove()
+    features = _by_id(json.loads(body))
+    assert features[target.id]["properties"]["title"] == old_title
+    assert len(features) == summary.count == export.streamed
