@@ -21,10 +21,21 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, case, func, literal, literal_column, not_, or_, select, text
+from sqlalchemy import (
+    Float,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    not_,
+    select,
+    text,
+    union,
+)
 from sqlalchemy.orm import aliased
 
-from app.access import display_geometry, located_in, precise_allowed, visible_traces
+from app.access import located_in, precise_allowed, visible_traces
 from app.bbox import in_box
 from app.db import db
 from app.models import Place, Term, Trace, TraceStatus, User
@@ -36,7 +47,8 @@ WORD_SIMILARITY = 0.5
 # At most this many matching traces are ranked: a word in 100,000 traces would otherwise be
 # ranked 100,000 times per keystroke. The cap keeps the answer within the time budget; the
 # view's own matches are ranked separately, so what is on screen is never lost to the cap.
-RANK_CANDIDATES = 2000
+RANK_CANDIDATES = 500
+PLACE_CANDIDATES = 300
 TRIGRAM_MIN_CHARS = 3  # shorter queries have too few trigrams to be selective
 
 NORWEGIAN = literal_column("'norwegian'::regconfig")
@@ -79,15 +91,21 @@ def clean_query(raw: str | None, max_chars: int) -> Query:
 
 
 def _similarity_threshold() -> None:
-    # SET LOCAL: for this transaction only (a pooled connection does not keep it).
+    # SET LOCAL, for this transaction only (a pooled connection does not keep it).
+    # Sequential and plain index scans off: each stage stops after a capped number of
+    # candidates, and under a LIMIT the planner picks a "fast start" plan (a sequential scan,
+    # or a walk of ix_traces_author on status) that evaluates the trigram operator on every
+    # row it passes, whose cost it underestimates: 140-400 ms at 1M traces, against a few
+    # ms through the GIN and GiST indexes with bitmap scans, which these statements always
+    # have. The settings end with the request's transaction.
     db.session.execute(
-        text("SELECT set_config('pg_trgm.word_similarity_threshold', :value, true)"),
+        text(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', :value, true),"
+            " set_config('enable_seqscan', 'off', true),"
+            " set_config('enable_indexscan', 'off', true)"
+        ),
         {"value": str(WORD_SIMILARITY)},
     )
-
-
-def _envelope_test(box: tuple[float, float, float, float] | None, test: Any) -> Any:
-    return in_box(box, test) if box is not None else literal(False)
 
 
 def search_traces(
@@ -102,54 +120,67 @@ def search_traces(
     _similarity_threshold()
     q = literal(query.text)
     tsquery = func.websearch_to_tsquery(NORWEGIAN, q)
-    matches = [Trace.search.op("@@")(tsquery)]
-    if len(query.text) >= TRIGRAM_MIN_CHARS:
-        matches.append(Trace.title.op("%>")(q))
+    words = Trace.search.bool_op("@@")(tsquery)
+    similar = Trace.title.bool_op("%>")(q) if len(query.text) >= TRIGRAM_MIN_CHARS else None
     precise = precise_allowed(viewer)
-    shown = display_geometry(precise)
-    candidates = (
-        select(
-            Trace.id,
-            Trace.title,
-            Trace.trace_type_id,
-            Trace.is_sensitive,
-            and_(Trace.is_sensitive, not_(precise)).label("approximate"),
-            func.ST_PointOnSurface(shown).label("point"),
-            (
-                func.ts_rank(Trace.search, tsquery)
-                + func.word_similarity(q, Trace.title).cast(Float)
-            ).label("score"),
+
+    def candidates(match: Any, *where: Any) -> Any:
+        return (
+            select(
+                Trace.id,
+                and_(Trace.is_sensitive, not_(precise)).label("approximate"),
+                (
+                    func.ts_rank(Trace.search, tsquery)
+                    + func.word_similarity(q, Trace.title).cast(Float)
+                ).label("score"),
+            )
+            .where(visible_traces(viewer), Trace.status != TraceStatus.DELETED, match, *where)
+            .limit(RANK_CANDIDATES)
         )
-        .where(visible_traces(viewer), Trace.status != TraceStatus.DELETED, or_(*matches))
-        .limit(RANK_CANDIDATES)
-    )
+
+    def best(*where: Any) -> list[dict[str, Any]]:
+        # Whole words first; the title trigrams (misspelt and partial words) only when the
+        # words alone do not fill the list: their index scan is the dearer one. Both kinds
+        # are then ranked together by the same score.
+        found = _ranked(candidates(words, *where), limit)
+        if len(found) < limit and similar is not None:
+            seen = {row["id"] for row in found}
+            more = _ranked(candidates(similar, not_(words), *where), limit)
+            found += [row for row in more if row["id"] not in seen]
+            found.sort(key=lambda row: (-row["score"], row["id"]))
+        return found[:limit]
+
     found: list[dict[str, Any]] = []
     if box is not None:
         # The view's own matches, ranked among themselves: the GiST index finds them.
-        found = _ranked(candidates.where(in_box(box, lambda e: located_in(precise, e))), limit)
+        found = best(in_box(box, lambda e: located_in(precise, e)))
     if len(found) < limit:
         seen = {row["id"] for row in found}
-        for row in _ranked(candidates, limit + len(found)):
-            if row["id"] not in seen and len(found) < limit:
-                found.append(row)
+        found += [row for row in best() if row["id"] not in seen][: limit - len(found)]
+    for row in found:
+        del row["score"]
     return found
 
 
 def _ranked(candidates: Any, limit: int) -> list[dict[str, Any]]:
+    """The best `limit` candidates, with their title, type and shown point."""
     sub = candidates.subquery()
+    top = select(sub).order_by(sub.c.score.desc(), sub.c.id).limit(limit).subquery()
     ttype = aliased(Term)
+    point = func.ST_PointOnSurface(case((top.c.approximate, Trace.public_geom), else_=Trace.geom))
     rows = db.session.execute(
         select(
-            sub.c.id,
-            sub.c.title,
+            Trace.id,
+            Trace.title,
             ttype.code.label("type"),
-            sub.c.approximate,
-            func.ST_X(sub.c.point).label("lon"),
-            func.ST_Y(sub.c.point).label("lat"),
+            top.c.approximate,
+            top.c.score,
+            func.ST_X(point).label("lon"),
+            func.ST_Y(point).label("lat"),
         )
-        .outerjoin(ttype, ttype.id == sub.c.trace_type_id)
-        .order_by(sub.c.score.desc(), sub.c.id)
-        .limit(limit)
+        .join(top, top.c.id == Trace.id)
+        .outerjoin(ttype, ttype.id == Trace.trace_type_id)
+        .order_by(top.c.score.desc(), Trace.id)
     )
     return [
         {
@@ -159,6 +190,7 @@ def _ranked(candidates: Any, limit: int) -> list[dict[str, Any]]:
             "lon": round(row.lon, 7),
             "lat": round(row.lat, 7),
             "approximate": bool(row.approximate),
+            "score": row.score,
         }
         for row in rows
     ]
@@ -174,14 +206,28 @@ def search_places(
     q = literal(query.text)
     if len(query.text) < 2:
         return []
-    pattern = re.sub(r"([\\%_])", r"\\\1", query.text) + "%"
-    # ILIKE 'q%' uses the same trigram index; it keeps two-letter names ("Å", "Ås") findable.
-    prefix = Place.name.ilike(pattern, escape="\\")
-    condition = prefix
+    escaped = re.sub(r"([\\%_])", r"\\\1", query.text)
+    # ILIKE uses the same trigram index; it keeps two-letter names ("Ås", "Bø") findable.
+    exact = Place.name.ilike(escaped, escape="\\")
+    prefix = Place.name.ilike(escaped + "%", escape="\\")
+    stages = [exact, prefix]
     if len(query.text) >= TRIGRAM_MIN_CHARS:
-        condition = or_(Place.name.op("%>")(q), prefix)
+        stages.append(Place.name.bool_op("%>")(q))
+    # A common word ("vatnet", "st") matches tens of thousands of names: each stage hands on
+    # at most PLACE_CANDIDATES, the view's own matches separately so the nearest are kept.
+    views = [None] if box is None else [None, in_box(box, lambda e: Place.geom.intersects(e))]
+    candidates = union(
+        *(
+            select(Place.id)
+            .where(stage, *([view] if view is not None else []))
+            .limit(PLACE_CANDIDATES)
+            for stage in stages
+            for view in views
+        )
+    ).subquery()
+    condition = Place.id.in_(select(candidates.c.id))
     order: list[Any] = [
-        case((func.lower(Place.name) == func.lower(q), 0), else_=1),
+        case((exact, 0), else_=1),
         case((prefix, 0), else_=1),
         func.word_similarity(q, Place.name).desc(),
         # Then the whole name: "raufos" means "Raufoss" before "Raufoss kirke".
