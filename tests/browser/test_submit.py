@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import shapely
-from geoalchemy2.shape import to_shape
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import MultiPolygon, box
 from sqlalchemy import select
 
 from app.db import db
-from app.models import Trace, TraceStatus
+from app.models import Project, Trace, TraceStatus
 from tests.browser.conftest import login, screenshot
+from tests.serving import ARTIFACTS
 
 
 def _only_trace(app) -> Trace:
@@ -122,23 +125,160 @@ def test_refused_input_keeps_what_was_typed_and_says_why(app, new_page, seed_bas
         db.session.remove()
 
 
-def test_use_my_position_fills_the_coordinates_on_a_phone(app, new_page, seed_basics, watch):
-    seed_basics()
-    page = new_page(
-        mobile=True,
-        geolocation={"latitude": 69.96891, "longitude": 23.27153, "accuracy": 8},
+EIKER = (9.6, 59.6, 10.1, 59.9)
+
+
+def _shot(page, name: str) -> None:
+    """A screenshot of what the resident sees now (the viewport, not the whole page)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def _geometry(page) -> dict:
+    return json.loads(page.locator("#geometry").input_value())
+
+
+def _position_page(new_page, *, mobile: bool, accuracy: float):
+    return new_page(
+        mobile=mobile,
+        geolocation={"latitude": 69.96891, "longitude": 23.27153, "accuracy": accuracy},
         permissions=["geolocation"],
     )
+
+
+def _login_in_english(page) -> None:
+    """Log in as the resident, then choose English (the app never reads Accept-Language)."""
     login(page, "resident@example.org")
+    page.locator("button[name=lang][value=en]").click()
+    page.wait_for_load_state()
+
+
+def test_use_my_position_marks_the_point_on_a_phone(app, new_page, seed_basics, watch):
+    seed_basics()
+    page = _position_page(new_page, mobile=True, accuracy=8)
+    _login_in_english(page)
     page.goto("/traces/new")
-    page.wait_for_selector("body[data-map-state]")
-    page.get_by_role("button", name="Bruk min posisjon").click()
-    page.wait_for_function("() => document.getElementById('coordinates').value !== ''")
-    assert page.locator("#coordinates").input_value() == "69.968910, 23.271530"
-    assert page.locator("details.typed").get_attribute("open") is not None
-    page.get_by_label("Tittel").fill("Naust i fjæra")
-    page.get_by_role("button", name="Send til godkjenning").click()
+    page.wait_for_selector("body[data-new-trace=ready]")
+    page.locator("#use-position").click()
+    page.wait_for_function("() => document.getElementById('geometry').value.includes('Point')")
+    assert _geometry(page) == {"type": "Point", "coordinates": [23.27153, 69.96891]}
+    # A marker to check the spot, with its accuracy circle, and the map zoomed to it.
+    assert page.locator(".leaflet-marker-icon.leaflet-marker-draggable").count() == 1
+    assert page.locator("path.leaflet-interactive, path").count() >= 1
+    assert page.evaluate("heritageMap.getZoom()") >= 16
+    status = page.locator("#use-position-status")
+    assert status.get_attribute("role") == "status"
+    assert "about 8 m" in status.inner_text()
+    assert page.locator("#coordinates").input_value() == ""  # the drawn point is the one source
+    page.get_by_label("Title").fill("Naust i fjæra")
+    page.get_by_role("button", name="Send for approval").click()
     page.wait_for_url(re.compile(r"/traces/\d+$"))
     point = to_shape(_only_trace(app).geom)
     assert (round(point.x, 5), round(point.y, 5)) == (23.27153, 69.96891)
     assert watch.page_errors == []
+
+
+def test_poor_accuracy_is_said_and_the_point_can_be_dragged(app, new_page, seed_basics, watch):
+    seed_basics()
+    for width, height in ((390, 844), (1280, 800)):
+        page = _position_page(new_page, mobile=width < 500, accuracy=350)
+        if width >= 500:
+            page.set_viewport_size({"width": width, "height": height})
+        _login_in_english(page)
+        page.goto("/traces/new?at=13/69.96/23.26")
+        page.wait_for_selector("body[data-new-trace=ready]")
+        _shot(page, f"new-trace-carried-view-{width}")
+        page.locator("#use-position").click()
+        status = page.locator("#use-position-status.warning")
+        status.wait_for()
+        assert status.inner_text() == "Accuracy is about 350 m: drag the point to the right spot."
+        page.wait_for_timeout(300)
+        _shot(page, f"new-trace-poor-accuracy-{width}")
+        before = _geometry(page)["coordinates"]
+        marker = page.locator(".leaflet-marker-icon.leaflet-marker-draggable")
+        box = marker.bounding_box()
+        assert box is not None
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] - 4
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 30, y + 20, steps=8)
+        page.mouse.move(x + 60, y + 40, steps=8)
+        page.mouse.up()
+        page.wait_for_function(
+            "(b) => JSON.parse(document.getElementById('geometry').value).coordinates[0] !== b",
+            arg=before[0],
+        )
+        after = _geometry(page)["coordinates"]
+        assert after[0] > before[0] and after[1] < before[1]  # moved right and down
+    assert watch.page_errors == []
+
+
+def test_refused_position_is_said_and_one_tap_places_a_point(app, new_page, seed_basics, watch):
+    seed_basics()
+    page = new_page(mobile=True)  # no permission for the position
+    _login_in_english(page)
+    page.goto("/traces/new?at=14/69.97/23.27")
+    page.wait_for_selector("body[data-new-trace=ready]")
+    page.locator("#use-position").click()
+    status = page.locator("#use-position-status.warning")
+    status.wait_for()
+    assert "refused" in status.inner_text()
+    assert page.locator("#geometry").input_value() == ""
+    # The carried view was kept, and one tap on the map places a draggable point there.
+    assert page.evaluate("heritageMap.getZoom()") == 14
+    page.locator(".draw-map .leaflet-container").scroll_into_view_if_needed()
+    box = page.locator(".draw-map .leaflet-container").bounding_box()
+    assert box is not None
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.7)
+    page.wait_for_function("() => document.getElementById('geometry').value.includes('Point')")
+    lon, lat = _geometry(page)["coordinates"]
+    assert abs(lon - 23.27) < 0.05 and abs(lat - 69.97) < 0.05
+    assert page.locator(".leaflet-marker-icon.leaflet-marker-draggable").count() == 1
+    # A second tap does not move or add anything: the point is dragged instead.
+    page.touchscreen.tap(box["x"] + 40, box["y"] + box["height"] * 0.7)
+    page.wait_for_timeout(200)
+    assert _geometry(page)["coordinates"] == [lon, lat]
+    assert watch.page_errors == []
+
+
+def test_outside_the_chosen_area_is_said_at_once_with_a_switch(app, new_page, seed, seed_basics):
+    seed_basics()
+
+    def areas() -> None:
+        alta = db.session.execute(select(Project).where(Project.slug == "alta")).scalar_one()
+        alta.area = from_shape(MultiPolygon([box(22.5, 69.6, 24.5, 70.3)]), srid=4326)
+        eiker = Project(slug="eiker", name="Kulturspor i Øvre Eiker", library_name="Eiker")
+        eiker.area = from_shape(MultiPolygon([box(*EIKER)]), srid=4326)
+        db.session.add(eiker)
+
+    seed(areas)
+    for width, height, mobile in ((1280, 800, False), (390, 844, True)):
+        page = new_page(mobile=mobile)
+        if not mobile:
+            page.set_viewport_size({"width": width, "height": height})
+        _login_in_english(page)
+        page.goto("/traces/new?project=alta&at=13/59.745/9.91")
+        page.wait_for_selector("body[data-new-trace=ready]")
+        assert page.evaluate("heritageMap.getZoom()") == 13  # the view beats the project's area
+        page.locator(".draw-map .leaflet-container").scroll_into_view_if_needed()
+        box_ = page.locator(".draw-map .leaflet-container").bounding_box()
+        assert box_ is not None
+        page.mouse.click(box_["x"] + box_["width"] / 2, box_["y"] + box_["height"] * 0.7)
+        switch = page.locator("#project-switch")
+        switch.wait_for()
+        text = page.locator("#project-place-text").inner_text()
+        assert "outside the area of Kulturspor i Alta" in text and "Øvre Eiker" in text
+        assert page.locator("#confirm-outside").is_visible()
+        page.locator("#project-place").scroll_into_view_if_needed()
+        _shot(page, f"new-trace-outside-area-{width}")
+        switch.click()
+        assert page.locator("#project").input_value() == "eiker"
+        assert page.locator("#project-place-text").inner_text() == ""
+        assert not page.locator("#confirm-outside").is_visible()
+    page.get_by_label("Title").fill("Kullgrop")
+    page.get_by_role("button", name="Send for approval").click()
+    page.wait_for_url(re.compile(r"/traces/\d+$"))
+    with app.app_context():
+        trace = db.session.execute(select(Trace)).scalar_one()
+        assert db.session.get(Project, trace.project_id).slug == "eiker"
+        db.session.remove()
