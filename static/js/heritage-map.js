@@ -45,7 +45,7 @@
   }
 
   // Shapes take their type's colour; a point is a coloured dot with a dark ring. Waiting for
-  // approval: dashed and paler. Protected: a wide faint circle, not a pin.
+  // approval: dashed. Protected: a wide faint circle, not a pin.
   function styleFor(props, isPoint, known) {
     var colour = colourOf(props.type, known);
     var pending = props.status && props.status !== "approved";
@@ -54,8 +54,9 @@
                fillOpacity: 0.2 };
     }
     if (isPoint) {
-      return { radius: 8, color: DARK, weight: 2, fillColor: colour,
-               fillOpacity: pending ? 0.45 : 0.9, dashArray: pending ? "3 3" : null };
+      // Waiting: the same colour (a paler one would read as another family), a dashed ring.
+      return { radius: 8, color: DARK, weight: pending ? 2.5 : 2, fillColor: colour,
+               fillOpacity: 0.9, dashArray: pending ? "3 3" : null };
     }
     return { color: colour, weight: 4, opacity: 0.95, fillColor: colour,
              fillOpacity: pending ? 0.12 : 0.3, dashArray: pending ? "6 5" : null };
@@ -244,7 +245,11 @@
     function drawFeatures(collection) {
       layer.clearLayers();
       L.geoJSON(collection, {
-        style: function (feature) { return styleFor(feature.properties, false, known); },
+        // Leaflet applies this to the points' circles too: they keep their point style.
+        style: function (feature) {
+          var isPoint = feature.geometry && /Point$/.test(feature.geometry.type);
+          return styleFor(feature.properties, isPoint, known);
+        },
         pointToLayer: function (feature, latlng) {
           var props = feature.properties;
           if (collection.clustered && props.count > 1) {

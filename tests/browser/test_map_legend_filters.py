@@ -15,7 +15,8 @@ from sqlalchemy import delete, select
 from app.db import db
 from app.models import Scheme, Term, Trace, TraceStatus
 from app.models.places import Place
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import login, screenshot
+from tests.browser.test_accessibility import _violations
 
 ALTA = (69.9690, 23.2716)  # lat, lon
 TILE_REQUEST = re.compile(r"/api/map/tiles/(\d+)/(\d+)/(\d+)")
@@ -220,7 +221,10 @@ def test_low_zoom_loads_tiles_and_lists_areas(new_page, alta_place, watch) -> No
     page.get_by_text("List the traces in view").click()
     area = page.get_by_role("button", name="Alta (3 traces)")
     area.wait_for()
+    page.locator("#map-filters > summary").click()
     screenshot(page, "front-desktop-low-zoom-list")
+    # Legend, filters and the list of areas pass axe's WCAG 2.1 AA rules.
+    assert _violations(page) == []
     area.focus()
     page.keyboard.press("Enter")
     page.wait_for_function("() => heritageMap.getZoom() === 9")
@@ -247,4 +251,34 @@ def test_filters_go_to_the_tile_requests(new_page, alta, watch) -> None:
     page.wait_for_function("() => document.getElementById('map-count').textContent === '1'")
     tile_urls = [u for u in requests if TILE_REQUEST.search(u)]
     assert tile_urls and all(u.endswith("?type=kullgrop") for u in tile_urls)
+    assert watch.page_errors == []
+
+
+def test_own_pending_trace_is_dashed_and_the_legend_says_so(new_page, seed, alta, watch) -> None:
+    def fn() -> None:
+        db.session.add(
+            Trace(
+                project_id=alta["project_id"], author_id=alta["resident_id"], title="Min tuft",
+                geom=from_shape(Point(ALTA[1] - 0.004, ALTA[0]), srid=4326),
+                status=TraceStatus.PENDING, licence="CC-BY-4.0",
+                trace_type_id=_term(Scheme.TRACE_TYPE, "boplass"),
+            )
+        )  # fmt: skip
+
+    seed(fn)
+    anonymous = new_page()
+    anonymous.goto("/")
+    assert anonymous.locator("#map-legend [data-state=pending]").count() == 0
+    page = new_page()
+    login(page, "resident@example.org")
+    page.goto("/#14/69.969/23.2716")
+    _ready(page)
+    assert page.locator("#map-legend [data-state=pending]").is_visible()
+    page.wait_for_function("() => document.getElementById('map-count').textContent === '4'")
+    dashed = page.locator("path.leaflet-interactive[stroke-dasharray='3 3']")
+    assert dashed.count() == 1
+    # Drawn in its family's colour (settlements), as the legend shows.
+    colour = page.locator("#map-legend li[data-family=dwelling]").get_attribute("data-colour")
+    assert dashed.get_attribute("fill") == colour
+    screenshot(page, "front-desktop-z14-styles")
     assert watch.page_errors == []
