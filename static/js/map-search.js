@@ -193,8 +193,17 @@
                          : labels.nothing);
     }
 
+    // Any text can be searched: control characters (which the server refuses in every query
+    // string) become spaces, and a lone surrogate, which encodeURIComponent cannot encode, "?".
+    function cleaned(value) {
+      return value.replace(/[\u0000-\u001f\u007f]/g, " ")
+        .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(^|[^\ud800-\udbff])[\udc00-\udfff]/g,
+                 function (m, before) { return (before || "") + "?"; })
+        .trim();
+    }
+
     function search(now) {
-      var text = input.value.trim();
+      var text = cleaned(input.value);
       window.clearTimeout(timer);
       if (!text) {
         if (controller) { controller.abort(); }
@@ -252,10 +261,8 @@
         chosenBox.appendChild(el("bdi", null, entry.item.name));
       }
       // On a phone the map's controls move below this line (search.css); tell it how tall.
-      var frame = root.parentElement;
-      if (frame) {
-        frame.style.setProperty("--search-chosen-height", (chosenBox.offsetHeight + 6) + "px");
-      }
+      document.documentElement.style.setProperty("--search-chosen-height",
+                                                 (chosenBox.offsetHeight + 6) + "px");
     }
 
     function choose(entry) {
