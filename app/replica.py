@@ -101,9 +101,11 @@ class Replica:
 
     def mark_down(self, reason: str) -> None:
         """Send reads to the primary for retry_seconds."""
+        was_available = self.available
         self.down_until = time.monotonic() + self.retry_seconds
-        log.warning("read replica unavailable (%s); using the primary for %ss", reason,
-                    self.retry_seconds)  # fmt: skip
+        if was_available:
+            log.warning("read replica unavailable (%s); using the primary for %ss", reason,
+                        self.retry_seconds)  # fmt: skip
 
     def ready(self) -> bool:
         """Whether to use the replica now: it is not marked down, answers, and is not behind.
