@@ -6,7 +6,8 @@ only when, this module says so (docs/replicas.md):
 
 - **Which requests.** GET and HEAD requests of anonymous visitors to the public, read-only
   endpoints: the map (`api.map*`, clusters and tiles), the OGC API (`ogc.*`), search
-  (`search.*`), the export page and downloads (`export.*`) and the front page (`main.index`).
+  (`search.*`, and the page without script `search_page.*`), the export page and downloads
+  (`export.*`) and the front page (`main.index`).
   These are the bulk of the traffic and the heaviest reads, and what they show may be a moment
   old: the same answers are cached publicly for MAP_TILE_MAX_AGE anyway.
 - **Which stay on the primary.** Every write (POST, PUT, PATCH, DELETE), every request of a
@@ -43,7 +44,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 # Endpoint names (blueprint.view) answered from the replica; a name matches when it starts
 # with one of these, so new map views (tiles, legends) and OGC/search routes are covered.
-REPLICA_ENDPOINT_PREFIXES = ("api.map", "ogc.", "search.", "export.")
+REPLICA_ENDPOINT_PREFIXES = ("api.map", "ogc.", "search.", "search_page.", "export.")
 REPLICA_ENDPOINTS = frozenset({"main.index"})
 READ_METHODS = frozenset({"GET", "HEAD"})
 # Keys a logged-in cookie session holds: app.auth.sessions.SESSION_KEY and Flask-Login's user.

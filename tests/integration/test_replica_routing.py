@@ -97,6 +97,8 @@ def anonymous(routed: tuple[Flask, Statements]) -> tuple[Any, Statements]:
         ("GET", "/", {}, True),
         ("GET", "/ogc/collections", {}, True),
         ("GET", "/export", {}, True),
+        ("GET", "/api/search?q=grop", {}, True),
+        ("GET", "/api/map/tiles/6/35/15", {}, True),
         ("GET", "/ogc/collections", {"Authorization": "Bearer abc"}, False),
         ("GET", MAP, {"Cookie": "remember_token=1|abc"}, False),
         ("POST", "/api/traces", {}, False),
@@ -121,6 +123,8 @@ def test_which_requests_may_read_from_the_replica(
         ("api.map_tile", True),
         ("ogc.items", True),
         ("search.search", True),
+        ("search_page.results", True),
+        ("where.where", False),
         ("export.download", True),
         ("main.index", True),
         ("main.health", False),
@@ -145,6 +149,28 @@ def test_an_anonymous_map_request_reads_only_from_the_replica(anonymous: tuple) 
     response = client.get(MAP)
     assert response.status_code == 200
     assert statements.queries(statements.replica), "the map ran nothing on the replica"
+    assert statements.queries(statements.primary) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/map/tiles/6/35/15",
+        "/api/map?bbox=10.7,59.9,10.8,60.0&zoom=15",
+        "/",
+        "/ogc/collections",
+        "/ogc/collections/traces/items?limit=5",
+        "/export",
+        "/api/search?q=grop",
+        "/search?q=grop",
+    ],
+)
+def test_public_reads_run_whole_on_the_read_only_replica(anonymous: tuple, path: str) -> None:
+    """Nothing these answers need writes in the request (the replica would refuse it)."""
+    client, statements = anonymous
+    response = client.get(path)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert statements.queries(statements.replica)
     assert statements.queries(statements.primary) == []
 
 
