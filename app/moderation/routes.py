@@ -9,7 +9,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.access import can_moderate, can_view, moderated_projects, project_role, viewer_of
+from app.access import can_moderate, can_view, moderated_projects, viewer_of
 from app.comments.queries import pending_comments_with_traces
 from app.db import db
 from app.errors import Conflict, DomainError, ValidationFailed
@@ -86,7 +86,7 @@ def _queue_actions(user: User, project: Project, traces: list[Trace]) -> dict[in
     only authorship differs between entries.
     """
     base = {Actor.MODERATOR}
-    if project_role(user, project.id) == MembershipRole.LIBRARIAN:
+    if queries.role_in(user, project) == MembershipRole.LIBRARIAN:
         base.add(Actor.LIBRARIAN)
     return {
         t.id: available(t.status, base | ({Actor.AUTHOR} if t.author_id == user.id else set()))

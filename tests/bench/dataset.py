@@ -122,7 +122,9 @@ def ensure(n: int, seed: int, dbname: str | None = None) -> Dataset:
         _timed(conn, "indexes", lambda: [conn.execute(sql) for sql in indexes])
         _timed(conn, "map cells", lambda: conn.execute("SELECT heritage_map_cells_rebuild()"))
         _timed(conn, "places", lambda: _places(conn))
-        _timed(conn, "analyze", lambda: conn.execute("ANALYZE"))
+        # VACUUM too: a live database's visibility map is set (autovacuum), which index-only
+        # scans (the moderation queue's count) rely on; a fresh bulk load has none.
+        _timed(conn, "vacuum analyze", lambda: conn.execute("VACUUM (ANALYZE)"))
         max_id = conn.execute("SELECT coalesce(max(id), 0) FROM traces").fetchone()[0]
         seconds = time.monotonic() - started
         conn.execute(
