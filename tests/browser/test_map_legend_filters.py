@@ -282,3 +282,16 @@ def test_own_pending_trace_is_dashed_and_the_legend_says_so(new_page, seed, alta
     assert dashed.get_attribute("fill") == colour
     screenshot(page, "front-desktop-z14-styles")
     assert watch.page_errors == []
+
+
+def test_an_unknown_filter_in_the_address_is_dropped(new_page, alta, watch) -> None:
+    page = new_page()
+    response = page.goto("/?type=nope&period=%3Cscript%3E&project=gone#14/69.9697/23.2756")
+    assert response is not None and response.status == 200
+    _ready(page)
+    assert page.locator("#map-filters").get_attribute("open") is None
+    for name in ("type", "period", "project"):
+        assert page.locator(f"#filter-{name}").input_value() == ""
+    assert _count(page) == "3"  # a stale bookmark shows everything rather than an error
+    assert page.url.endswith("/#14/69.9697/23.2756")
+    assert watch.page_errors == []
