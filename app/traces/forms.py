@@ -105,6 +105,15 @@ class TraceForm(FlaskForm):
         ):
             field.choices = empty + [SelectChoice(t.code, t.label(locale)) for t in terms[scheme]]
 
+    def join_form(self, form_id: str) -> None:
+        """Let the place fields, written outside the <form> element, belong to form_id.
+
+        The new-trace page keeps the map outside the form so that the map's search box, a form
+        of its own, is never nested in it (HTML has no nested forms).
+        """
+        for field in (self.geometry, self.coord_system, self.coordinates, self.project):
+            field.render_kw = {**(field.render_kw or {}), "form": form_id}
+
     def submitted_fields(self) -> dict[str, Any]:
         """The allow-listed fields clean_submission reads (nothing else is ever written)."""
         return {

@@ -50,6 +50,7 @@ def new() -> str | Response | tuple[str, int]:
     locale = str(get_locale())
     projects = queries.open_projects()
     form.fill_choices(projects, queries.terms_by_scheme(), locale)
+    form.join_form("trace-form")
     explicit = request.form.get("project_explicit") == "1"
     if request.method == "GET" and request.args.get("project"):
         form.project.data = request.args["project"]  # "Add a trace to this project"

@@ -233,21 +233,8 @@
 
   // --- Wiring ---------------------------------------------------------------------------
 
-  // The search box is written before the trace form (forms cannot nest in HTML); on the map
-  // is where it belongs. A form moved by script into another keeps its own fields.
-  function moveSearchBox() {
-    var box = document.getElementById("map-search");
-    var target = document.querySelector(".draw-map");
-    if (box && target && !target.contains(box)) {
-      target.insertBefore(box, target.firstChild);
-      var holder = document.getElementById("draw-map-search");
-      if (holder) { holder.hidden = true; }
-    }
-  }
-
   function start() {
     map = window.heritageMap;
-    moveSearchBox();
     openView();
     keepView();
     map.on("moveend", keepView);
