@@ -50,6 +50,7 @@ REDIS_URL = os.environ.get("TEST_REPLICA_REDIS_URL", "redis://127.0.0.1:6379/13"
 LOGIN_LIMIT = 3  # failed logins per minute and address, on both servers together
 LIBRARIAN = "librarian@replica.example"
 MAP = "/api/map?bbox=4,57,32,72&zoom=6"  # all of Norway, clustered
+TILE = "/api/map/tiles/6/36/14"  # the z6 tile holding the trace (Alta, 23.27 E 69.97 N)
 # Settings of the small clusters: fast and throw-away (no fsync), Unix sockets only.
 SERVER_SETTINGS = (
     "listen_addresses=''", "fsync=off", "synchronous_commit=off", "full_page_writes=off",
@@ -306,8 +307,8 @@ def test_approval_reaches_the_map_through_the_standby_and_the_primary_takes_over
     primary, standby = deployment.primary, deployment.standby
     a, b = deployment.servers
     assert standby.sql("SELECT pg_is_in_recovery()") is True
-    for server in (a, b):
-        answer = anonymous(server + MAP)
+    for url in (server + path for server in (a, b) for path in (MAP, TILE)):
+        answer = anonymous(url)
         assert (answer.status, answer.count()) == (200, 0), answer.body[:300]
     # The app's read connections are on the standby, and none of them on the primary.
     reading = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'heritage-read'"
@@ -334,14 +335,15 @@ def test_approval_reaches_the_map_through_the_standby_and_the_primary_takes_over
     assert primary.sql(f"SELECT status::text FROM traces WHERE id = {trace_id}") == "approved"
 
     # The librarian (logged in: the primary) sees it; anonymous visitors (the standby) do not.
-    assert librarian.request(b + MAP).count() == 1
+    assert librarian.request(b + MAP).count() == librarian.request(b + TILE).count() == 1
     for _ in range(5):
-        assert [anonymous(server + MAP).count() for server in (a, b)] == [0, 0]
+        seen = [anonymous(server + path).count() for server in (a, b) for path in (MAP, TILE)]
+        assert seen == [0, 0, 0, 0]
         time.sleep(0.1)
 
     standby.sql("SELECT pg_wal_replay_resume()")
     deadline = time.monotonic() + 5
-    while sum(anonymous(server + MAP).count() for server in (a, b)) < 2:
+    while sum(anonymous(server + path).count() for server in (a, b) for path in (MAP, TILE)) < 4:
         assert time.monotonic() < deadline, "the approval did not reach the standby in 5 s"
         time.sleep(0.05)
 
@@ -349,9 +351,10 @@ def test_approval_reaches_the_map_through_the_standby_and_the_primary_takes_over
     standby.stop("fast")
     for _ in range(4):
         for server in (a, b):
-            answer = anonymous(server + MAP)
-            assert (answer.status, answer.count()) == (200, 1), answer.body[:300]
-            assert answer.seconds < 2.5, f"{answer.seconds:.2f} s without the standby"
+            for path in (MAP, TILE):
+                answer = anonymous(server + path)
+                assert (answer.status, answer.count()) == (200, 1), answer.body[:300]
+                assert answer.seconds < 2.5, f"{answer.seconds:.2f} s without the standby"
             assert anonymous(server + "/health").status == 200
 
 
