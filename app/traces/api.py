@@ -18,7 +18,7 @@ from app.auth.sessions import submission_rate_limit, user_rate_key
 from app.db import db
 from app.errors import DomainError, NotFound, ValidationFailed, problem
 from app.limits import limiter
-from app.models import Project, Scheme, Term, Trace
+from app.models import Project, Scheme, Term
 from app.openapi import openapi_document
 from app.traces import operations, queries, tiles
 from app.traces.validation import TERM_FIELDS, clean_submission
@@ -140,26 +140,24 @@ class UnknownFilter(DomainError):
     code = "unknown_filter"
 
 
-def _map_filters() -> list[Any]:
-    """SQL conditions of the map's filters ?type=<code>&period=<code>&project=<slug>."""
-    filters: list[Any] = []
-    for name, scheme, column in (
-        ("type", Scheme.TRACE_TYPE, Trace.trace_type_id),
-        ("period", Scheme.PERIOD, Trace.period_id),
-    ):
+def _map_filters() -> tiles.MapFilter:
+    """The map's filters ?type=<code>&period=<code>&project=<slug>, resolved to ids."""
+    ids: dict[str, int | None] = {}
+    for name, scheme in (("type", Scheme.TRACE_TYPE), ("period", Scheme.PERIOD)):
         code = request.args.get(name)
+        ids[name] = None
         if code is None or code == "":
             continue
-        term_id = db.session.execute(
+        ids[name] = db.session.execute(
             select(Term.id).where(Term.scheme == scheme, Term.code == code)
         ).scalar_one_or_none()
-        if term_id is None:
+        if ids[name] is None:
             raise UnknownFilter(
                 gettext("%(name)s: no such code: %(code)s", name=name, code=code[:100]),
                 parameter=name,
             )
-        filters.append(column == term_id)
     slug = request.args.get("project")
+    project_id = None
     if slug is not None and slug != "":
         project_id = db.session.execute(
             select(Project.id).where(Project.slug == slug)
@@ -169,8 +167,7 @@ def _map_filters() -> list[Any]:
                 gettext("project: no such project: %(slug)s", slug=slug[:100]),
                 parameter="project",
             )
-        filters.append(Trace.project_id == project_id)
-    return filters
+    return tiles.MapFilter(ids["type"], ids["period"], project_id)
 
 
 @bp.post("/traces")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Text, and_, func, literal, not_, select
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import Text, and_, func, literal, not_, select, text
+from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import aliased
 
 from app.access import display_geometry, located_in, precise_allowed, visible_traces
@@ -49,13 +48,68 @@ def _in_view(precise, view: Viewport):  # noqa: ANN001, ANN202 - SQL expressions
     return in_box(box, lambda shape: located_in(precise, shape))
 
 
-def map_features(view: Viewport, viewer: User | None, limit: int, filters: Sequence = ()) -> str:
+# Anonymous visitors' shapes (the busiest zoomed-in request) as one fixed statement: the same
+# answer as the built query below for viewer None, without building it per request. Two
+# envelopes (the second repeats the first unless the view crosses 180°); each branch of the
+# OR walks a GiST index, as located_in's.
+_PUBLIC_FEATURES = text(
+    """
+    WITH r AS (
+      SELECT t.id, t.title, t.status, tt.code AS type_code, t.is_sensitive AS approximate,
+             ST_AsGeoJSON(CASE WHEN t.is_sensitive THEN t.public_geom ELSE t.geom END, 7)::json
+               AS geometry
+        FROM traces t LEFT JOIN terms tt ON tt.id = t.trace_type_id
+       WHERE t.status = 'approved'
+         AND ((NOT t.is_sensitive
+               AND (t.geom && ST_MakeEnvelope(:w1, :s1, :e1, :n1, 4326)
+                    OR t.geom && ST_MakeEnvelope(:w2, :s2, :e2, :n2, 4326)))
+           OR (t.is_sensitive
+               AND (t.public_geom && ST_MakeEnvelope(:w1, :s1, :e1, :n1, 4326)
+                    OR t.public_geom && ST_MakeEnvelope(:w2, :s2, :e2, :n2, 4326))))
+         AND (CAST(:type_id AS integer) IS NULL OR t.trace_type_id = :type_id)
+         AND (CAST(:period_id AS integer) IS NULL OR t.period_id = :period_id)
+         AND (CAST(:project_id AS integer) IS NULL OR t.project_id = :project_id)
+       ORDER BY t.id
+       LIMIT :limit + 1),
+    n AS (SELECT r.*, row_number() OVER (ORDER BY r.id) AS rn FROM r)
+    SELECT json_build_object(
+             'type', 'FeatureCollection',
+             'features', coalesce(json_agg(json_build_object(
+                 'type', 'Feature', 'id', id, 'geometry', geometry,
+                 'properties', json_build_object('title', title, 'status', status,
+                                                 'type', type_code, 'approximate', approximate))
+               ORDER BY rn) FILTER (WHERE rn <= :limit), '[]'::json),
+             'clustered', false,
+             'truncated', count(*) > :limit,
+             'count', count(*) FILTER (WHERE rn <= :limit))::text
+      FROM n
+    """
+)
+
+
+def _public_features(view: Viewport, limit: int, chosen: tiles.MapFilter) -> str:
+    parts = BBox(view.west, view.south, view.east, view.north).parts()
+    first, second = parts[0], parts[-1]
+    params = {
+        "w1": first[0], "s1": first[1], "e1": first[2], "n1": first[3],
+        "w2": second[0], "s2": second[1], "e2": second[2], "n2": second[3],
+        "type_id": chosen.type_id, "period_id": chosen.period_id,
+        "project_id": chosen.project_id, "limit": limit,
+    }  # fmt: skip
+    return db.session.execute(_PUBLIC_FEATURES, params).scalar_one()
+
+
+def map_features(
+    view: Viewport, viewer: User | None, limit: int, chosen: tiles.MapFilter = tiles.NO_FILTER
+) -> str:
     """A FeatureCollection (as JSON text) of the visible traces in the viewport.
 
     PostgreSQL builds the JSON; Python only passes the text on. Properties carry no
     description or personal data: the map needs the title, the type and the status.
     One row more than the limit is read so the answer can say it was truncated.
     """
+    if viewer is None:
+        return _public_features(view, limit, chosen)
     ttype = aliased(Term)
     precise = precise_allowed(viewer)
     rows = (
@@ -73,7 +127,7 @@ def map_features(view: Viewport, viewer: User | None, limit: int, filters: Seque
             visible_traces(viewer),
             Trace.status != TraceStatus.DELETED,  # deleted traces never go on the map
             _in_view(precise, view),
-            *filters,
+            *chosen.conditions(),
         )
         .order_by(Trace.id)
         .limit(limit + 1)
@@ -91,7 +145,9 @@ def map_features(view: Viewport, viewer: User | None, limit: int, filters: Seque
     kept = rows.c.rn <= limit
     collection = func.json_build_object(
         "type", "FeatureCollection",
-        "features", func.coalesce(func.json_agg(feature).filter(kept), _EMPTY),
+        "features", func.coalesce(
+            func.json_agg(aggregate_order_by(feature, rows.c.rn)).filter(kept), _EMPTY
+        ),
         "clustered", False,
         "truncated", func.count() > limit,
         "count", func.count().filter(kept),
@@ -99,11 +155,12 @@ def map_features(view: Viewport, viewer: User | None, limit: int, filters: Seque
     return db.session.execute(select(collection.cast(Text)).select_from(rows)).scalar_one()
 
 
-def map_clusters(view: Viewport, viewer: User | None, filters: Sequence = ()) -> str:
+def map_clusters(
+    view: Viewport, viewer: User | None, chosen: tiles.MapFilter = tiles.NO_FILTER
+) -> str:
     """Counted clusters on the 64-px cell grid of map_cells, for low zoom levels."""
-    ranges = tiles.view_ranges(list(BBox(view.west, view.south, view.east, view.north).parts()),
-                               view.zoom)  # fmt: skip
-    body, _changed = tiles.clusters(ranges, viewer, list(filters))
+    box = BBox(view.west, view.south, view.east, view.north)
+    body, _changed = tiles.clusters(tiles.view_ranges(list(box.parts()), view.zoom), viewer, chosen)
     return body
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Float,
     Numeric,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
@@ -107,6 +109,30 @@ def view_ranges(parts: list[tuple[float, float, float, float]], zoom: int) -> li
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """West, south, east, north of tile z/x/y in degrees."""
     return tile_range(z, x, y).bounds()
+
+
+@dataclass(frozen=True)
+class MapFilter:
+    """The map's optional filters, resolved to ids: a trace type, a period, a project."""
+
+    type_id: int | None = None
+    period_id: int | None = None
+    project_id: int | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.type_id, self.period_id, self.project_id))
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The filters as SQL conditions on traces."""
+        pairs = (
+            (Trace.trace_type_id, self.type_id),
+            (Trace.period_id, self.period_id),
+            (Trace.project_id, self.project_id),
+        )
+        return [column == value for column, value in pairs if value is not None]
+
+
+NO_FILTER = MapFilter()
 
 
 # --- the points that make up clusters ---------------------------------------------------------
@@ -241,16 +267,68 @@ def _cells_of(points: Select, zoom: int) -> Select:
     ).group_by(cx, cy)
 
 
+# The hot path (an anonymous tile without filters) as one fixed statement: nothing to build
+# in Python per request, and PostgreSQL writes the JSON. Same answer as _collection's.
+_PUBLIC_TILE = text(
+    """
+    SELECT json_build_object(
+             'type', 'FeatureCollection',
+             'features', coalesce(json_agg(json_build_object(
+                 'type', 'Feature',
+                 'geometry', json_build_object('type', 'Point', 'coordinates',
+                     json_build_array(round((c.sum_x / c.n)::numeric, 6),
+                                      round((c.sum_y / c.n)::numeric, 6))),
+                 'properties', json_build_object(
+                     'count', c.n,
+                     'id', CASE WHEN c.n = 1 THEN c.sum_id END,
+                     'title', CASE WHEN c.n = 1 THEN t.title END,
+                     'place', p.name))
+               ORDER BY c.cy, c.cx) FILTER (WHERE c.n > 0), '[]'::json),
+             'clustered', true,
+             'truncated', false,
+             'count', coalesce(sum(c.n) FILTER (WHERE c.n > 0), 0))::text,
+           max(c.updated_at)
+      FROM map_cells c
+      LEFT JOIN traces t ON c.n = 1 AND t.id = c.sum_id
+      LEFT JOIN LATERAL (
+        SELECT pl.name FROM places pl
+         WHERE c.n > 0
+           AND ST_DWithin(pl.geom, ST_SetSRID(ST_MakePoint(c.sum_x / c.n, c.sum_y / c.n), 4326),
+                          :reach)
+         ORDER BY pl.geom <-> ST_SetSRID(ST_MakePoint(c.sum_x / c.n, c.sum_y / c.n), 4326)
+         LIMIT 1) p ON true
+     WHERE c.zoom = :z AND c.cx BETWEEN :x0 AND :x1 AND c.cy BETWEEN :y0 AND :y1
+    """
+)
+
+
+def public_tile(tile: CellRange) -> tuple[str, datetime | None]:
+    """An anonymous, unfiltered tile straight from map_cells (zoom <= MAX_CELL_ZOOM)."""
+    row = db.session.execute(
+        _PUBLIC_TILE,
+        {"z": tile.zoom, "x0": tile.x0, "x1": tile.x1, "y0": tile.y0, "y1": tile.y1,
+         "reach": _reach(tile.zoom)},
+    ).one()  # fmt: skip
+    return row[0], row[1]
+
+
+def _reach(zoom: int) -> float:
+    """How far a cluster looks for a place name: about one cell side, in degrees."""
+    return 360.0 / (CELLS_PER_TILE_SIDE << zoom)
+
+
 def clusters(
-    ranges: list[CellRange], viewer: User | None, filters: list | None = None
+    ranges: list[CellRange], viewer: User | None, chosen: MapFilter = NO_FILTER
 ) -> tuple[str, datetime | None]:
     """The clusters of the ranges as GeoJSON text, and the newest change among their cells.
 
     Without filters at a zoom with cells, the public part is read from map_cells; otherwise
     it is computed on the fly on the same grid. The viewer's extras are merged into the cells.
     """
-    filters = filters or []
+    filters = chosen.conditions()
     zoom = ranges[0].zoom
+    if viewer is None and not filters and zoom <= MAX_CELL_ZOOM and len(ranges) == 1:
+        return public_tile(ranges[0])
     if not filters and zoom <= MAX_CELL_ZOOM:
         public: Select = _stored_cells(ranges)
     else:
@@ -263,10 +341,12 @@ def clusters(
         select(
             source.c.cx,
             source.c.cy,
-            func.sum(source.c.n).label("n"),
+            # Back to integers: sum() of bigint is numeric, and traces.id = numeric would not
+            # use the primary key for the singletons' titles.
+            func.sum(source.c.n).cast(BigInteger).label("n"),
             func.sum(source.c.sx).label("sx"),
             func.sum(source.c.sy).label("sy"),
-            func.sum(source.c.sid).label("sid"),
+            func.sum(source.c.sid).cast(BigInteger).label("sid"),
             func.max(source.c.updated_at).label("updated_at"),
         )
         .group_by(source.c.cx, source.c.cy)
@@ -283,7 +363,7 @@ def _collection(cells, zoom: int) -> tuple[str, datetime | None]:  # noqa: ANN00
     titled = aliased(Trace)
     centre = func.ST_SetSRID(func.ST_MakePoint(cells.c.sx / n, cells.c.sy / n), 4326)
     # The nearest named place within about a cell: KNN on the GiST index, one row per cluster.
-    reach = 360.0 / (CELLS_PER_TILE_SIDE << zoom)
+    reach = _reach(zoom)
     place = (
         select(Place.name)
         .where(func.ST_DWithin(Place.geom, centre, reach))
