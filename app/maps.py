@@ -82,7 +82,6 @@ def _layer_options(**extra: object) -> dict[str, object]:
             "open": gettext("Open the trace"),
             "pending": gettext("Waiting for approval"),
             "zoomIn": gettext("Zoom in to see these traces"),
-            "traces": gettext("traces"),
             "truncated": gettext("Too many traces here to show at once; zoom in to see all."),
             "loadFailed": gettext("The traces could not be loaded. Check your connection."),
             "loading": gettext("Loading traces…"),
@@ -90,8 +89,11 @@ def _layer_options(**extra: object) -> dict[str, object]:
             # {name} and {count} are filled in by the script; names are places or coordinates.
             "area": gettext("{name} ({count} traces)"),
             "areaHint": gettext("Zoom the map to this area"),
+            # Compass letters after a coordinate in the list: "69.97° N, 23.27° E".
             "north": gettext("N"),
+            "south": gettext("S"),
             "east": gettext("E"),
+            "west": gettext("W"),
         },
     }
     options.update(extra)

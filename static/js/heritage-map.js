@@ -254,7 +254,7 @@
           var props = feature.properties;
           if (collection.clustered && props.count > 1) {
             var marker = L.marker(latlng, { icon: clusterIcon(props.count), keyboard: true,
-                                            title: props.count + " " + options.labels.traces });
+                                            title: areaLabel(props, latlng) });
             marker.on("click", function () {
               map.setView(latlng, Math.min(map.getZoom() + 3, options.clusterBelowZoom));
             });
@@ -281,8 +281,14 @@
     function areaName(props, latlng) {
       if (props.place) { return props.place; }
       return Math.abs(latlng.lat).toFixed(2) + "° " +
-        (latlng.lat >= 0 ? options.labels.north : "S") + ", " +
-        Math.abs(latlng.lng).toFixed(2) + "° " + (latlng.lng >= 0 ? options.labels.east : "W");
+        (latlng.lat >= 0 ? options.labels.north : options.labels.south) + ", " +
+        Math.abs(latlng.lng).toFixed(2) + "° " +
+        (latlng.lng >= 0 ? options.labels.east : options.labels.west);
+    }
+
+    function areaLabel(props, latlng) {
+      return options.labels.area.replace("{name}", areaName(props, latlng))
+        .replace("{count}", String(props.count));
     }
 
     // The same traces as a list: for keyboard and screen-reader users, and for anyone who finds
@@ -309,9 +315,7 @@
       areas.forEach(function (f) {
         var c = f.geometry.coordinates, latlng = L.latLng(c[1], c[0]);
         var li = el("li", "trace-list-area");
-        var label = options.labels.area.replace("{name}", areaName(f.properties, latlng))
-          .replace("{count}", String(f.properties.count));
-        var button = el("button", "link-button", label);
+        var button = el("button", "link-button", areaLabel(f.properties, latlng));
         button.type = "button";
         button.title = options.labels.areaHint;
         button.addEventListener("click", function () {
