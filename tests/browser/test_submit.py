@@ -282,3 +282,32 @@ def test_outside_the_chosen_area_is_said_at_once_with_a_switch(app, new_page, se
         trace = db.session.execute(select(Trace)).scalar_one()
         assert db.session.get(Project, trace.project_id).slug == "eiker"
         db.session.remove()
+
+
+def test_the_map_opens_at_the_project_area_else_at_the_position(app, new_page, seed, seed_basics):
+    seed_basics()
+
+    def area() -> None:
+        alta = db.session.execute(select(Project).where(Project.slug == "alta")).scalar_one()
+        alta.area = from_shape(MultiPolygon([box(23.0, 69.8, 23.5, 70.1)]), srid=4326)
+
+    seed(area)
+    page = _position_page(new_page, mobile=True, accuracy=20)
+    login(page, "resident@example.org")
+    # The chosen project's area, not all of Norway and not the position.
+    page.goto("/traces/new?project=alta")
+    page.wait_for_selector("body[data-new-trace=ready]")
+    bounds = page.evaluate(
+        "(() => { const b = heritageMap.getBounds(); "
+        "return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; })()"
+    )
+    assert bounds[0] <= 23.0 and bounds[2] >= 23.5 and bounds[2] - bounds[0] < 3
+    # Nothing better than the country view: the resident's position (the browser allows it).
+    page.goto("/traces/new?at=5/65/13")
+    page.wait_for_selector("body[data-new-trace=ready]")
+    page.wait_for_function("() => heritageMap.getZoom() >= 12")
+    centre = page.evaluate(
+        "(() => { const c = heritageMap.getCenter(); return [c.lng, c.lat]; })()"
+    )
+    assert abs(centre[0] - 23.27153) < 0.01 and abs(centre[1] - 69.96891) < 0.01
+    assert page.locator("#geometry").input_value() == ""  # the view moved; no point was placed
