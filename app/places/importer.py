@@ -547,8 +547,8 @@ def _gml_record(element: ET.Element, number: int, default_crs: str | None) -> Pl
 
 
 def _gml_records(stream: IO[bytes], crs: str | None) -> Iterator[PlaceRecord]:
-    """Features of a GML FeatureCollection, each cleared from memory once read."""
-    stack: list[str] = []
+    """Features of a GML FeatureCollection, each dropped from the tree once read."""
+    stack: list[ET.Element] = []
     root: ET.Element | None = None
     default_crs = crs
     count = 0
@@ -556,21 +556,23 @@ def _gml_records(stream: IO[bytes], crs: str | None) -> Iterator[PlaceRecord]:
         # An operator's own file; expat >= 2.4.1 limits entity expansion (billion laughs) and
         # never fetches external entities.
         for event, element in ET.iterparse(stream, events=("start", "end")):  # noqa: S314
-            name = _local(element.tag)
             if event == "start":
                 if root is None:
                     root = element
                 if crs is None and default_crs is None and element.get("srsName"):
                     default_crs = element.get("srsName")  # the collection's boundedBy
-                stack.append(name)
+                stack.append(element)
                 continue
             stack.pop()
-            if stack and stack[-1] in MEMBERS and name != "boundedby":
+            if not stack:
+                continue
+            parent = stack[-1]
+            name, parent_name = _local(element.tag), _local(parent.tag)
+            if parent_name in MEMBERS and name != "boundedby":
                 count += 1
                 yield _gml_record(element, count, crs or default_crs)
-                element.clear()
-                if root is not None and len(stack) <= 2:
-                    root.clear()  # drop the members already read
+            if parent_name in MEMBERS or name in MEMBERS:
+                parent.remove(element)  # memory follows one feature, not the file
     except ET.ParseError as error:
         line, column = error.position
         raise FileRefused(

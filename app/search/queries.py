@@ -49,7 +49,10 @@ WORD_SIMILARITY = 0.5
 # view's own matches are ranked separately, so what is on screen is never lost to the cap.
 RANK_CANDIDATES = 500
 PLACE_CANDIDATES = 300
-TRIGRAM_MIN_CHARS = 3  # shorter queries have too few trigrams to be selective
+TRIGRAM_MIN_CHARS = 3
+# Views larger than this (about 4 x 2.5 degrees, a county) are not preferred: at the country
+# view everything is "in view", and the extra statements would only cost time.
+LOCAL_VIEW_SQUARE_DEGREES = 10.0  # shorter queries have too few trigrams to be selective
 
 NORWEGIAN = literal_column("'norwegian'::regconfig")
 _SPACES = re.compile(r"\s+")
@@ -108,6 +111,13 @@ def _similarity_threshold() -> None:
     )
 
 
+def _local(box: tuple[float, float, float, float]) -> bool:
+    """A view small enough to prefer: a county, not the country (where all is in view)."""
+    west, south, east, north = box
+    width = east - west if east >= west else east + 360 - west
+    return width * (north - south) <= LOCAL_VIEW_SQUARE_DEGREES
+
+
 def search_traces(
     query: Query,
     viewer: User | None,
@@ -151,7 +161,7 @@ def search_traces(
         return found[:limit]
 
     found: list[dict[str, Any]] = []
-    if box is not None:
+    if box is not None and _local(box):
         # The view's own matches, ranked among themselves: the GiST index finds them.
         found = best(in_box(box, lambda e: located_in(precise, e)))
     if len(found) < limit:
@@ -215,7 +225,9 @@ def search_places(
         stages.append(Place.name.bool_op("%>")(q))
     # A common word ("vatnet", "st") matches tens of thousands of names: each stage hands on
     # at most PLACE_CANDIDATES, the view's own matches separately so the nearest are kept.
-    views = [None] if box is None else [None, in_box(box, lambda e: Place.geom.intersects(e))]
+    views: list[Any] = [None]
+    if box is not None and _local(box):
+        views.append(in_box(box, lambda e: Place.geom.intersects(e)))
     candidates = union(
         *(
             select(Place.id)

@@ -15,6 +15,7 @@ from sqlalchemy import delete
 from app.db import db
 from app.models import Place, Trace, TraceStatus
 from tests.browser.conftest import screenshot
+from tests.browser.test_accessibility import AXE, RUN_AXE
 
 SOURCE = "browser-test"
 
@@ -85,6 +86,9 @@ def test_type_a_place_choose_it_with_the_keyboard_and_the_map_flies_there(new_pa
     # Temporary markers for the results.
     assert page.locator("path.map-search-marker").count() == 2
     shot(page, "desktop-places")
+    # The open combobox and its grouped listbox pass axe's WCAG rules.
+    page.evaluate(AXE)
+    assert page.evaluate(RUN_AXE) == []
     page.keyboard.press("ArrowDown")
     assert box.get_attribute("aria-activedescendant") == "map-search-place-0"
     assert page.locator("#map-search-place-0").get_attribute("aria-selected") == "true"

@@ -171,6 +171,15 @@ def test_traces_in_the_view_come_first_but_others_are_still_found(client, make_t
     assert [t["id"] for t in search(client, "kullgrop", bbox=alta)["traces"]] == [far.id, near.id]
 
 
+def test_a_country_wide_view_ranks_as_without_a_view(client, make_trace):
+    """Everything is in view at the country view: no preference, the best matches first."""
+    far = make_trace(Point(*ALTA), title="Kullgrop ved elva")
+    best = make_trace(Point(*RAUFOSS), title="Kullgrop", tags=["kullgrop"])
+    without = [t["id"] for t in search(client, "kullgrop")["traces"]]
+    assert without == [best.id, far.id]
+    assert [t["id"] for t in search(client, "kullgrop", bbox="4,57,31,71")["traces"]] == without
+
+
 def test_a_bad_view_is_a_400_with_problem_details(client):
     response = client.get("/api/search?q=alta&bbox=1,2,3")
     assert response.status_code == 400
