@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 class RegisterForm(FlaskForm):
     """A new resident's account: an e-mail address and a password are all it needs.
 
-    The name may be left empty (the account is then called "Resident N" until changed), and the
+    The name may be left empty (the account is then called "Resident N"), and the
     password is typed once: a typo is mended with "Forgot your password?", and a phone user
     should not have to type a long passphrase twice (the policy itself, docs/security.md item 1,
     is unchanged).
@@ -26,7 +26,10 @@ class RegisterForm(FlaskForm):
     display_name = StringField(
         _l("Name shown to others (optional)"),
         validators=[Optional(), Length(min=2, max=80)],
-        description=_l("Your first name, full name or a nickname. Leave it empty to decide later."),
+        description=_l(
+            "Your first name, full name or a nickname. Without one you are called "
+            "“Resident” and a number."
+        ),
     )
     show_name_publicly = BooleanField(
         _l("Show my name with the traces I contribute when they are published")
