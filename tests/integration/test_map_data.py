@@ -128,6 +128,21 @@ def test_pending_only_for_the_author(app: Flask, session: Session, make_user, ma
     assert statuses[pending.id] == "pending"
 
 
+def test_low_zoom_clusters_add_the_viewers_own_pending(
+    app: Flask, session: Session, make_user, make_trace
+) -> None:
+    author = make_user()
+    approved = make_trace(INSIDE)
+    make_trace(Point(24.9, 70.45), status=TraceStatus.PENDING, author=author)
+    clusters = map_data(app.test_client(), zoom=ZOOMED_OUT)
+    assert clusters["count"] == 1
+    assert clusters["features"][0]["properties"]["id"] == approved.id
+    own = app.test_client()
+    log_in(own, author.email)
+    assert map_data(own, zoom=ZOOMED_OUT)["count"] == 2
+    assert map_data(own, zoom=2)["count"] == 2
+
+
 def test_project_librarian_sees_pending_but_not_deleted(
     app: Flask, session, make_user, make_project, make_trace
 ) -> None:

@@ -301,3 +301,29 @@ def test_clusters_name_the_nearest_place(
     # At zoom 11 a cell is ~2 km wide: the place 1 km away still names it, at zoom 14... none.
     z11 = get_tile(anonymous, A, 11)
     assert [f["properties"]["place"] for f in z11["features"]] == ["Nærby"]
+
+
+# --- the fixed statements of anonymous answers agree with the built ones ------------------
+
+
+def test_anonymous_and_plain_logged_in_answers_agree(
+    app: Flask, session: Session, make_user, make_trace
+) -> None:
+    """Anonymous answers run fixed SQL, logged-in ones a built query: with nothing private
+    to add, both must give the same features (protected sites at their public point)."""
+    make_trace(A, title="Tuft")
+    make_trace(B, sensitivity_override=True)
+    make_trace(Point(27.0, 69.5), title="Alene")
+    make_trace(Point(24.52, 70.255), sensitivity_override=True, title="Vern")
+    make_trace(Point(24.53, 70.25), status=TraceStatus.PENDING)  # someone else's
+    viewer = app.test_client()
+    log_in(viewer, make_user().email)
+    anonymous = app.test_client()
+    for z in (6, 9, 11):
+        assert get_tile(viewer, A, z) == get_tile(anonymous, A, z), z
+    view = "/api/map?bbox=24.4,70.2,24.6,70.3&zoom=14"
+    shapes = [json.loads(c.get(view).get_data()) for c in (viewer, anonymous)]
+    assert shapes[0] == shapes[1]
+    assert shapes[0]["count"] == 3
+    approximate = [f["properties"]["approximate"] for f in shapes[0]["features"]]
+    assert sorted(approximate) == [False, True, True]
