@@ -39,7 +39,7 @@ import redis
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 
-from app import create_app
+from app import create_app, replica
 from app.db import db, engine_of
 from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, User, UserRole
 from tests.conftest import PASSWORD, PASSWORD_HASH, csrf_from
@@ -53,7 +53,7 @@ MAP = "/api/map?bbox=4,57,32,72&zoom=6"  # all of Norway, clustered
 TILE = "/api/map/tiles/6/36/14"  # the z6 tile holding the trace (Alta, 23.27 E 69.97 N)
 # Settings of the small clusters: fast and throw-away (no fsync), Unix sockets only.
 SERVER_SETTINGS = (
-    "listen_addresses=''", "fsync=off", "synchronous_commit=off", "full_page_writes=off",
+    "listen_addresses=''", "fsync=off", "full_page_writes=off",
     "shared_buffers=32MB", "max_connections=60", "log_min_messages=warning",
 )  # fmt: skip
 
@@ -334,6 +334,13 @@ def test_approval_reaches_the_map_through_the_standby_and_the_primary_takes_over
     assert decided.status == 302, decided.body[:300]
     assert primary.sql(f"SELECT status::text FROM traces WHERE id = {trace_id}") == "approved"
 
+    # The standby has received the approval but not replayed it: app.replica measures a lag.
+    received = primary.sql("SELECT pg_current_wal_lsn()::text")
+    deadline = time.monotonic() + 5
+    while not standby.sql(f"SELECT pg_last_wal_receive_lsn() >= '{received}'::pg_lsn"):
+        assert time.monotonic() < deadline, "the standby did not receive the approval in 5 s"
+        time.sleep(0.05)
+    assert standby.sql(replica.LAG_SQL) > 0
     # The librarian (logged in: the primary) sees it; anonymous visitors (the standby) do not.
     assert librarian.request(b + MAP).count() == librarian.request(b + TILE).count() == 1
     for _ in range(5):
@@ -346,6 +353,9 @@ def test_approval_reaches_the_map_through_the_standby_and_the_primary_takes_over
     while sum(anonymous(server + path).count() for server in (a, b) for path in (MAP, TILE)) < 4:
         assert time.monotonic() < deadline, "the approval did not reach the standby in 5 s"
         time.sleep(0.05)
+
+    _caught_up(primary, standby)
+    assert standby.sql(replica.LAG_SQL) == 0
 
     # Without the standby, both servers answer from the primary at once.
     standby.stop("fast")
