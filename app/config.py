@@ -105,6 +105,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "READ_DATABASE_URL": os.environ.get("HERITAGE_READ_DATABASE_URL", ""),
         # After the replica fails, how long to send its reads to the primary before trying again.
         "READ_REPLICA_RETRY_SECONDS": _env_int("HERITAGE_READ_REPLICA_RETRY_SECONDS", 30),
+        # A replica further behind than this is not used (measured at most once a second).
+        "READ_REPLICA_MAX_LAG_SECONDS": _env_int("HERITAGE_READ_REPLICA_MAX_LAG_SECONDS", 60),
         "BABEL_DEFAULT_LOCALE": os.environ.get("HERITAGE_DEFAULT_LOCALE", "nb"),
         "LANGUAGES": ["nb", "en"],
         "SESSION_COOKIE_HTTPONLY": True,

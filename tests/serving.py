@@ -54,8 +54,14 @@ def gunicorn(
             _wait(base + ready_path, ready_status, proc, log_name)
             yield base
         finally:
+            # Graceful stop; a server still busy after 10 s (a loaded machine) is killed so it
+            # never outlives the test and holds the port or the database.
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
 
 
 def _wait(url: str, status: int, proc: subprocess.Popen, log_name: str) -> None:
