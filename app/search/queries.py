@@ -93,7 +93,8 @@ def clean_query(raw: str | None, max_chars: int) -> Query:
     return Query(cleaned, False)
 
 
-def _similarity_threshold() -> None:
+def prepare() -> None:
+    """Set up the search transaction (once, before search_traces and search_places)."""
     # SET LOCAL, for this transaction only (a pooled connection does not keep it).
     # Sequential and plain index scans off: each stage stops after a capped number of
     # candidates, and under a LIMIT the planner picks a "fast start" plan (a sequential scan,
@@ -127,7 +128,6 @@ def search_traces(
     """The visible traces matching the query, best first, those in the view before others."""
     if query.empty:
         return []
-    _similarity_threshold()
     q = literal(query.text)
     tsquery = func.websearch_to_tsquery(NORWEGIAN, q)
     words = Trace.search.bool_op("@@")(tsquery)
@@ -212,7 +212,6 @@ def search_places(
     """Places whose name is like the query: exact, then prefix, then similar; nearest first."""
     if query.empty or len(query.text) > Place.name.type.length:
         return []
-    _similarity_threshold()
     q = literal(query.text)
     if len(query.text) < 2:
         return []

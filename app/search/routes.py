@@ -13,7 +13,7 @@ from app.bbox import bbox_message
 from app.errors import InvalidParameter
 from app.params import clamped_whole_number
 from app.search import geocoder
-from app.search.queries import Query, clean_query, search_places, search_traces
+from app.search.queries import Query, clean_query, prepare, search_places, search_traces
 from geo.bbox import BBoxError, parse_bbox
 
 bp = Blueprint("search", __name__, url_prefix="/api")
@@ -49,6 +49,8 @@ def run_search(query: Query, box: Any, limit: int) -> dict[str, Any]:
             config["GEOCODER_URL"], query.text, limit, config["GEOCODER_TIMEOUT"]
         )
     viewer = viewer_of(current_user)
+    if not query.empty:
+        prepare()
     traces = search_traces(query, viewer, box, limit)
     places = search_places(query, box, limit)
     if pending is not None:
