@@ -19,7 +19,7 @@ from pyproj import Geod
 from shapely.geometry import Point
 from sqlalchemy.orm import Session
 
-from app.models import Place, TraceStatus, UserRole
+from app.models import Place, Revision, TraceStatus, UserRole
 
 GEOD = Geod(ellps="WGS84")
 ALTA = (23.27, 69.97)
@@ -90,6 +90,20 @@ def test_words_of_unpublished_traces_find_nothing_for_the_public(
     for q in ("Zyxvandor", "zyxvand", "qwopplid"):
         body = search(client, q)
         assert body["traces"] == [], (q, body)
+
+
+def test_words_only_in_history_or_moderators_notes_find_nothing(client, session, make_trace):
+    """Only the current title, tags, description and sources are searched: not an earlier
+    revision's text, not a moderator's note."""
+    trace = make_trace(title="Gammel tuft", decision_note="Zyxvandor sa dette i telefonen.")
+    old = {"title": "Qwopplid-tuft", "description": "Qwopplid"}
+    session.add(
+        Revision(trace_id=trace.id, version=1, comment="Qwopplid", geom=trace.geom, snapshot=old)
+    )
+    session.commit()
+    for q in ("zyxvandor", "qwopplid", "Qwopplid-tuft"):
+        assert search(client, q)["traces"] == [], q
+    assert titles(search(client, "tuft")) == ["Gammel tuft"]
 
 
 def test_the_author_finds_their_own_pending_trace(client, make_trace, make_user, login):
