@@ -327,3 +327,31 @@ def test_anonymous_and_plain_logged_in_answers_agree(
     assert shapes[0]["count"] == 3
     approximate = [f["properties"]["approximate"] for f in shapes[0]["features"]]
     assert sorted(approximate) == [False, True, True]
+
+
+# --- zooms without cells ------------------------------------------------------------------
+
+
+def test_from_the_cluster_zoom_on_a_tile_holds_shapes(
+    app: Flask, anonymous: FlaskClient, make_trace
+) -> None:
+    trace = make_trace(A, title="Tuft")
+    z = app.config["MAP_CLUSTER_BELOW_ZOOM"]
+    body = get_tile(anonymous, A, z)
+    assert body["clustered"] is False
+    assert [f["id"] for f in body["features"]] == [trace.id]
+    assert body["features"][0]["properties"]["title"] == "Tuft"
+
+
+def test_above_the_cell_zooms_clusters_are_computed_on_the_same_grid(
+    app: Flask, anonymous: FlaskClient, make_trace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "MAP_CLUSTER_BELOW_ZOOM", 15)
+    near = make_trace(A)
+    make_trace(Point(A.x + 0.0001, A.y))  # the same 64-px cell at zoom 13 (~5 m apart)
+    make_trace(A, status=TraceStatus.PENDING)
+    body = get_tile(anonymous, A, 13)
+    assert body["clustered"] is True
+    assert counts(body) == [(2, None)]
+    assert near.id not in {f["properties"]["id"] for f in body["features"]}
+    assert get_tile(anonymous, A, 14)["count"] == 2
