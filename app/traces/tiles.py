@@ -169,6 +169,9 @@ def _points(point, precise, where: list, ranges: list[CellRange]) -> Select:  # 
             Trace.updated_at.label("updated_at"),
         )
         .where(*where, _in_envelopes(precise, ranges))
+        # OFFSET keeps PostgreSQL from inlining the subquery, which would compute each
+        # point again in every test on it (a filtered z6 tile at 1M: 590 -> 330 ms).
+        .offset(0)
         .subquery()
     )
     return select(inner).where(_in_ranges(inner.c.x, inner.c.y, ranges))
