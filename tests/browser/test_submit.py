@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.db import db
 from app.models import Project, Trace, TraceStatus
 from tests.browser.conftest import login, screenshot
+from tests.browser.test_accessibility import _violations
 from tests.serving import ARTIFACTS
 
 
@@ -194,6 +195,7 @@ def test_poor_accuracy_is_said_and_the_point_can_be_dragged(app, new_page, seed_
         assert status.inner_text() == "Accuracy is about 350 m: drag the point to the right spot."
         page.wait_for_timeout(300)
         _shot(page, f"new-trace-poor-accuracy-{width}")
+        assert _violations(page) == []  # the marker, its circle and the warning
         before = _geometry(page)["coordinates"]
         marker = page.locator(".leaflet-marker-icon.leaflet-marker-draggable")
         box = marker.bounding_box()
@@ -271,6 +273,7 @@ def test_outside_the_chosen_area_is_said_at_once_with_a_switch(app, new_page, se
         assert page.locator("#confirm-outside").is_visible()
         page.locator("#project-place").scroll_into_view_if_needed()
         _shot(page, f"new-trace-outside-area-{width}")
+        assert _violations(page) == []  # the warning, its switch and the confirmation
         switch.click()
         assert page.locator("#project").input_value() == "eiker"
         assert page.locator("#project-place-text").inner_text() == ""
