@@ -79,7 +79,10 @@ def map_tile(z: int, x: int, y: int) -> Response | tuple[Response, int]:
     """Clusters of one z/x/y tile (shapes from the cluster zoom on), cacheable when public.
 
     Caching: an anonymous answer is the same for everyone, so it is `public` with a strong
-    ETag (a hash of the body) and Last-Modified, and 304 on a matching If-None-Match. It
+    ETag (a hash of the body) and Last-Modified (the newest change among the tile's cells; a
+    fixed date for shapes and empty tiles), and 304 on a matching If-None-Match. Only the
+    ETag validates (If-Modified-Since is not used: a cell emptied by a rejection has no
+    newer date among those left). It
     carries no `Vary: Cookie`: that would split a shared cache by every visitor's cookies.
     Instead a logged-in answer is `private, no-store` (it holds the viewer's own pending
     traces) and a reverse proxy passes requests with a session cookie on uncached (nginx:
