@@ -417,6 +417,11 @@
       clearTimeout(timer);
       timer = setTimeout(load, 150);
     });
+    // Opening the filters or the list resizes the map's box; Leaflet only watches the window.
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { map.invalidateSize({ animate: false }); })
+        .observe(map.getContainer());
+    }
     if (options.syncUrl) { writeAddress(false); updateAddLinks(); }
     load();
     window.heritageMap = map;  // for tests and the browser console
