@@ -55,6 +55,7 @@ TRIGRAM_MIN_CHARS = 3
 LOCAL_VIEW_SQUARE_DEGREES = 10.0  # shorter queries have too few trigrams to be selective
 
 NORWEGIAN = literal_column("'norwegian'::regconfig")
+SIMPLE = literal_column("'simple'::regconfig")
 _SPACES = re.compile(r"\s+")
 
 
@@ -131,6 +132,8 @@ def search_traces(
     q = literal(query.text)
     tsquery = func.websearch_to_tsquery(NORWEGIAN, q)
     words = Trace.search.bool_op("@@")(tsquery)
+    typed = _typing_query(query.text)
+    partial = Trace.search.bool_op("@@")(typed) if typed is not None else None
     similar = Trace.title.bool_op("%>")(q) if len(query.text) >= TRIGRAM_MIN_CHARS else None
     precise = precise_allowed(viewer)
 
@@ -149,15 +152,18 @@ def search_traces(
         )
 
     def best(*where: Any) -> list[dict[str, Any]]:
-        # Whole words first; the title trigrams (misspelt and partial words) only when the
-        # words alone do not fill the list: their index scan is the dearer one. Both kinds
-        # are then ranked together by the same score.
-        found = _ranked(candidates(words, *where), limit)
-        if len(found) < limit and similar is not None:
+        # Whole words first; then the last word as a prefix ("fangstg" as typed: a GIN prefix
+        # match over the lexemes); the title trigrams (misspelt words) only when neither fills
+        # the list, as their index scan and recheck are the dearest. All are then ranked
+        # together by the same score.
+        found: list[dict[str, Any]] = []
+        for match in (words, partial, similar):
+            if match is None or len(found) >= limit:
+                continue
             seen = {row["id"] for row in found}
-            more = _ranked(candidates(similar, not_(words), *where), limit)
+            more = _ranked(candidates(match, *where), limit)
             found += [row for row in more if row["id"] not in seen]
-            found.sort(key=lambda row: (-row["score"], row["id"]))
+        found.sort(key=lambda row: (-row["score"], row["id"]))
         return found[:limit]
 
     found: list[dict[str, Any]] = []
@@ -170,6 +176,21 @@ def search_traces(
     for row in found:
         del row["score"]
     return found
+
+
+def _typing_query(text: str) -> Any:
+    """The query as being typed: its whole words, and its last word as a prefix (or None).
+
+    The prefix is matched as written ('simple' configuration: lower case, no stemming), since
+    a stem of a half-typed word means nothing; only letters and digits reach to_tsquery.
+    """
+    words = re.findall(r"[^\W_]+", text.lower())
+    if not words or len(words[-1]) < TRIGRAM_MIN_CHARS:
+        return None
+    last = func.to_tsquery(SIMPLE, literal(f"'{words[-1][:60]}':*"))
+    if len(words) == 1:
+        return last
+    return func.websearch_to_tsquery(NORWEGIAN, literal(" ".join(words[:-1]))).op("&&")(last)
 
 
 def _ranked(candidates: Any, limit: int) -> list[dict[str, Any]]:
