@@ -181,7 +181,12 @@ def openapi_document(
     vocabulary = vocabulary or {}
     project: dict[str, Any] = {
         "type": "string",
-        "description": "The short name of an open project; the first open project if omitted",
+        "description": (
+            "The short name of an open project. If omitted, the one open project whose area "
+            "contains the place is used. A place outside the chosen project's area is refused "
+            "(422, code outside_project_area, with suggested_projects) unless "
+            "confirm_outside_area is true"
+        ),
     }
     if projects is not None:
         project["enum"] = projects
@@ -384,6 +389,11 @@ def openapi_document(
                                     "type": ["string", "null"],
                                     "enum": ["CC-BY-4.0", "CC0-1.0", None],
                                     "description": "The project's default licence if omitted",
+                                },
+                                "confirm_outside_area": {
+                                    "type": ["boolean", "null"],
+                                    "description": "Keep the chosen project although the place "
+                                    "lies outside its area",
                                 },
                             },
                         },

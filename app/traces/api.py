@@ -30,7 +30,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 # assignment, docs/security.md item 10).
 WRITABLE = (
     "project", "title", "description", "trace_type", "period", "condition", "dating_method",
-    "sources", "licence",
+    "sources", "licence", "confirm_outside_area",
 )  # fmt: skip
 JSON_TYPES = ("application/json", "application/geo+json")
 

@@ -84,8 +84,7 @@ def test_resident_becomes_curator_and_both_residents_see_the_outcome(
     anne.locator("#email").fill(ANNE)
     anne.locator("#display_name").fill("Anne")
     anne.locator("#password").fill(PASSWORD)
-    anne.locator("#password_confirm").fill(PASSWORD)
-    anne.locator("form:has(#password_confirm) button[type=submit]").click()
+    anne.locator("form:has(#password) button[type=submit]").click()
     anne.wait_for_url(lambda url: "/register" not in url)
     assert anne.locator("nav.site-nav a.who").inner_text() == "Anne"
     assert _moderation_link(anne).count() == 0
