@@ -267,6 +267,42 @@ def openapi_document(
                     },
                 }
             },
+            "/api/search": {
+                "get": {
+                    "summary": "Find traces (full text, partial and misspelt words) and places",
+                    "description": "Any text is a valid search. Longer texts are cut (cut: true, "
+                    "with a note). Protected sites are found only at their public point.",
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "description": "What to look for",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "bbox",
+                            "in": "query",
+                            "description": "The map's view (west,south,east,north): results "
+                            "inside it come first",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "description": "At most this many traces and places (1-30)",
+                            "schema": {"type": "integer"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Traces and places",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **_COMMON,
+                        "400": _problem("An invalid bbox or a control character"),
+                    },
+                }
+            },
             "/api/traces": {
                 "post": {
                     "summary": "Submit a new trace (stored as pending)",

@@ -15,7 +15,7 @@ class Place(Base):
     __tablename__ = "places"
     __table_args__ = (
         UniqueConstraint("source", "source_id", name="uq_places_source_id"),
-        # Misspelt and partial names ("Alg" finds "Ålgård"): trigram word similarity.
+        # Misspelt and partial names ("raufos" finds "Raufoss"): trigram word similarity.
         Index(
             "ix_places_name_trgm",
             "name",
