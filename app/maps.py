@@ -78,6 +78,8 @@ def _layer_options(**extra: object) -> dict[str, object]:
         "traceUrl": url_for("traces.show", trace_id=0).rsplit("0", 1)[0],
         "tileUrl": url_for("api.map_data") + "/tiles/",
         "clusterBelowZoom": current_app.config["MAP_CLUSTER_BELOW_ZOOM"],
+        # An open page keeps tiles no longer than a proxy may (an approval shows within it).
+        "tileMaxAgeMs": current_app.config["MAP_TILE_MAX_AGE"] * 1000,
         "labels": {
             "open": gettext("Open the trace"),
             "pending": gettext("Waiting for approval"),

@@ -118,18 +118,24 @@
     return tiles;
   }
 
+  // A signed-in visitor's tiles include their own pending traces: never take a public tile
+  // the browser cached before they logged in.
   function fetchJson(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+    var signedIn = document.body.hasAttribute("data-signed-in");
+    return fetch(url, { credentials: "same-origin", cache: signedIn ? "no-store" : "default",
+                        headers: { Accept: "application/geo+json" } })
       .then(function (response) {
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json();
       });
   }
 
-  function fetchTile(base, key, query) {
+  function fetchTile(base, key, query, maxAgeMs) {
     var cacheKey = query + "|" + key;
     var hit = tileCache.get(cacheKey);
-    if (hit && Date.now() - hit.time < TILE_CACHE_MS) { return hit.promise; }
+    if (hit && Date.now() - hit.time < Math.min(maxAgeMs === undefined ? TILE_CACHE_MS : maxAgeMs, TILE_CACHE_MS)) {
+      return hit.promise;
+    }
     var promise = fetchJson(base + key + (query ? "?" + query : ""));
     promise.catch(function () { tileCache.delete(cacheKey); });
     tileCache.delete(cacheKey);
@@ -344,7 +350,7 @@
       if (zoom < options.clusterBelowZoom) {
         var bounds = map.getBounds();
         return Promise.all(tilesFor(bounds, zoom).map(function (key) {
-          return fetchTile(tileUrl, key, query);
+          return fetchTile(tileUrl, key, query, options.tileMaxAgeMs);
         })).then(function (parts) { return mergeTiles(parts, bounds); });
       }
       var b = map.getBounds();
