@@ -6,7 +6,7 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, Response, current_app, g, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select, update
@@ -17,6 +17,11 @@ from app.extensions import login_manager
 from app.models import User, UserSession
 
 SESSION_KEY = "sid"
+# Set while someone is logged in, for reverse proxies only: a shared cache passes requests that
+# carry it on uncached (deploy/nginx.conf). The session cookie cannot serve: anonymous visitors
+# have one too (a CSRF token, a language), and bypassing on it would cache for nobody. The
+# marker holds nothing; deleting it only means being answered with the public map.
+SIGNED_IN_COOKIE = "heritage_signed_in"
 # last_seen_at is written at most this often per session, so a page view rarely costs a write.
 TOUCH_EVERY = timedelta(minutes=5)
 
@@ -124,6 +129,20 @@ def _touch(sid: str) -> None:
         log.warning("could not update last_seen_at of a session", exc_info=True)
 
 
+def might_be_signed_in() -> bool:
+    """Whether this request could belong to a logged-in user, without loading anyone.
+
+    Asking Flask-Login (current_user) writes to an anonymous visitor's session (its session
+    protection marks it not fresh), which sends a Set-Cookie that keeps shared caches from
+    storing public answers. Looking for the keys a login leaves does not.
+    """
+    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+        return True
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        return False
+    return SESSION_KEY in session or "_user_id" in session
+
+
 def init_login(app: Flask) -> None:
     """Tell Flask-Login how to find the user: only through a live, unrevoked session."""
 
@@ -148,6 +167,20 @@ def init_login(app: Flask) -> None:
         if last_seen is None or last_seen < datetime.now(UTC) - TOUCH_EVERY:
             g.touch_session = sid
         return user
+
+    @app.after_request
+    def _signed_in_marker(response: Response) -> Response:
+        signed_in = might_be_signed_in() and current_user.is_authenticated
+        marked = SIGNED_IN_COOKIE in request.cookies
+        if signed_in and not marked:
+            response.set_cookie(
+                SIGNED_IN_COOKIE, "1", httponly=True, samesite="Lax",
+                secure=current_app.config["SESSION_COOKIE_SECURE"],
+                max_age=int(current_app.config["PERMANENT_SESSION_LIFETIME"]),
+            )  # fmt: skip
+        elif marked and not signed_in:
+            response.delete_cookie(SIGNED_IN_COOKIE)
+        return response
 
     @app.teardown_request
     def _touch_session(error: BaseException | None) -> None:

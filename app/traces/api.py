@@ -14,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import HeaderSet
 
 from app.access import can_view, sees_precisely, viewer_of
-from app.auth.sessions import submission_rate_limit, user_rate_key
+from app.auth.sessions import might_be_signed_in, submission_rate_limit, user_rate_key
 from app.db import db
 from app.errors import DomainError, NotFound, ValidationFailed, problem
 from app.limits import limiter
@@ -82,14 +82,17 @@ def map_tile(z: int, x: int, y: int) -> Response | tuple[Response, int]:
     ETag (a hash of the body) and Last-Modified (the newest change among the tile's cells; a
     fixed date for shapes and empty tiles), and 304 on a matching If-None-Match. Only the
     ETag validates (If-Modified-Since is not used: a cell emptied by a rejection has no
-    newer date among those left). It
-    carries no `Vary: Cookie`: that would split a shared cache by every visitor's cookies.
+    newer date among those left). It carries no `Vary: Cookie`: that would split a shared
+    cache by every visitor's cookies.
     Instead a logged-in answer is `private, no-store` (it holds the viewer's own pending
-    traces) and a reverse proxy passes requests with a session cookie on uncached (nginx:
-    proxy_cache_bypass and proxy_no_cache on $cookie_heritage_session). A request without the
-    session cookie is anonymous without asking the session, sets no cookie and varies on
-    none (SharedResponse). The worst a cache that ignores this can do is show a logged-in
-    viewer the public tile, never the other way round.
+    traces) and a reverse proxy passes requests of logged-in visitors on uncached (nginx:
+    proxy_cache_bypass and proxy_no_cache on $cookie_heritage_signed_in, a marker set while
+    logged in). Every anonymous answer, with or without a session cookie (anonymous visitors
+    have one for their CSRF token or language), is the public one and varies on nothing
+    (SharedResponse); who is logged in is asked only when the cookies hold a login
+    (might_be_signed_in), so an anonymous session is never written and no cookie is set.
+    The worst a cache that ignores this can do is show a logged-in viewer the public tile,
+    never the other way round.
     """
     if not (0 <= z <= tiles.MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
         return problem(
@@ -97,8 +100,7 @@ def map_tile(z: int, x: int, y: int) -> Response | tuple[Response, int]:
             gettext("The tile must have 0 <= z <= 22 and 0 <= x, y < 2^z."), code="bad_tile",
         )  # fmt: skip
     filters = _map_filters()
-    cookieless = current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
-    viewer = None if cookieless else viewer_of(current_user)
+    viewer = viewer_of(current_user) if might_be_signed_in() else None
     changed = None
     if z >= current_app.config["MAP_CLUSTER_BELOW_ZOOM"]:
         west, south, east, north = tiles.tile_bounds(z, x, y)
@@ -111,7 +113,7 @@ def map_tile(z: int, x: int, y: int) -> Response | tuple[Response, int]:
         response = Response(body, mimetype="application/geo+json")
         response.headers["Cache-Control"] = "private, no-store"
         return response
-    response = (SharedResponse if cookieless else Response)(body, mimetype="application/geo+json")
+    response = SharedResponse(body, mimetype="application/geo+json")
     max_age = int(current_app.config.get("MAP_TILE_MAX_AGE", 60))
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.set_etag(hashlib.blake2b(body.encode(), digest_size=16).hexdigest())

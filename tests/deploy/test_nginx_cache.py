@@ -46,7 +46,10 @@ ZOOM = 6
 AGENT = "kulturspor-nginx-cache-test"
 # One tile per test, so that no test depends on what another left in the cache; away from the
 # places other tests put traces (counts are compared, not assumed, in case one stays behind).
-PLACES = {"hit": (31.11, 70.37), "bypass": (11.39, 62.57), "approval": (7.05, 57.98)}
+PLACES = {
+    "hit": (31.11, 70.37), "bypass": (11.39, 62.57), "approval": (7.05, 57.98),
+    "visitor": (14.40, 67.28),
+}  # fmt: skip
 DATA_TABLES = (
     "audit_events, notifications, comments, password_reset_tokens, revisions, traces, "
     "memberships, user_sessions, projects, users, mail_outbox"
@@ -339,6 +342,21 @@ def test_second_anonymous_request_is_a_cache_hit_served_without_the_app(stack: S
     assert (answer.status, answer.cache, answer.body) == (200, "REVALIDATED", first.body)
     # The answers from the cache never reached the app: one 200, then the 304.
     assert stack.statuses(path, 2) == [200, 304]
+
+
+def test_a_visitor_with_a_session_cookie_is_served_from_the_cache(stack: Stack) -> None:
+    """Browsing gives anonymous visitors a session cookie (the front page's CSRF token): their
+    tiles must still come from the cache, or the cache serves almost nobody."""
+    path = tile_of(*PLACES["visitor"])
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    assert get(stack.base + "/", opener).status == 200
+    assert "heritage_session" in {cookie.name for cookie in jar}, "the premise: a session cookie"
+    answers = [get(stack.base + path, opener) for _ in range(2)]
+    assert [(a.status, a.cache) for a in answers] == [(200, "MISS"), (200, "HIT")]
+    assert "Set-Cookie" not in answers[0].headers
+    assert "cookie" not in (answers[0].headers.get("Vary") or "").lower()
+    assert stack.statuses(path, 1) == [200], "a cache hit reached an app server"
 
 
 def test_logged_in_answers_are_private_and_never_cached(stack: Stack) -> None:
