@@ -83,10 +83,8 @@ def _layer_options(**extra: object) -> dict[str, object]:
         "labels": {
             "open": gettext("Open the trace"),
             "pending": gettext("Waiting for approval"),
-            "zoomIn": gettext("Zoom in to see these traces"),
             "truncated": gettext("Too many traces here to show at once; zoom in to see all."),
             "loadFailed": gettext("The traces could not be loaded. Check your connection."),
-            "loading": gettext("Loading traces…"),
             "approximate": gettext("Approximate location: the site is protected."),
             # {name} and {count} are filled in by the script; names are places or coordinates.
             "area": gettext("{name} ({count} traces)"),
