@@ -1,8 +1,8 @@
 """A JSON upload read in chunks, one whole value at a time, never the whole document.
 
-imports.parse walks a FeatureCollection with it, so memory follows the largest feature, not the
-file. Numbers must be finite; invalid JSON, NaN and Infinity refuse the whole file (FileRefused)
-with the line and column where they stand.
+imports.parse and places.readers walk a FeatureCollection with it (streamed_arrays), so
+memory follows the largest feature, not the file. Numbers must be finite; invalid JSON, NaN and
+Infinity refuse the whole file (FileRefused) with the line and column where they stand.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Container, Iterator
 from typing import IO, Any
 
 from flask_babel import gettext
@@ -139,3 +140,46 @@ class JsonReader:
             "%(column)s). Coordinates and values must be finite numbers.",
             **self._where(pos),
         )
+
+
+def streamed_arrays(
+    reader: JsonReader,
+    arrays: Container[str],
+    top: dict[str, Any],
+    before_array: Callable[[str], None],
+    not_an_object: str,
+) -> Iterator[tuple[str, Any]]:
+    """The items of a JSON object's `arrays` members as (key, item), each as soon as it is read.
+
+    The other members are stored in `top` whole (a streamed one as an empty list), and
+    `before_array(key)` runs before a streamed array is entered, with the members before it
+    already in `top` (a "crs" given ahead of the features). A document that is not an object
+    is refused with `not_an_object`; anything after the object, as invalid JSON.
+    """
+    if not reader.take("{"):
+        reader.value()
+        reader.end()
+        raise FileRefused(not_an_object)
+    first = True
+    while not reader.take("}"):
+        if not first:
+            reader.expect(",")
+        first = False
+        if reader.peek() != '"':
+            raise FileRefused(reader.invalid(reader.pos))
+        key = reader.value()
+        reader.expect(":")
+        if key not in arrays or reader.peek() != "[":
+            top[key] = reader.value()
+            continue
+        top[key] = []  # its items are handed on, never kept
+        before_array(key)
+        reader.expect("[")
+        if reader.take("]"):
+            continue
+        while True:
+            yield key, reader.value()
+            if reader.take("]"):
+                break
+            reader.expect(",")
+    reader.end()

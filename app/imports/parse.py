@@ -31,7 +31,7 @@ from shapely.geometry import mapping
 
 from app.export.cells import restore, split_tags
 from app.imports.candidates import ALIASES, Candidate, Vocabulary, canonical, clean_feature
-from app.imports.jsonstream import FileRefused, JsonReader
+from app.imports.jsonstream import FileRefused, JsonReader, streamed_arrays
 from app.traces.messages import geometry_message
 from geo.crs import SYSTEMS, WGS84, parse_typed
 from geo.errors import GeometryError
@@ -114,45 +114,23 @@ def _geojson_rows(
     text: IO[str], unused: set[str]
 ) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
     """The features of a FeatureCollection (or one Feature), each as soon as it is read."""
-    reader = JsonReader(text)
-    if not reader.take("{"):
-        reader.value()
-        reader.end()
-        raise FileRefused(gettext("The file is JSON but not a GeoJSON FeatureCollection."))
     top: dict[str, Any] = {}
-    count = 0
-    first = True
-    while not reader.take("}"):
-        if not first:
-            reader.expect(",")
-        first = False
-        if reader.peek() != '"':
-            raise FileRefused(reader.invalid(reader.pos))
-        key = reader.value()
-        reader.expect(":")
-        if key != "features" or reader.peek() != "[":
-            top[key] = reader.value()
-            continue
-        top["features"] = []  # read here, one at a time
+
+    def check_crs(_key: str) -> None:
         problem = _crs_problem(top.get("crs"))
         if problem:
             raise FileRefused(problem)
-        reader.expect("[")
-        if reader.take("]"):
-            continue
-        while True:
-            count += 1
-            _check_count(count)
-            yield _feature_row(count, reader.value(), unused)
-            if reader.take("]"):
-                break
-            reader.expect(",")
-    reader.end()
+
+    not_a_collection = gettext("The file is JSON but not a GeoJSON FeatureCollection.")
+    members = streamed_arrays(JsonReader(text), ("features",), top, check_crs, not_a_collection)
+    for count, (_key, feature) in enumerate(members, 1):
+        _check_count(count)
+        yield _feature_row(count, feature, unused)
     if top.get("type") == "Feature" and "features" not in top:
         yield _feature_row(1, top, unused)
         return
     if not (top.get("type") == "FeatureCollection" and isinstance(top.get("features"), list)):
-        raise FileRefused(gettext("The file is JSON but not a GeoJSON FeatureCollection."))
+        raise FileRefused(not_a_collection)
     problem = _crs_problem(top.get("crs"))
     if problem:
         raise FileRefused(problem)

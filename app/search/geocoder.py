@@ -19,7 +19,8 @@ import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from app.places.importer import ImportReport, api_record, check_record, feature_record
+from app.places.readers import api_record, feature_record
+from app.places.records import ImportReport, check_record
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 1 << 20
