@@ -93,6 +93,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # Below this zoom the map endpoint answers with counted clusters instead of shapes.
         "MAP_CLUSTER_BELOW_ZOOM": _env_int("HERITAGE_MAP_CLUSTER_BELOW_ZOOM", 12),
         "MAP_MAX_FEATURES": _env_int("HERITAGE_MAP_MAX_FEATURES", 1500),
+        # Map and search requests give up sooner than the rest (503, Retry-After): a slow view
+        # must never hold a worker that light requests are waiting for.
+        "MAP_STATEMENT_TIMEOUT_MS": _env_int("HERITAGE_MAP_STATEMENT_TIMEOUT_MS", 2500),
         # How long a proxy or browser may reuse a public low-zoom map tile (seconds).
         "MAP_TILE_MAX_AGE": _env_int("HERITAGE_MAP_TILE_MAX_AGE", 60),
         # An online place-name service to ask as well as the local gazetteer (never required),
