@@ -9,10 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
 
-# Zoom levels 0..MAX_CELL_ZOOM have cells; a cell is a quarter of a 256-px Web Mercator tile
-# side (64 px), so tile z/x/y holds cells cx in [4x, 4x+3] and cy in [4y, 4y+3].
+# Zoom levels 0..MAX_CELL_ZOOM have cells, on the grid of geo.cells (4 cells to a tile side).
 MAX_CELL_ZOOM = 11
-CELLS_PER_TILE_SIDE = 4
 
 
 class MapCell(Base):

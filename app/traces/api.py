@@ -22,6 +22,7 @@ from app.models import Project, Scheme, Term
 from app.openapi import openapi_document
 from app.traces import operations, queries, tiles
 from app.traces.validation import TERM_FIELDS, clean_submission
+from geo import cells
 from geo.geojson import feature, geometry_to_geojson
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -94,7 +95,7 @@ def map_tile(z: int, x: int, y: int) -> Response | tuple[Response, int]:
     The worst a cache that ignores this can do is show a logged-in viewer the public tile,
     never the other way round.
     """
-    if not (0 <= z <= tiles.MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
+    if not (0 <= z <= cells.MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
         return problem(
             400, gettext("Invalid map query"),
             gettext("The tile must have 0 <= z <= 22 and 0 <= x, y < 2^z."), code="bad_tile",
@@ -103,12 +104,12 @@ def map_tile(z: int, x: int, y: int) -> Response | tuple[Response, int]:
     viewer = viewer_of(current_user) if might_be_signed_in() else None
     changed = None
     if z >= current_app.config["MAP_CLUSTER_BELOW_ZOOM"]:
-        west, south, east, north = tiles.tile_bounds(z, x, y)
+        west, south, east, north = cells.tile_bounds(z, x, y)
         view = queries.Viewport(west, south, east, north, z)
         limit = current_app.config["MAP_MAX_FEATURES"]
         body = queries.map_features(view, viewer, limit, filters)
     else:
-        body, changed = tiles.clusters([tiles.tile_range(z, x, y)], viewer, filters)
+        body, changed = tiles.clusters([cells.tile_range(z, x, y)], viewer, filters)
     if viewer is not None:
         response = Response(body, mimetype="application/geo+json")
         response.headers["Cache-Control"] = "private, no-store"

@@ -13,6 +13,7 @@ from app.bbox import in_box
 from app.db import db
 from app.models import Project, Scheme, Term, Trace, TraceStatus, User
 from app.traces import tiles
+from geo import cells
 from geo.bbox import BBox, BBoxError, parse_bbox
 
 _EMPTY = literal("[]").cast(JSON)
@@ -160,7 +161,7 @@ def map_clusters(
 ) -> str:
     """Counted clusters on the 64-px cell grid of map_cells, for low zoom levels."""
     box = BBox(view.west, view.south, view.east, view.north)
-    body, _changed = tiles.clusters(tiles.view_ranges(list(box.parts()), view.zoom), viewer, chosen)
+    body, _changed = tiles.clusters(cells.view_ranges(list(box.parts()), view.zoom), viewer, chosen)
     return body
 
 

@@ -1,10 +1,8 @@
 """Map clusters on the precomputed cell grid: public cells from map_cells, the viewer's extras
 on top, filters computed on the fly on the very same grid.
 
-The grid is the one of the map_cells trigger (migration 'map cells, places, search'): at zoom z
-the world is 4 * 2^z cells of 64 Web Mercator pixels a side, so tile z/x/y holds the cells
-cx in [4x, 4x + 3] and cy in [4y, 4y + 3]. Everything here works on rectangles of cells
-(`CellRange`): a tile is one, a map view is one or two (across 180°).
+The grid (geo.cells) is the one of the map_cells trigger: everything here works on rectangles
+of cells (`CellRange`), a tile is one, a map view is one or two (across 180°).
 
 Who sees what (app.access): the public set is the approved traces, counted at their public
 point when protected. A logged-in viewer also sees what only they may see, added from small
@@ -16,7 +14,6 @@ Extras are shown at their precise point: the viewer may see it for every one of 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,71 +42,12 @@ from sqlalchemy.orm import aliased
 from app.access import MODERATOR_ROLES, is_admin, located_in
 from app.db import db
 from app.models import Membership, Place, Trace, TraceStatus, User
-from app.models.maps import CELLS_PER_TILE_SIDE, MAX_CELL_ZOOM, MapCell
+from app.models.maps import MAX_CELL_ZOOM, MapCell
+from geo.cells import CELLS_PER_TILE_SIDE, CellRange
 
-MAX_ZOOM = 22
 _EMPTY = literal("[]").cast(JSON)
 # Last-Modified of a tile without any cell row: a fixed date, so repeats stay cacheable.
 EPOCH = datetime(2026, 1, 1)
-
-
-@dataclass(frozen=True)
-class CellRange:
-    """A rectangle of cells at one zoom level: cx in [x0, x1], cy in [y0, y1] (inclusive)."""
-
-    zoom: int
-    x0: int
-    x1: int
-    y0: int
-    y1: int
-
-    def bounds(self) -> tuple[float, float, float, float]:
-        """West, south, east, north in degrees of the cells' outer edges."""
-        side = CELLS_PER_TILE_SIDE << self.zoom
-        return (
-            self.x0 / side * 360.0 - 180.0,
-            _lat(self.y1 + 1, side),
-            (self.x1 + 1) / side * 360.0 - 180.0,
-            _lat(self.y0, side),
-        )
-
-
-def _lat(row: int, side: int) -> float:
-    """The latitude of a cell row's top edge (inverse Web Mercator)."""
-    return math.degrees(math.atan(math.sinh(math.pi * (1.0 - 2.0 * row / side))))
-
-
-def cell_x(lon: float, zoom: int) -> int:
-    """The cell column of a longitude (as SQL heritage_cell_x)."""
-    side = CELLS_PER_TILE_SIDE << zoom
-    return min(max(math.floor((lon + 180.0) / 360.0 * side), 0), side - 1)
-
-
-def cell_y(lat: float, zoom: int) -> int:
-    """The cell row of a latitude (as SQL heritage_cell_y)."""
-    side = CELLS_PER_TILE_SIDE << zoom
-    lat = math.radians(min(max(lat, -85.0511), 85.0511))
-    row = (1.0 - math.log(math.tan(lat) + 1.0 / math.cos(lat)) / math.pi) / 2.0 * side
-    return min(max(math.floor(row), 0), side - 1)
-
-
-def tile_range(z: int, x: int, y: int) -> CellRange:
-    """The 4 x 4 cells of tile z/x/y."""
-    k = CELLS_PER_TILE_SIDE
-    return CellRange(z, k * x, k * x + k - 1, k * y, k * y + k - 1)
-
-
-def view_ranges(parts: list[tuple[float, float, float, float]], zoom: int) -> list[CellRange]:
-    """The cells a map view touches: one rectangle per part of the box (two across 180°)."""
-    return [
-        CellRange(zoom, cell_x(w, zoom), cell_x(e, zoom), cell_y(n, zoom), cell_y(s, zoom))
-        for w, s, e, n in parts
-    ]
-
-
-def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """West, south, east, north of tile z/x/y in degrees."""
-    return tile_range(z, x, y).bounds()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Membership, MembershipRole, TraceStatus
 from app.models.maps import MAX_CELL_ZOOM
-from app.traces.tiles import cell_x, cell_y
+from geo.cells import cell_x, cell_y
 from tests.conftest import log_in
 
 STATUSES = ["approved", "pending", "rejected", "deleted", "draft", "withdrawn"]

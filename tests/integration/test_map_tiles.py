@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models import Membership, MembershipRole, Scheme, Term, TraceStatus, UserRole
-from app.traces.tiles import cell_x, cell_y
+from geo.cells import cell_x, cell_y
 from tests.conftest import log_in
 
 # Finnmark, away from other tests' points. Tile 6/36/13 holds 24-30 E, 69.6-71.0 N or so.
