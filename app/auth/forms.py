@@ -44,8 +44,13 @@ class LoginForm(FlaskForm):
 
 
 class SettingsForm(FlaskForm):
-    """What others may see, and whether we send e-mail."""
+    """The name shown to others, whether it is shown with published traces, and e-mail."""
 
+    display_name = StringField(
+        _l("Name shown to others"),
+        validators=[Optional(), Length(min=2, max=80)],
+        description=_l("Your first name, full name or a nickname."),
+    )
     show_name_publicly = BooleanField(
         _l("Show my name with the traces I contribute when they are published")
     )

@@ -55,15 +55,12 @@ def register_user(
     problem = password_problem(password)
     if problem:
         errors["password"] = [password_message(problem)]
-    fields = FieldErrors()
-    name = clean_line(display_name, field="display_name", errors=fields, max_len=80)
     unnamed = not (display_name or "").strip()  # named later; "Resident N" until then
-    if unnamed:
-        name = "-" * 2  # replaced below, once the id is known
-    elif name and not has_visible_text(name):
-        errors["display_name"] = fields.errors["display_name"][:1]
-    elif not 2 <= len(name) <= 80:
-        errors["display_name"] = [gettext("The name must be between 2 and 80 characters.")]
+    name = "-" * 2  # replaced below, once the id is known
+    if not unnamed:
+        name, name_error = _checked_name(display_name)
+        if name_error:
+            errors["display_name"] = [name_error]
     if errors:
         raise ValidationFailed(errors)
     user = User(
@@ -190,8 +187,31 @@ def change_email(user: User, current_password: str, new_email: str) -> None:
         )
 
 
-def update_settings(user: User, *, show_name_publicly: bool, notify_by_email: bool) -> None:
-    """Save the publicity and e-mail notification choices."""
+def _checked_name(display_name: str | None) -> tuple[str, str | None]:
+    """A display name cleaned (one line, no control characters), and what is wrong with it."""
+    fields = FieldErrors()
+    name = clean_line(display_name, field="display_name", errors=fields, max_len=80)
+    if not name or not has_visible_text(name):
+        default = gettext("The name needs at least one letter or digit.")
+        return name or "", (fields.errors.get("display_name") or [default])[0]
+    if not 2 <= len(name) <= 80:
+        return name, gettext("The name must be between 2 and 80 characters.")
+    return name, None
+
+
+def update_settings(
+    user: User,
+    *,
+    show_name_publicly: bool,
+    notify_by_email: bool,
+    display_name: str | None = None,
+) -> None:
+    """Save the name shown to others, the publicity and the e-mail notification choices."""
+    if display_name is not None:
+        name, problem = _checked_name(display_name)
+        if problem:
+            raise ValidationFailed({"display_name": [problem]})
+        user.display_name = name
     user.show_name_publicly = show_name_publicly
     user.notify_by_email = notify_by_email
     db.session.flush()

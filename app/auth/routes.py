@@ -175,15 +175,20 @@ def account() -> tuple[str, int]:
 @bp.post("/account/settings")
 @login_required
 def account_settings() -> Response | tuple[str, int]:
-    """Save whether the name is shown publicly and whether we send e-mail."""
+    """Save the name shown to others, whether it is shown publicly, and e-mail choices."""
     form = SettingsForm()
     if not form.validate_on_submit():
         return _account_page(422, settings_form=form)
-    operations.update_settings(
-        current_user,
-        show_name_publicly=bool(form.show_name_publicly.data),
-        notify_by_email=bool(form.notify_by_email.data),
-    )
+    try:
+        operations.update_settings(
+            current_user,
+            show_name_publicly=bool(form.show_name_publicly.data),
+            notify_by_email=bool(form.notify_by_email.data),
+            display_name=(form.display_name.data or "").strip() or None,  # empty: keep it
+        )
+    except ValidationFailed as error:
+        _show_errors(form, error)
+        return _account_page(422, settings_form=form)
     flash(gettext("Your settings are saved."), "success")
     return redirect(url_for("auth.account"))
 

@@ -548,3 +548,21 @@ def test_account_events_are_audited_without_secrets(
     text = " ".join(f"{e.reason} {e.details} {e.from_state} {e.to_state}" for e in rows)
     for secret in (PASSWORD, NEW_PASSWORD, third, reset_token, "moved@example.no"):
         assert secret not in text
+
+
+def test_the_name_shown_to_others_can_be_changed_on_the_account_page(
+    client, session, make_user, login
+) -> None:
+    """Registration may leave the name out ("Resident N"); the account page sets it later."""
+    user = make_user()
+    token = login(user)
+    saved = client.post(
+        "/account/settings", data={"csrf_token": token, "display_name": "  Kari Nordmann "}
+    )
+    assert saved.status_code == 302
+    session.refresh(user)
+    assert user.display_name == "Kari Nordmann"
+    refused = client.post("/account/settings", data={"csrf_token": token, "display_name": "\u200b!"})
+    assert refused.status_code == 422
+    session.refresh(user)
+    assert user.display_name == "Kari Nordmann"
