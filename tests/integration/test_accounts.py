@@ -562,7 +562,9 @@ def test_the_name_shown_to_others_can_be_changed_on_the_account_page(
     assert saved.status_code == 302
     session.refresh(user)
     assert user.display_name == "Kari Nordmann"
-    refused = client.post("/account/settings", data={"csrf_token": token, "display_name": "\u200b!"})
+    refused = client.post(
+        "/account/settings", data={"csrf_token": token, "display_name": "\u200b!"}
+    )
     assert refused.status_code == 422
     session.refresh(user)
     assert user.display_name == "Kari Nordmann"
