@@ -127,6 +127,7 @@ def to_lonlat(x: float, y: float, crs: str | None) -> tuple[float, float]:
 
 
 def number(value: Any) -> float | None:
+    """A coordinate as a float: numbers, and text with a decimal comma or a minus sign (U+2212)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
