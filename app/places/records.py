@@ -151,8 +151,20 @@ def _line(value: Any, limit: int) -> str:
     return " ".join(strip_controls(value, multiline=False).split())[:limit]
 
 
-def check_record(record: PlaceRecord, source: str, report: ImportReport) -> dict[str, Any] | None:
-    """The row to store, or None (counted in the report with the reason)."""
+@dataclass(frozen=True)
+class CheckedPlace:
+    """A record that passed the checks: cleaned text and a point in WGS84 inside Norway."""
+
+    name: str
+    kind: str
+    municipality: str
+    county: str
+    lon: float
+    lat: float
+
+
+def check_place(record: PlaceRecord, report: ImportReport) -> CheckedPlace | None:
+    """The record cleaned and in degrees, or None (counted in the report with the reason)."""
     name = _line(record.name, NAME_MAX)
     if not name or not has_visible_text(name):
         report.skip("no name", record.where)
@@ -175,19 +187,32 @@ def check_record(record: PlaceRecord, source: str, report: ImportReport) -> dict
     if not (math.isfinite(lon) and math.isfinite(lat)) or not in_norway(lon, lat):
         report.skip("outside Norway", record.where)
         return None
+    return CheckedPlace(
+        name=name,
+        kind=_line(record.kind, KIND_MAX),
+        municipality=_line(record.municipality, AREA_MAX),
+        county=_line(record.county, AREA_MAX),
+        lon=lon,
+        lat=lat,
+    )
+
+
+def check_record(record: PlaceRecord, source: str, report: ImportReport) -> dict[str, Any] | None:
+    """The row to store, or None (counted in the report with the reason)."""
+    place = check_place(record, report)
+    if place is None:
+        return None
     source_id = _line(record.source_id, ID_MAX)
-    kind = _line(record.kind, KIND_MAX)
-    municipality = _line(record.municipality, AREA_MAX)
     if not source_id:
         # No id in the file: one made of what the place is, so a second import matches it.
-        key = f"{name}|{kind}|{municipality}|{lon:.4f}|{lat:.4f}"
+        key = f"{place.name}|{place.kind}|{place.municipality}|{place.lon:.4f}|{place.lat:.4f}"
         source_id = "h:" + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:24]
     return {
-        "name": name,
-        "kind": kind,
-        "municipality": municipality,
-        "county": _line(record.county, AREA_MAX),
-        "geom": f"SRID=4326;POINT({lon:.7f} {lat:.7f})",
+        "name": place.name,
+        "kind": place.kind,
+        "municipality": place.municipality,
+        "county": place.county,
+        "geom": f"SRID=4326;POINT({place.lon:.7f} {place.lat:.7f})",
         "source": source,
         "source_id": source_id,
     }

@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from app.places.readers import api_record, feature_record
-from app.places.records import ImportReport, check_record
+from app.places.records import ImportReport, check_place
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 1 << 20
@@ -63,17 +63,16 @@ def parse_answer(body: Any, limit: int) -> list[dict[str, Any]]:
     report = ImportReport()
     places = []
     for record in records:
-        row = check_record(record, "geocoder", report)
-        if row is None:
+        place = check_place(record, report)
+        if place is None:
             continue
-        lon, lat = (float(v) for v in row["geom"].split("(")[1].rstrip(")").split())
         places.append(
             {
-                "name": row["name"],
-                "kind": row["kind"],
-                "municipality": row["municipality"],
-                "lon": round(lon, 7),
-                "lat": round(lat, 7),
+                "name": place.name,
+                "kind": place.kind,
+                "municipality": place.municipality,
+                "lon": round(place.lon, 7),
+                "lat": round(place.lat, 7),
             }
         )
         if len(places) >= limit:
