@@ -49,10 +49,12 @@ WORD_SIMILARITY = 0.5
 # view's own matches are ranked separately, so what is on screen is never lost to the cap.
 RANK_CANDIDATES = 500
 PLACE_CANDIDATES = 300
+# Shorter texts have too few trigrams to be selective, and as a prefix they would match a
+# large part of the lexicon.
 TRIGRAM_MIN_CHARS = 3
 # Views larger than this (about 4 x 2.5 degrees, a county) are not preferred: at the country
 # view everything is "in view", and the extra statements would only cost time.
-LOCAL_VIEW_SQUARE_DEGREES = 10.0  # shorter queries have too few trigrams to be selective
+LOCAL_VIEW_SQUARE_DEGREES = 10.0
 
 NORWEGIAN = literal_column("'norwegian'::regconfig")
 SIMPLE = literal_column("'simple'::regconfig")
@@ -231,11 +233,10 @@ def search_places(
     query: Query, box: tuple[float, float, float, float] | None, limit: int
 ) -> list[dict[str, Any]]:
     """Places whose name is like the query: exact, then prefix, then similar; nearest first."""
-    if query.empty or len(query.text) > Place.name.type.length:
+    # One letter is no name to look up, and a text longer than the name column is no place name.
+    if query.empty or not 2 <= len(query.text) <= Place.name.type.length:
         return []
     q = literal(query.text)
-    if len(query.text) < 2:
-        return []
     escaped = re.sub(r"([\\%_])", r"\\\1", query.text)
     # ILIKE uses the same trigram index; it keeps two-letter names ("Ås", "Bø") findable.
     exact = Place.name.ilike(escaped, escape="\\")
