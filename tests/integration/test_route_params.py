@@ -30,6 +30,7 @@ from app.params import PG_INT_MAX
 QUERY_NAMES = (
     "page", "author", "version", "up_to", "bbox", "type", "period", "term", "limit", "offset",
     "datetime", "q", "lang", "next", "zoom", "f", "scheme", "project", "updated_since", "format",
+    "lon", "lat", "at",
 )  # fmt: skip
 INT_EDGES = (PG_INT_MAX, PG_INT_MAX + 1, 2**32, 2**53 + 1, 2**63 - 1, 2**63, 2**64, 10**30)
 NASTY_TEXT = (
