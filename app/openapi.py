@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.params import PG_INT_MAX
+
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 # RFC 9457 problem details, as every error of /api and /ogc is answered.
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -134,11 +136,8 @@ def _code(codes: list[str] | None, what: str) -> dict[str, Any]:
     return schema
 
 
-# Path integers are PostgreSQL integers (app.params): larger ones are no such page (404).
-PG_INT_MAX = 2_147_483_647
-
-
 def _path_integer(name: str, description: str, maximum: int) -> dict[str, Any]:
+    """A path integer: a PostgreSQL integer at most (app.params); larger is no such page, 404."""
     return {
         "name": name,
         "in": "path",
