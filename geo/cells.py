@@ -57,6 +57,11 @@ def cell_y(lat: float, zoom: int) -> int:
     return min(max(math.floor(row), 0), side - 1)
 
 
+def tile_xy(lon: float, lat: float, zoom: int) -> tuple[int, int]:
+    """The x, y of the tile (at `zoom`) that holds a point."""
+    return cell_x(lon, zoom) // CELLS_PER_TILE_SIDE, cell_y(lat, zoom) // CELLS_PER_TILE_SIDE
+
+
 def tile_range(z: int, x: int, y: int) -> CellRange:
     """The 4 x 4 cells of tile z/x/y."""
     k = CELLS_PER_TILE_SIDE

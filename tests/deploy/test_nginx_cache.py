@@ -9,7 +9,6 @@ files); the only changes to the example are the ones a test must make: addresses
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -37,6 +36,7 @@ from app.db import db
 from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, User, UserRole
 from app.moderation.operations import decide
 from app.moderation.states import Action
+from geo.cells import tile_xy
 from tests.conftest import PASSWORD, PASSWORD_HASH, csrf_from
 from tests.serving import ARTIFACTS, ROOT, gunicorn
 
@@ -61,9 +61,7 @@ ACCESS_LINE = re.compile(r'^(\S+) (\S+) (\d{3}) "(.*)"$')
 
 def tile_of(lon: float, lat: float, z: int = ZOOM) -> str:
     """The /api/map/tiles/z/x/y path of the Web Mercator tile holding this point."""
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    x, y = tile_xy(lon, lat, z)
     return f"/api/map/tiles/{z}/{x}/{y}"
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.models import Membership, MembershipRole, Scheme, Term, TraceStatus, UserRole
-from geo.cells import cell_x, cell_y
+from geo.cells import tile_xy
 from tests.conftest import log_in
 
 # Finnmark, away from other tests' points. Tile 6/36/13 holds 24-30 E, 69.6-71.0 N or so.
@@ -24,8 +24,8 @@ FAR = Point(10.75, 59.91)  # Oslo: another tile
 
 
 def tile_of(point: Point, z: int) -> tuple[int, int]:
-    """The x, y of the tile that holds a point (a tile is 4 x 4 cells)."""
-    return cell_x(point.x, z) // 4, cell_y(point.y, z) // 4
+    """The x, y of the tile that holds a point."""
+    return tile_xy(point.x, point.y, z)
 
 
 def tile_url(point: Point, z: int, query: str = "") -> str:

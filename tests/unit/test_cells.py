@@ -11,6 +11,7 @@ from geo.cells import (
     cell_y,
     tile_bounds,
     tile_range,
+    tile_xy,
     view_ranges,
 )
 
@@ -30,7 +31,7 @@ def test_a_point_falls_in_the_cell_whose_bounds_hold_it(lon: float, lat: float, 
     west, south, east, north = CellRange(zoom, cx, cx, cy, cy).bounds()
     assert west <= lon < east
     assert south < lat <= north
-    tile = tile_range(zoom, cx // CELLS_PER_TILE_SIDE, cy // CELLS_PER_TILE_SIDE)
+    tile = tile_range(zoom, *tile_xy(lon, lat, zoom))
     assert tile.x0 <= cx <= tile.x1 and tile.y0 <= cy <= tile.y1
 
 
