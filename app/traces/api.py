@@ -10,15 +10,12 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select
 from werkzeug.datastructures import HeaderSet
 
 from app.access import can_view, sees_precisely, viewer_of
 from app.auth.sessions import might_be_signed_in, submission_rate_limit, user_rate_key
-from app.db import db
 from app.errors import DomainError, NotFound, ValidationFailed, problem
 from app.limits import limiter
-from app.models import Project, Scheme, Term
 from app.openapi import openapi_document
 from app.traces import operations, queries, tiles
 from app.traces.validation import TERM_FIELDS, clean_submission
@@ -140,40 +137,10 @@ class SharedResponse(Response):
         return HeaderSet()
 
 
-class UnknownFilter(DomainError):
-    """A map filter names a code or project that does not exist."""
-
-    code = "unknown_filter"
-
-
 def _map_filters() -> tiles.MapFilter:
     """The map's filters ?type=<code>&period=<code>&project=<slug>, resolved to ids."""
-    ids: dict[str, int | None] = {}
-    for name, scheme in (("type", Scheme.TRACE_TYPE), ("period", Scheme.PERIOD)):
-        code = request.args.get(name)
-        ids[name] = None
-        if code is None or code == "":
-            continue
-        ids[name] = db.session.execute(
-            select(Term.id).where(Term.scheme == scheme, Term.code == code)
-        ).scalar_one_or_none()
-        if ids[name] is None:
-            raise UnknownFilter(
-                gettext("%(name)s: no such code: %(code)s", name=name, code=code[:100]),
-                parameter=name,
-            )
-    slug = request.args.get("project")
-    project_id = None
-    if slug is not None and slug != "":
-        project_id = db.session.execute(
-            select(Project.id).where(Project.slug == slug)
-        ).scalar_one_or_none()
-        if project_id is None:
-            raise UnknownFilter(
-                gettext("project: no such project: %(slug)s", slug=slug[:100]),
-                parameter="project",
-            )
-    return tiles.MapFilter(ids["type"], ids["period"], project_id)
+    args = request.args
+    return queries.map_filter(args.get("type"), args.get("period"), args.get("project"))
 
 
 @bp.post("/traces")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import Text, and_, func, literal, not_, select, text
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import aliased
@@ -11,6 +12,7 @@ from sqlalchemy.orm import aliased
 from app.access import display_geometry, located_in, precise_allowed, visible_traces
 from app.bbox import in_box
 from app.db import db
+from app.errors import DomainError
 from app.models import Project, Scheme, Term, Trace, TraceStatus, User
 from app.traces import tiles
 from geo import cells
@@ -188,3 +190,42 @@ def open_projects() -> list[Project]:
             select(Project).where(Project.is_open.is_(True)).order_by(Project.name)
         ).scalars()
     )
+
+
+class UnknownFilter(DomainError):
+    """A map filter names a code or project that does not exist."""
+
+    code = "unknown_filter"
+
+
+def map_filter(
+    type_code: str | None, period_code: str | None, project_slug: str | None
+) -> tiles.MapFilter:
+    """The map's filters resolved to ids (empty: no filter); UnknownFilter for a name not found."""
+    ids: dict[str, int | None] = {}
+    for name, scheme, code in (
+        ("type", Scheme.TRACE_TYPE, type_code),
+        ("period", Scheme.PERIOD, period_code),
+    ):
+        ids[name] = None
+        if not code:
+            continue
+        ids[name] = db.session.execute(
+            select(Term.id).where(Term.scheme == scheme, Term.code == code)
+        ).scalar_one_or_none()
+        if ids[name] is None:
+            raise UnknownFilter(
+                gettext("%(name)s: no such code: %(code)s", name=name, code=code[:100]),
+                parameter=name,
+            )
+    project_id = None
+    if project_slug:
+        project_id = db.session.execute(
+            select(Project.id).where(Project.slug == project_slug)
+        ).scalar_one_or_none()
+        if project_id is None:
+            raise UnknownFilter(
+                gettext("project: no such project: %(slug)s", slug=project_slug[:100]),
+                parameter="project",
+            )
+    return tiles.MapFilter(ids["type"], ids["period"], project_id)
