@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from app.ogc import CRS84, DEFAULT_LIMIT, MAX_LIMIT
-from app.openapi import PROBLEM_RESPONSE, PROBLEM_SCHEMA
+from app.openapi_schemas import PROBLEM_RESPONSE, PROBLEM_SCHEMA
 
 _JSON_OR_HTML = {
     "application/json": {"schema": {"type": "object"}},

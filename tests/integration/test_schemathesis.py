@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, status_c
 from shapely.geometry import box
 
 from app.models import User
-from app.openapi import REGIONS
+from app.openapi_schemas import REGIONS
 from geo import norway
 
 API_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
