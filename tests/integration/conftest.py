@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, User, UserRole
@@ -26,3 +28,9 @@ def world(
     trace = make_trace(project=project)
     make_trace(project=project, status=TraceStatus.PENDING)
     return {"librarian": librarian, "project": project, "trace": trace}
+
+
+@pytest.fixture
+def anonymous(app: Flask, session: Session) -> FlaskClient:
+    """A second client that never logs in, beside `client` (which a test may log in)."""
+    return app.test_client()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Membership, MembershipRole, TraceStatus
 from app.models.maps import MAX_CELL_ZOOM
-from geo.cells import cell_x, cell_y
+from geo.cells import cell_x, cell_y, tile_xy
 from tests.conftest import log_in
 
 STATUSES = ["approved", "pending", "rejected", "deleted", "draft", "withdrawn"]
@@ -46,6 +46,7 @@ steps = st.one_of(
 
 
 def wkt(shape: tuple[str, float, float]) -> str:
+    """A point, a short line or a small square at (x, y), as WKT."""
     kind, x, y = shape
     if kind == "point":
         return f"POINT({x} {y})"
@@ -128,11 +129,13 @@ STORED = text("SELECT zoom, cx, cy, n, sum_x / n, sum_y / n, sum_id FROM map_cel
 def cells(
     session: Session, query: Any
 ) -> dict[tuple[int, int, int], tuple[int, float, float, int]]:
+    """The cells a query gives, by (zoom, cx, cy): (n, sum_x, sum_y, sum_id)."""
     rows = session.execute(query, {"max_zoom": MAX_CELL_ZOOM}).all()
     return {(z, cx, cy): (int(n), float(x), float(y), int(sid)) for z, cx, cy, n, x, y, sid in rows}
 
 
 def assert_cells_exact(session: Session) -> None:
+    """The stored cells equal an aggregation from scratch, and emptied cells hold nothing."""
     expected, stored = cells(session, FROM_SCRATCH), cells(session, STORED)
     assert stored.keys() == expected.keys()
     for key, (n, x, y, sid) in expected.items():
@@ -209,7 +212,8 @@ def test_python_grid_matches_the_sql_grid(session: Session) -> None:
 
 
 def tile_count(client: Any, lon: float, lat: float, z: int = 7) -> list[dict[str, Any]]:
-    x, y = cell_x(lon, z) // 4, cell_y(lat, z) // 4
+    """The features of the tile holding the point."""
+    x, y = tile_xy(lon, lat, z)
     response = client.get(f"/api/map/tiles/{z}/{x}/{y}")
     assert response.status_code == 200
     return json.loads(response.get_data())["features"]

@@ -25,6 +25,7 @@ ZOOMED_OUT = 6
 
 
 def map_data(client: FlaskClient, bbox: str = BBOX, zoom: int = ZOOMED_IN) -> dict[str, Any]:
+    """The /api/map answer for the view (asserting a 200 GeoJSON FeatureCollection)."""
     response = client.get(f"/api/map?bbox={bbox}&zoom={zoom}")
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "application/geo+json"
@@ -34,12 +35,8 @@ def map_data(client: FlaskClient, bbox: str = BBOX, zoom: int = ZOOMED_IN) -> di
 
 
 def ids(body: dict[str, Any]) -> set[int]:
+    """The ids of the features shown."""
     return {f["id"] for f in body["features"]}
-
-
-@pytest.fixture
-def anonymous(app: Flask, session: Session) -> FlaskClient:
-    return app.test_client()
 
 
 # --- which traces ---------------------------------------------------------------------------

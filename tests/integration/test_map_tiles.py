@@ -29,11 +29,13 @@ def tile_of(point: Point, z: int) -> tuple[int, int]:
 
 
 def tile_url(point: Point, z: int, query: str = "") -> str:
+    """The address of the tile holding the point, with an optional query string."""
     x, y = tile_of(point, z)
     return f"/api/map/tiles/{z}/{x}/{y}" + (f"?{query}" if query else "")
 
 
 def get_tile(client: FlaskClient, point: Point, z: int, query: str = "") -> dict[str, Any]:
+    """The tile holding the point (asserting a 200 GeoJSON answer)."""
     response = client.get(tile_url(point, z, query))
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "application/geo+json"
@@ -41,12 +43,8 @@ def get_tile(client: FlaskClient, point: Point, z: int, query: str = "") -> dict
 
 
 def counts(body: dict[str, Any]) -> list[tuple[int, int | None]]:
+    """(count, id of a singleton) of each cluster, sorted."""
     return sorted((f["properties"]["count"], f["properties"]["id"]) for f in body["features"])
-
-
-@pytest.fixture
-def anonymous(app: Flask, session: Session) -> FlaskClient:
-    return app.test_client()
 
 
 # --- the contract -------------------------------------------------------------------------

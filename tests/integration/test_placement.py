@@ -50,15 +50,18 @@ def resident(client: FlaskClient, make_user, login) -> tuple[User, str]:
 
 
 def trace_count(session: Session) -> int:
+    """How many traces are stored."""
     return session.execute(select(func.count()).select_from(Trace)).scalar_one()
 
 
 def newest_trace(session: Session) -> Trace:
+    """The trace stored last, read afresh."""
     session.expire_all()
     return session.execute(select(Trace).order_by(Trace.id.desc()).limit(1)).scalar_one()
 
 
 def submit_form(client: FlaskClient, geometry: dict[str, Any], **fields: str) -> Any:
+    """Post the new-trace form with this geometry (a point in WGS84 unless fields say)."""
     token = csrf_from(client.get("/traces/new").get_data(as_text=True))
     data = {
         "csrf_token": token,
@@ -73,11 +76,13 @@ def submit_form(client: FlaskClient, geometry: dict[str, Any], **fields: str) ->
 
 
 def submit_api(client: FlaskClient, token: str, geometry: dict[str, Any], **props: Any) -> Any:
+    """Post a Feature to /api/traces with these properties."""
     body = {"type": "Feature", "geometry": geometry, "properties": {"title": "Kullgrop", **props}}
     return client.post("/api/traces", json=body, headers={"X-CSRFToken": token})
 
 
 def project_error(page: str) -> str:
+    """The error shown next to the project field of the page."""
     match = re.search(r'<p class="error" id="project-error">(.*?)</p>', page, re.S)
     assert match, "no error shown next to the project"
     return match.group(1)

@@ -27,6 +27,7 @@ def run(app: Flask, *args: str) -> Any:
 def places(
     session: Session, source: str = "ssr"
 ) -> dict[str, tuple[str, str, str, str, float, float]]:
+    """The places of a source by source_id: (name, kind, municipality, county, lon, lat)."""
     rows = session.execute(
         select(
             Place.source_id, Place.name, Place.kind, Place.municipality, Place.county,
@@ -37,10 +38,12 @@ def places(
 
 
 def geojson(features: list[dict[str, Any]], **top: Any) -> str:
+    """A FeatureCollection of the features as text, with extra top-level members."""
     return json.dumps({"type": "FeatureCollection", **top, "features": features})
 
 
 def ssr_feature(number: int, name: str, lon: float, lat: float, **extra: Any) -> dict[str, Any]:
+    """A feature as Kartverket's SSR GeoJSON download writes it."""
     return {
         "type": "Feature",
         "geometry": extra.pop("geometry", {"type": "Point", "coordinates": [lon, lat]}),
