@@ -37,7 +37,7 @@ import logging
 import threading
 import time
 
-from flask import current_app, request, session
+from flask import request
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -47,8 +47,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 REPLICA_ENDPOINT_PREFIXES = ("api.map", "ogc.", "search.", "search_page.", "export.")
 REPLICA_ENDPOINTS = frozenset({"main.index"})
 READ_METHODS = frozenset({"GET", "HEAD"})
-# Keys a logged-in cookie session holds: app.auth.sessions.SESSION_KEY and Flask-Login's user.
-LOGIN_KEYS = ("sid", "_user_id")
 # Seconds to wait for a replica connection; libpq counts anything under 2 as 2.
 CONNECT_TIMEOUT_SECONDS = 2
 # How often the replay lag is measured (per process).
@@ -77,10 +75,11 @@ def request_may_use_replica() -> bool:
         return False
     if "Authorization" in request.headers:
         return False
-    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
-        return False
-    # `in` does not mark the session accessed, so this adds no Vary: Cookie of its own.
-    return not any(key in session for key in LOGIN_KEYS)
+    # Imported here: app.auth.sessions needs app.db, which needs this module. The same rule as
+    # the proxies' signed-in marker, and like it, it reads no user and writes no cookie.
+    from app.auth.sessions import might_be_signed_in
+
+    return not might_be_signed_in()
 
 
 class Replica:

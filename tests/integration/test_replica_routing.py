@@ -140,10 +140,6 @@ def test_which_endpoints_the_replica_serves(endpoint: str | None, expected: bool
     assert replica.endpoint_may_use_replica(endpoint) is expected
 
 
-def test_login_keys_follow_the_session_module() -> None:
-    assert SESSION_KEY in replica.LOGIN_KEYS
-
-
 def test_an_anonymous_map_request_reads_only_from_the_replica(anonymous: tuple) -> None:
     client, statements = anonymous
     response = client.get(MAP)
