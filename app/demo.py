@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from geoalchemy2.shape import from_shape
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 from sqlalchemy import func, select
 
 from app.auth.operations import register_user
@@ -87,7 +87,10 @@ def load_demo(per_project: int = 14, seed: int = 2026) -> str:
     rng = random.Random(seed)
     created = 0
     for slug, name, library, centre, places in PROJECTS:
-        if db.session.execute(select(Project.id).where(Project.slug == slug)).first():
+        existing = db.session.execute(select(Project).where(Project.slug == slug)).scalar()
+        if existing is not None:
+            if existing.area is None:  # demo data from before projects had demo areas
+                existing.area = _demo_area(centre)
             continue
         project = Project(
             slug=slug,
@@ -98,6 +101,7 @@ def load_demo(per_project: int = 14, seed: int = 2026) -> str:
                 "Ingen av disse stedene er registrert av ekte innbyggere."
             ),
             is_demo=True,
+            area=_demo_area(centre),
         )
         db.session.add(project)
         db.session.flush()
@@ -122,6 +126,14 @@ def load_demo(per_project: int = 14, seed: int = 2026) -> str:
         f"Demo data ready: {created} traces added, {total} in the database; "
         f"{places.added} demo place names added."
     )
+
+
+def _demo_area(centre: tuple[float, float]):  # noqa: ANN202 - a WKB element
+    """A box around the municipality, wide enough for its demo traces: the place then chooses
+    the project on the new-trace form, and a point in another municipality is flagged."""
+    lon, lat = centre
+    west, south, east, north = (round(v, 4) for v in (lon - 0.45, lat - 0.2, lon + 0.45, lat + 0.2))
+    return from_shape(MultiPolygon([box(west, south, east, north)]), 4326)
 
 
 def load_demo_places() -> ImportReport:

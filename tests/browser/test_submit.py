@@ -150,8 +150,10 @@ def _position_page(new_page, *, mobile: bool, accuracy: float):
 def _login_in_english(page) -> None:
     """Log in as the resident, then choose English (the app never reads Accept-Language)."""
     login(page, "resident@example.org")
+    # The choice is a form post and a redirect: wait for the page it lands on to be English,
+    # or the next goto can overtake it and find the old language still in the cookie.
     page.locator("button[name=lang][value=en]").click()
-    page.wait_for_load_state()
+    page.wait_for_selector("html[lang=en]")
 
 
 def test_use_my_position_marks_the_point_on_a_phone(app, new_page, seed_basics, watch):
