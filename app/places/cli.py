@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from app.db import db
+from app.models import Place
+from app.places.importer import FileRefused, import_file
 
 places_group = AppGroup("places", help="The gazetteer of place names used by the map's search.")
 
@@ -23,11 +29,6 @@ places_group = AppGroup("places", help="The gazetteer of place names used by the
 )
 def import_places(path: str, source: str, crs: str | None) -> None:
     """Load a GeoJSON, CSV or GML extract of Kartverket's place names (SSR) in one transaction."""
-    from flask_babel import force_locale
-
-    from app.db import db
-    from app.places.importer import FileRefused, import_file
-
     source = source.strip()[:40]
     if not source:
         raise click.UsageError("--source must not be empty.")
@@ -49,9 +50,4 @@ def import_places(path: str, source: str, crs: str | None) -> None:
 @places_group.command("count")
 def count_places() -> None:
     """Print how many places the gazetteer holds."""
-    from sqlalchemy import func, select
-
-    from app.db import db
-    from app.models import Place
-
     click.echo(db.session.execute(select(func.count()).select_from(Place)).scalar_one())
