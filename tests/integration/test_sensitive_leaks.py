@@ -128,9 +128,9 @@ def test_a_plain_resident_sees_it_generalised_too(app, client, login, make_user,
 
 def test_author_and_curators_see_it_precisely(client, login, session, make_user, site):
     login(site["author"])
-    (feature,) = client.get(
-        f"/api/map?bbox={bbox(23.1, 69.9, 23.4, 70.05)}&zoom=14"
-    ).get_json()["features"]
+    (feature,) = client.get(f"/api/map?bbox={bbox(23.1, 69.9, 23.4, 70.05)}&zoom=14").get_json()[
+        "features"
+    ]
     assert metres(tuple(feature["geometry"]["coordinates"]), PRECISE) < 0.5
     client.post("/logout", data={"csrf_token": _token(client)})
 
