@@ -124,8 +124,10 @@ class Database:
         """Give the app an engine of its own and close the session after each app context."""
         timeout = int(app.config["DB_STATEMENT_TIMEOUT_MS"])
         options = (
-            # Extensions such as postgis_tiger_geocoder change search_path; pin ours.
-            f"-c search_path=public -c statement_timeout={timeout} "
+            # Extensions such as postgis_tiger_geocoder change search_path; pin ours. JIT off:
+            # the app's statements are short, and compiling one queue query took 1.46 s of its
+            # 1.5 s at a million traces (docs/benchmark.md).
+            f"-c search_path=public -c statement_timeout={timeout} -c jit=off "
             f"-c heritage.cell_metres={float(app.config['PRIVACY_CELL_METRES'])}"
         )
         engine = _create_engine(app, app.config["SQLALCHEMY_DATABASE_URI"],
