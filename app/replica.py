@@ -53,11 +53,13 @@ CONNECT_TIMEOUT_SECONDS = 2
 LAG_CHECK_SECONDS = 1.0
 DEFAULT_MAX_LAG_SECONDS = 60.0
 # Seconds the standby is behind the primary: 0 when it has replayed all it received (or is no
-# standby at all), else the age of the last transaction it replayed.
+# standby at all), else the age of the last transaction it replayed. A standby with WAL waiting
+# that has replayed no transaction since it started cannot say how far behind it is: that
+# counts as too far (it would otherwise read as 0 and serve the old data).
 LAG_SQL = (
     "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 "
     "WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 "
-    "ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END"
+    "ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 1e9) END"
 )
 
 log = logging.getLogger(__name__)

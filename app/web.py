@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 # Map and search answers are what every visitor asks for, many at once: one that needs more
 # than a moment is given up (503, try again) instead of holding a worker and a connection
 # that light requests wait for. Everything else keeps DB_STATEMENT_TIMEOUT_MS.
-SHORT_TIMEOUT_PREFIXES = ("/api/map", "/api/search")
+SHORT_TIMEOUT_PREFIXES = ("/api/map", "/api/search", "/search")
 DEFAULT_SHORT_TIMEOUT_MS = 2500
 # PostgreSQL's query_canceled: statement_timeout (or an operator's pg_cancel_backend).
 _CANCELED = "57014"

@@ -163,7 +163,7 @@ class Export:
         self._snapshot: str | None = None
         self._ids: tuple[int, int] | None = None
         # The body is streamed after the request's app context has ended: keep the engine.
-        self._engine = db.engine
+        self._engine = db.read_engine  # the replica for anonymous downloads (app.replica)
         self._raw: Any = None
         self.summary: Summary | None = None
         self.streamed = 0
