@@ -152,8 +152,9 @@ def _login_in_english(page) -> None:
     login(page, "resident@example.org")
     # The choice is a form post and a redirect: wait for the page it lands on to be English,
     # or the next goto can overtake it and find the old language still in the cookie.
-    page.locator("button[name=lang][value=en]").click()
-    page.wait_for_selector("html[lang=en]")
+    with page.expect_navigation():
+        page.locator("button[name=lang][value=en]").click()
+    assert page.locator("html").get_attribute("lang") == "en"
 
 
 def test_use_my_position_marks_the_point_on_a_phone(app, new_page, seed_basics, watch):
