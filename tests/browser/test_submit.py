@@ -192,10 +192,16 @@ def test_poor_accuracy_is_said_and_the_point_can_be_dragged(app, new_page, seed_
         page.goto("/traces/new?at=13/69.96/23.26")
         page.wait_for_selector("body[data-new-trace=ready]")
         _shot(page, f"new-trace-carried-view-{width}")
+        # The map flies to the position: drag only once it has come to rest (a loaded machine
+        # animates slowly, and a moving marker is missed).
+        page.evaluate(
+            "window.__settled = false; heritageMap.once('moveend', () => { window.__settled = true; })"
+        )
         page.locator("#use-position").click()
         status = page.locator("#use-position-status.warning")
         status.wait_for()
         assert status.inner_text() == "Accuracy is about 350 m: drag the point to the right spot."
+        page.wait_for_function("window.__settled === true")
         page.wait_for_timeout(300)
         _shot(page, f"new-trace-poor-accuracy-{width}")
         assert _violations(page) == []  # the marker, its circle and the warning
