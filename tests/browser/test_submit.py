@@ -195,7 +195,8 @@ def test_poor_accuracy_is_said_and_the_point_can_be_dragged(app, new_page, seed_
         # The map flies to the position: drag only once it has come to rest (a loaded machine
         # animates slowly, and a moving marker is missed).
         page.evaluate(
-            "window.__settled = false; heritageMap.once('moveend', () => { window.__settled = true; })"
+            "window.__settled = false;"
+            " heritageMap.once('moveend', () => { window.__settled = true; })"
         )
         page.locator("#use-position").click()
         status = page.locator("#use-position-status.warning")
