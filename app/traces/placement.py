@@ -43,6 +43,16 @@ def _open_projects_by_place(geometry: BaseGeometry) -> list[tuple[Project, bool]
     return [(project, bool(held)) for project, held in rows]
 
 
+def _holds(project: Project, geometry: BaseGeometry) -> bool:
+    """Whether the project's area holds the shape (one row, by primary key)."""
+    shape = from_shape(geometry, srid=4326)
+    return bool(
+        db.session.execute(
+            select(func.ST_Intersects(Project.area, shape)).where(Project.id == project.id)
+        ).scalar()
+    )
+
+
 def projects_at(lon: float, lat: float) -> list[dict[str, Any]]:
     """The open projects for a point, those whose area contains it first (GET /api/where)."""
     return [
@@ -66,6 +76,10 @@ def place(project: Project | None, geometry: BaseGeometry, confirmed: bool = Fal
     With no project given, the one open project whose area holds the shape is taken (or the
     only open project without an area, or the only open project at all).
     """
+    if project is not None and (project.area is None or confirmed):
+        return project  # nothing to check: no lookup (a submission's most common case)
+    if project is not None and _holds(project, geometry):
+        return project
     ranked = _open_projects_by_place(geometry)
     holders = [p for p, held in ranked if held]
     if project is None:
