@@ -23,6 +23,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import aliased
 
 from app.access import display_geometry, located_in
@@ -73,15 +74,17 @@ def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFi
     """SELECT id, feature-json-text for approved traces matching filters, ordered by id."""
     ttype, period, condition, dating = (aliased(Term) for _ in range(4))
     author = aliased(User)
-    approver_role = (
-        select(cast(Membership.role, String))
-        .where(
-            Membership.user_id == Trace.approved_by_id, Membership.project_id == Trace.project_id
+    # The approver's latest role in the project: one pass over the (small) memberships table,
+    # joined, instead of a subquery per exported row (half the export's SQL at a million).
+    latest_role = (
+        select(
+            Membership.user_id, Membership.project_id, cast(Membership.role, String).label("role")
         )
-        .order_by(Membership.granted_at.desc())
-        .limit(1)
-        .scalar_subquery()
+        .ext(distinct_on(Membership.user_id, Membership.project_id))
+        .order_by(Membership.user_id, Membership.project_id, Membership.granted_at.desc())
+        .subquery()
     )
+    approver_role = latest_role.c.role
     generalised = and_(Trace.is_sensitive, not_(precise))
     page = func.concat(base_url.rstrip("/"), "/traces/", Trace.id)
     properties = func.json_build_object(
@@ -90,10 +93,11 @@ def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFi
         "description", Trace.description,  # Markdown, as written
         # Plain text for tools that show it raw: Markdown's emphasis, heading and quote marks
         # and link targets dropped.
-        "description_text", func.regexp_replace(
+        # Most descriptions have none of those marks: skip both regular expressions for them.
+        "description_text", case((Trace.description.op("~")(r"[][*_`#>]"), func.regexp_replace(
             func.regexp_replace(Trace.description, r"\[([^\]]*)\]\([^)]*\)", r"\1", "g"),
             r"[*_`#>]+", "", "g",
-        ),
+        )), else_=Trace.description),
         "type", _term_json(ttype),
         "period", _term_json(period),
         "condition", _term_json(condition),
@@ -133,6 +137,13 @@ def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFi
         select(Trace.id, cast(feature, String).label("feature"))
         .join(Project, Project.id == Trace.project_id)
         .outerjoin(author, author.id == Trace.author_id)
+        .outerjoin(
+            latest_role,
+            and_(
+                latest_role.c.user_id == Trace.approved_by_id,
+                latest_role.c.project_id == Trace.project_id,
+            ),
+        )
         .outerjoin(ttype, ttype.id == Trace.trace_type_id)
         .outerjoin(period, period.id == Trace.period_id)
         .outerjoin(condition, condition.id == Trace.condition_id)
