@@ -26,8 +26,10 @@ from tests.integration.test_export import empty_tables, make_export_app
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = ROOT / ".venv" / "bin" / "flask"
 TOTAL, SMALL = 100_000, 20_000
-# The whole export process, start-up included (docs/benchmark.md's ceiling is 250 MB).
-PEAK_LIMIT_MB = 150
+# The whole export process, start-up included: docs/benchmark.md's ceiling. The app's start-up
+# alone is about 140 MB (a fresh clone measured 140-151 MB peak); what the export adds and how
+# it grows with the number of traces are held much tighter below.
+PEAK_LIMIT_MB = 250
 EXPORT_LIMIT_MB = 25
 GROWTH_LIMIT_MB = 20
 # Measures one command's own peak RSS. Spawned straight from pytest, a child's ru_maxrss starts
