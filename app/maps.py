@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import folium
+import shapely.wkb
 from flask import current_app, url_for
 from flask_babel import LazyString, get_locale, gettext, lazy_gettext
 from shapely.geometry import Point
@@ -137,12 +139,35 @@ def detail_map(geometry: BaseGeometry, approximate: bool = False) -> dict[str, s
     """A small map of one trace's shape, with no text on it.
 
     A protected site is drawn as a wide circle around its public point, at a zoom that does
-    not pretend a precision it does not have.
+    not pretend a precision it does not have. Building a Folium map took 15 ms of the trace
+    page's 26, and the map depends only on the shape, the language and the configuration:
+    kept in a bounded cache keyed on exactly those (the shape shown, so a precise map is never
+    handed to a viewer of the public point).
     """
+    return dict(
+        _detail_parts(
+            str(get_locale()), _static_base(), tuple(tile_sources()),
+            float(current_app.config["PRIVACY_CELL_METRES"]), geometry.wkb, approximate,
+        )
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=512)
+def _detail_parts(
+    locale: str,
+    static_base: str,
+    sources: tuple[TileSource, ...],
+    cell_metres: float,
+    wkb: bytes,
+    approximate: bool,
+) -> dict[str, str]:
+    """detail_map's rendering (gettext answers in `locale`, the request's language)."""
+    del locale  # part of the cache key only
+    geometry = shapely.wkb.loads(wkb)
     centroid = geometry.representative_point()
     fmap = base_map(
-        tile_sources(),
-        _static_base(),
+        list(sources),
+        static_base,
         location=(centroid.y, centroid.x),
         zoom=13 if approximate else 15,
         aria_label=gettext("Map of where the trace is"),
@@ -151,7 +176,7 @@ def detail_map(geometry: BaseGeometry, approximate: bool = False) -> dict[str, s
     if approximate:
         folium.Circle(
             location=(centroid.y, centroid.x),
-            radius=current_app.config["PRIVACY_CELL_METRES"] / 2,
+            radius=cell_metres / 2,
             color="#8a3b12", weight=2, dash_array="6 6", fill=True, fill_opacity=0.12,
         ).add_to(fmap)  # fmt: skip
         return render_parts(fmap)

@@ -155,3 +155,18 @@ def test_the_page_check_would_catch_a_precise_location(client, login, site):
     login(site["author"])
     page = client.get(f"/traces/{site['trace'].id}").get_data(as_text=True)
     assert any(metres(p, PRECISE) < 1 for p in _points_in(page))
+
+
+def test_the_trace_page_map_seen_precisely_first_is_not_reused_for_the_public(
+    client, app, site, login
+) -> None:
+    """The page's map is cached per shape: the author's precise map must never be the one an
+    anonymous visitor gets next, in either order."""
+    path = f"/traces/{site['trace'].id}"
+    login(site["author"])
+    precise_page = client.get(path).get_data(as_text=True)
+    assert any(metres(p, PRECISE) < 5 for p in _points_in(precise_page)), "the premise"
+    client.post("/logout", data={"csrf_token": _token(client)})
+    _assert_no_precise(client.get(path).get_data(as_text=True))
+    with app.test_client() as stranger:
+        _assert_no_precise(stranger.get(path).get_data(as_text=True))
