@@ -150,14 +150,13 @@ def new_page(browser: Any, live_server: str, watch: Watch) -> Iterator[Callable[
         context = browser.new_context(**options)
         contexts.append(context)
 
-        def route(r: Any) -> None:
-            if r.request.url.startswith(live_server):
-                r.continue_()
-            else:
-                watch.external.append(r.request.url)
-                r.abort()
+        def block(r: Any) -> None:
+            watch.external.append(r.request.url)
+            r.abort()
 
-        context.route("**/*", route)
+        # Only what leaves the live server is routed: routing every request through this
+        # (synchronous) Python handler made a tile-heavy page's load wait on the test's thread.
+        context.route(lambda url: not url.startswith(live_server), block)
         page = context.new_page()
         page.on("console", lambda m: m.type == "error" and watch.console_errors.append(m.text))
         page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
@@ -168,6 +167,8 @@ def new_page(browser: Any, live_server: str, watch: Watch) -> Iterator[Callable[
 
         page.on("dialog", on_dialog)
         page.set_default_timeout(10_000)
+        # A page load may wait on many tiles on a busy 2-core CI machine; actions stay at 10 s.
+        page.set_default_navigation_timeout(30_000)
         return page
 
     yield make

@@ -278,8 +278,13 @@ def test_outside_the_chosen_area_is_said_at_once_with_a_switch(app, new_page, se
         page.mouse.click(box_["x"] + box_["width"] / 2, box_["y"] + box_["height"] * 0.7)
         switch = page.locator("#project-switch")
         switch.wait_for()
+        # The answer of /api/where fills the text; wait for it rather than read it once.
+        page.wait_for_function(
+            "() => document.getElementById('project-place-text').textContent"
+            ".includes('outside the area of Kulturspor i Alta')"
+        )
         text = page.locator("#project-place-text").inner_text()
-        assert "outside the area of Kulturspor i Alta" in text and "Øvre Eiker" in text
+        assert "outside the area of Kulturspor i Alta" in text and "Øvre Eiker" in text, text
         assert page.locator("#confirm-outside").is_visible()
         page.locator("#project-place").scroll_into_view_if_needed()
         _shot(page, f"new-trace-outside-area-{width}")
