@@ -43,6 +43,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.me import routes as me_routes
     from app.moderation import routes as moderation_routes
     from app.ogc import routes as ogc_routes
+    from app.offline import routes as offline_routes
+    from app.photos import routes as photos_routes
     from app.projects import routes as projects_routes
     from app.publication import routes as publication_routes
     from app.revisions import routes as revisions_routes
@@ -74,6 +76,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         imports_routes.bp,
         search_routes.bp,
         where_routes.bp,
+        photos_routes.bp,
+        offline_routes.bp,
     ):
         app.register_blueprint(blueprint)
 

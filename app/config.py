@@ -147,6 +147,33 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         ),
         "SUBMIT_RATE_LIMIT": os.environ.get("HERITAGE_SUBMIT_RATE_LIMIT", "60/minute"),
         "RESET_TOKEN_MINUTES": _env_int("HERITAGE_RESET_TOKEN_MINUTES", 30),
+        # Photos (docs/photos.md). Files live in MEDIA_DIR (empty: instance/media) unless
+        # MEDIA_S3_BUCKET is set, then in S3-compatible object storage (AWS S3, MinIO, Ceph).
+        "MEDIA_DIR": os.environ.get("HERITAGE_MEDIA_DIR", ""),
+        "MEDIA_S3_ENDPOINT": os.environ.get("HERITAGE_MEDIA_S3_ENDPOINT", ""),
+        "MEDIA_S3_BUCKET": os.environ.get("HERITAGE_MEDIA_S3_BUCKET", ""),
+        "MEDIA_S3_ACCESS_KEY": os.environ.get("HERITAGE_MEDIA_S3_ACCESS_KEY", ""),
+        "MEDIA_S3_SECRET_KEY": os.environ.get("HERITAGE_MEDIA_S3_SECRET_KEY", ""),
+        "MEDIA_S3_REGION": os.environ.get("HERITAGE_MEDIA_S3_REGION", "us-east-1"),
+        # How long a signed (pre-signed S3) photo address stays valid, in seconds.
+        "MEDIA_URL_SECONDS": _env_int("HERITAGE_MEDIA_URL_SECONDS", 300),
+        # A rejected photo's files stay this many days (author and moderators see why), then go.
+        "MEDIA_REJECTED_DAYS": _env_int("HERITAGE_MEDIA_REJECTED_DAYS", 7),
+        # Uploaded photos never attached to a trace are removed after this many hours.
+        "MEDIA_STAGED_HOURS": _env_int("HERITAGE_MEDIA_STAGED_HOURS", 24),
+        "PHOTO_MAX_MB": _env_int("HERITAGE_PHOTO_MAX_MB", 20),
+        "PHOTO_MAX_MEGAPIXELS": _env_int("HERITAGE_PHOTO_MAX_MEGAPIXELS", 50),
+        "PHOTOS_PER_TRACE": _env_int("HERITAGE_PHOTOS_PER_TRACE", 10),
+        "PHOTO_THUMB_PX": _env_int("HERITAGE_PHOTO_THUMB_PX", 320),
+        "PHOTO_DISPLAY_PX": _env_int("HERITAGE_PHOTO_DISPLAY_PX", 1600),
+        # 'webp' or 'jpeg' for the stored thumbnail and display size.
+        "PHOTO_FORMAT": os.environ.get("HERITAGE_PHOTO_FORMAT", "webp"),
+        # Keep the uploaded file as well (re-encoded all the same, never with its metadata).
+        "KEEP_ORIGINALS": _env_bool("HERITAGE_KEEP_ORIGINALS", False),
+        # Per-user quota (docs/security.md item 27): photos a day, and megabytes stored in all.
+        "PHOTO_DAILY_QUOTA": _env_int("HERITAGE_PHOTO_DAILY_QUOTA", 200),
+        "PHOTO_USER_QUOTA_MB": _env_int("HERITAGE_PHOTO_USER_QUOTA_MB", 2000),
+        "PHOTO_RATE_LIMIT": os.environ.get("HERITAGE_PHOTO_RATE_LIMIT", "60/minute"),
     }
     config.update(overrides or {})
     base = urlsplit(config["BASE_URL"])

@@ -4,6 +4,7 @@ that is rolled back (SQLAlchemy's join_transaction_mode="create_savepoint")."""
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from typing import Any
@@ -80,6 +81,8 @@ def app(database_url: str) -> Iterator[Flask]:
             "TESTING": True,
             "SECRET_KEY": "test-secret-key-not-for-production",
             "BASE_URL": "http://localhost",
+            # Photos go to a directory of this run's own, never the developer's instance/.
+            "MEDIA_DIR": tempfile.mkdtemp(prefix="heritage-media-"),
         }
     )
     app.test_client_class = ClosingClient

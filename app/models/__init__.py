@@ -6,6 +6,7 @@ from app.models.exports import ExportLog, PartnerToken
 from app.models.maps import MapCell
 from app.models.notifications import Notification
 from app.models.outbox import OutboxMail
+from app.models.photos import MediaGarbage, Photo, PhotoStatus
 from app.models.places import Place
 from app.models.projects import Membership, MembershipRole, Project
 from app.models.removals import PublicationRemoval
@@ -21,6 +22,9 @@ __all__ = [
     "ExportLog",
     "PartnerToken",
     "MapCell",
+    "MediaGarbage",
+    "Photo",
+    "PhotoStatus",
     "Notification",
     "OutboxMail",
     "Place",

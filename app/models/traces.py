@@ -94,6 +94,13 @@ class Trace(Base):
         # The foreign key's check when a trace is deleted, and "merged into" lookups: without
         # it each deletion scanned the table (0.3 s at a million traces).
         Index(
+            "uq_traces_submission_key",
+            "author_id",
+            "submission_key",
+            unique=True,
+            postgresql_where=text("submission_key IS NOT NULL"),
+        ),
+        Index(
             "ix_traces_duplicate_of",
             "duplicate_of_id",
             postgresql_where=text("duplicate_of_id IS NOT NULL"),
@@ -154,6 +161,12 @@ class Trace(Base):
     source_id: Mapped[str | None] = mapped_column(String(200))
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_EXPRESSION, persisted=True))
+    # The client's idempotency key for a submission (an offline outbox may send it twice):
+    # the same author and key give back the trace already made (unique per author).
+    submission_key: Mapped[str | None] = mapped_column(String(64))
+    # Photo links carried in by an import of another installation's export, kept as given:
+    # [{"href", "thumbnail", "caption", "credit", "licence"}]. Shown as links, never fetched.
+    photo_references: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
 
     project: Mapped[Project] = relationship(lazy="joined")
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])

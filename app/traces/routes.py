@@ -25,6 +25,7 @@ from app.auth.sessions import submission_rate_limit, user_rate_key
 from app.errors import ValidationFailed
 from app.limits import limiter
 from app.maps import detail_map, drawing_map
+from app.photos import queries as photo_queries
 from app.text import render_markdown
 from app.traces import operations, queries
 from app.traces.forms import TraceForm
@@ -123,6 +124,7 @@ def show(trace_id: int) -> str:
         approximate=not precise,
         precise_for_staff=precise and trace.is_sensitive,
         cell_metres=current_app.config["PRIVACY_CELL_METRES"],
+        photos=photo_queries.visible_photos(trace, viewer),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,8 +33,8 @@ CHROMIUM_ARGS = [
 # Tiles are the only thing a page may ask the internet for; they are blocked here anyway.
 TILE_HOSTS = ("cache.kartverket.no", "tile.openstreetmap.org")
 DATA_TABLES = (
-    "audit_events, notifications, comments, password_reset_tokens, revisions, traces, "
-    "memberships, user_sessions, projects, users, mail_outbox"
+    "audit_events, notifications, media_garbage, photos, comments, password_reset_tokens, "
+    "revisions, traces, memberships, user_sessions, projects, users, mail_outbox"
 )
 
 pytestmark = pytest.mark.browser
@@ -43,7 +44,8 @@ pytestmark = pytest.mark.browser
 def live_server(database_url: str) -> Iterator[str]:
     """The app as deployed (gunicorn, 2 workers) on a free port; yields its base URL."""
     env = {"DATABASE_URL": database_url, "SECRET_KEY": "browser-test-secret",
-           "HERITAGE_ENV": "development"}  # fmt: skip
+           "HERITAGE_ENV": "development",
+           "HERITAGE_MEDIA_DIR": tempfile.mkdtemp(prefix="heritage-live-media-")}  # fmt: skip
     with gunicorn(env, log_name="live-server.log") as base:
         yield base
 

@@ -1,0 +1,1 @@
+"""Field use without a signal: the web app manifest, the service worker and the outbox."""

@@ -1,0 +1,1 @@
+"""Photos of traces: upload, attach, moderate, serve, remove (docs/photos.md)."""
