@@ -75,14 +75,30 @@ def _tile_origins(app: Flask) -> str:
     return " ".join(sorted(origins))
 
 
+def _media_origin(app: Flask) -> str:
+    """Where signed photo addresses point when photos live in object storage (else nothing)."""
+    bucket = app.config.get("MEDIA_S3_BUCKET") or ""
+    if not bucket:
+        return ""
+    endpoint = app.config.get("MEDIA_S3_ENDPOINT") or ""
+    if endpoint:
+        parts = urlsplit(endpoint)
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    region = app.config.get("MEDIA_S3_REGION") or "us-east-1"
+    return f"https://{bucket}.s3.{region}.amazonaws.com"
+
+
 def _content_security_policy() -> str:
+    tiles = _tile_origins(current_app)
     return "; ".join(
         [
             "default-src 'self'",
             f"script-src 'self' 'nonce-{csp_nonce()}'",
             # Leaflet positions tiles and markers with inline style attributes.
             "style-src 'self' 'unsafe-inline'",
-            f"img-src 'self' data: {_tile_origins(current_app)}".strip(),
+            # blob: previews of photos chosen on the form; the media origin serves signed
+            # photo addresses when photos live in object storage.
+            f"img-src 'self' data: blob: {tiles} {_media_origin(current_app)}".strip(),
             "connect-src 'self'",
             "font-src 'self'",
             "object-src 'none'",
