@@ -1,1 +1,1 @@
-"""Editing traces, their history (what changed, who, when, why) and reverting to a revision."""
+"""The history of traces: what each revision changed, who, when and why (read only)."""

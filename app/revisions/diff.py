@@ -1,6 +1,7 @@
 """What changed between two revisions of a trace: pure functions over snapshot dicts.
 
-No Flask, no session: the history page turns the result into labels, tests call it directly.
+No Flask, no session (what counts as the same shape or tags: app.traces.compare, shared with
+edits): the history page turns the result into labels, tests call it directly.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import shapely
 from shapely.errors import ShapelyError
 from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
+
+from app.traces.compare import same_geometry, same_tags
 
 TERM_FIELDS = ("trace_type_id", "period_id", "condition_id", "dating_method_id")
 # The order the history page lists changes in: what a reader looks for first comes first.
@@ -26,9 +27,6 @@ FIELDS = (
     "tags",
     "geometry",
 )
-# Leaflet writes drawn shapes with six decimals, so a shape that went through the map untouched
-# comes back up to 5e-7 degrees off; a difference below this tolerance is no move at all (~10 cm).
-GEOMETRY_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -38,20 +36,6 @@ class Change:
     field: str
     before: Any
     after: Any
-
-
-def same_geometry(a: BaseGeometry, b: BaseGeometry) -> bool:
-    """True when two shapes are the same kind with the same vertices, within the tolerance."""
-    if a.geom_type != b.geom_type:
-        return False
-    return bool(
-        shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), GEOMETRY_TOLERANCE)
-    )
-
-
-def same_tags(a: Iterable[str] | None, b: Iterable[str] | None) -> bool:
-    """Tags are a set: order and repetition do not count as a change."""
-    return set(a or ()) == set(b or ())
 
 
 def diff_snapshots(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Change]:

@@ -1,47 +1,27 @@
-"""Editing a trace, its history, and reverting to a revision."""
+"""The history of a trace: every revision, what it changed, and a map before and after.
+
+Editing and reverting live with the trace (app/traces/edit_routes.py); this package only reads.
+"""
 
 from __future__ import annotations
 
 import re
 
 import folium
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale, gettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
-from werkzeug.wrappers import Response
 
-from app.access import can_edit, can_moderate, can_revert, can_view, viewer_of
-from app.db import db
-from app.errors import DomainError, NotFound, ValidationFailed
-from app.maps import drawing_map, tile_sources
+from app.access import can_edit, can_revert, can_view, viewer_of
+from app.errors import DomainError, NotFound
+from app.maps import tile_sources
 from app.models import Trace, User
-from app.revisions import operations, queries
+from app.revisions import queries
 from app.revisions.diff import same_geometry
-from app.revisions.forms import (
-    EditTraceForm,
-    expected_version,
-    initial_data,
-    show_errors,
-    split_tags,
-    submitted_fields,
-    submitted_geometry,
-    uses_typed_coordinates,
-)
-from app.revisions.operations import Conflict
 from app.traces import queries as trace_queries
-from app.traces.validation import clean_submission
 from geo.geojson import geometry_to_geojson
 from geo.maps import base_map, render_parts
 
@@ -52,51 +32,6 @@ AFTER_STYLE = {"color": "#8a3b12", "weight": 3, "fillOpacity": 0.25}
 # The trace page's zoom for a protected site: no closer than the cell is wide.
 APPROXIMATE_ZOOM = 13
 VERSION_ARG = re.compile(r"-?[0-9]{1,30}")
-
-
-@bp.route("/<int:trace_id>/edit", methods=["GET", "POST"])
-@login_required
-def edit(trace_id: int) -> str | Response | tuple[str, int]:
-    """Change a trace's place and description; each saved change becomes a revision."""
-    editor: User = current_user
-    trace = _visible_trace(trace_id, editor)
-    if not can_edit(editor, trace):
-        abort(403)
-    moderator = can_moderate(editor, trace)
-    # On POST only what was sent counts: defaults from the trace would hide a missing version.
-    form = EditTraceForm(data=None if request.method == "POST" else initial_data(trace))
-    if not moderator:
-        del form.tags  # residents cannot tag: a posted "tags" is never read
-    form.fill_choices([trace.project], trace_queries.terms_by_scheme(), str(get_locale()))
-    form.project.data = trace.project.slug
-    if form.validate_on_submit():
-        typed = uses_typed_coordinates(form)
-        try:
-            submission = clean_submission(
-                submitted_fields(form, trace), submitted_geometry(form), project=trace.project
-            )
-            revision = operations.update_trace(
-                editor,
-                trace,
-                submission,
-                expected_version(form.version.data),
-                form.comment.data or "",
-                tags=split_tags(form.tags.data) if moderator else None,
-            )
-        except ValidationFailed as error:
-            db.session.rollback()  # a refused edit may have been flushed already
-            show_errors(form, error.errors, typed)
-        except Conflict:
-            return _conflict(trace_id, form)
-        else:
-            if revision is None:
-                flash(gettext("Nothing changed."), "info")
-            else:
-                flash(gettext("Your changes are saved."), "success")
-            return redirect(url_for("traces.show", trace_id=trace_id))
-    status = 422 if form.errors else 200
-    page_map = drawing_map("geometry", form.geometry.data or "")
-    return render_template("revisions/edit.html", form=form, trace=trace, page_map=page_map), status
 
 
 @bp.get("/<int:trace_id>/history")
@@ -132,40 +67,12 @@ def history(trace_id: int) -> str:
     )
 
 
-@bp.post("/<int:trace_id>/revert/<int:version>")
-@login_required
-def revert(trace_id: int, version: int) -> Response | tuple[str, int]:
-    """Make an earlier revision current again, as a new revision (librarians only)."""
-    editor: User = current_user
-    trace = _visible_trace(trace_id, editor)
-    if not can_revert(editor, trace):
-        abort(403)
-    try:
-        revision = operations.revert_trace(
-            editor, trace, version, expected_version(request.form.get("expected_version"))
-        )
-    except Conflict:
-        return _conflict(trace_id, None)
-    if revision is None:
-        flash(gettext("Version %(version)s is the same as now; nothing changed.", version=version))
-    else:
-        flash(gettext("Reverted to version %(version)s.", version=version), "success")
-    return redirect(url_for("revisions.history", trace_id=trace_id))
-
-
 def _visible_trace(trace_id: int, viewer: User | None) -> Trace:
     """The trace, or 404 when it does not exist or the viewer may not see it (same answer)."""
     trace = trace_queries.get_trace(trace_id)
     if trace is None or not can_view(viewer, trace):
         abort(404)
     return trace
-
-
-def _conflict(trace_id: int, form: EditTraceForm | None) -> tuple[str, int]:
-    """409: show the trace as it is now, and what the user typed so that nothing is lost."""
-    db.session.rollback()  # the stale edit is dropped; read the trace as others saved it
-    trace = _visible_trace(trace_id, viewer_of(current_user))
-    return render_template("revisions/conflict.html", trace=trace, form=form), 409
 
 
 def _version_arg() -> int | None:

@@ -1,11 +1,19 @@
-"""The form for a new trace: drawn on the map or typed as coordinates."""
+"""The trace forms (new and edit), and reading what they sent: the place, drawn or typed.
+
+One parser for the place and one way of putting an operation's errors on the fields serve
+both forms; they differ only in which place wins when both are given (see typed_place).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from geoalchemy2.shape import to_shape
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -17,9 +25,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.models import Project, Scheme, Term
+from app.errors import ValidationFailed
+from app.models import Project, Scheme, Term, Trace
+from app.traces.edit_operations import COMMENT_MAX, MAX_TAGS, TAG_MAX
+from app.traces.messages import geometry_message
 from app.traces.validation import DESCRIPTION_MAX, LICENCES, SOURCES_MAX, TITLE_MAX
-from geo.crs import SYSTEMS
+from geo.crs import SYSTEMS, parse_typed
+from geo.errors import GeometryError
+from geo.geojson import geometry_to_geojson
 
 
 class TraceForm(FlaskForm):
@@ -128,3 +141,106 @@ class TraceForm(FlaskForm):
             "licence": self.licence.data,
             "confirm_outside_area": bool(self.confirm_outside_area.data),
         }
+
+
+class EditTraceForm(TraceForm):
+    """Everything a new trace has, plus the version it was loaded at and why it changed."""
+
+    # No validator: a missing or garbled version is a conflict (reload), not a field error.
+    version = HiddenField()
+    comment = TextAreaField(
+        _l("What did you change, and why?"),
+        validators=[Optional(), Length(max=COMMENT_MAX)],
+        description=_l("Shown in the trace's history, for example “Added the source”."),
+    )
+    # Removed from the form (del form.tags) for everyone who may not moderate the trace.
+    tags = StringField(
+        _l("Tags"),
+        validators=[Optional(), Length(max=MAX_TAGS * (TAG_MAX + 2))],
+        description=_l(
+            "Free words separated by commas, such as “needs a visit, reindeer fence”. "
+            "Stored in lower case."
+        ),
+    )
+
+
+def initial_data(trace: Trace) -> dict[str, Any]:
+    """The edit form's values for a trace as it is now; the map shows the stored shape."""
+    geometry = geometry_to_geojson(to_shape(trace.geom))
+    return {
+        "project": trace.project.slug,
+        "title": trace.title,
+        "description": trace.description,
+        "trace_type": trace.trace_type.code if trace.trace_type else "",
+        "period": trace.period.code if trace.period else "",
+        "condition": trace.condition.code if trace.condition else "",
+        "dating_method": trace.dating_method.code if trace.dating_method else "",
+        "sources": trace.sources,
+        "licence": trace.licence,
+        "geometry": orjson.dumps(geometry).decode(),
+        "version": str(trace.version),
+        "tags": ", ".join(trace.tags or []),
+    }
+
+
+def typed_place(form: TraceForm, *, typed_wins: bool) -> bool:
+    """Whether the typed coordinates are the place (rather than the shape drawn on the map).
+
+    A new trace uses typed coordinates only when nothing is drawn. The edit form's hidden
+    field always holds the current shape, so there typed coordinates win: without that,
+    someone who cannot use the map could never move a trace.
+    """
+    typed = bool((form.coordinates.data or "").strip())
+    drawn = bool((form.geometry.data or "").strip())
+    return typed and (typed_wins or not drawn)
+
+
+def submitted_geometry(form: TraceForm, *, typed_wins: bool) -> Any:
+    """The place as GeoJSON: typed coordinates converted, or the drawn shape; None if neither.
+
+    Refusals name the field the resident used (coordinates or the map's geometry).
+    """
+    if typed_place(form, typed_wins=typed_wins):
+        try:
+            typed = form.coordinates.data or ""
+            return parse_typed(typed, form.coord_system.data or "", form.coord_shape.data or "")
+        except GeometryError as error:
+            raise ValidationFailed({"coordinates": [geometry_message(error)]}) from None
+    drawn = (form.geometry.data or "").strip()
+    if not drawn:
+        return None
+    try:
+        return orjson.loads(drawn)
+    except orjson.JSONDecodeError:
+        raise ValidationFailed(
+            {"geometry": [gettext("The drawn shape could not be read; draw it again.")]}
+        ) from None
+
+
+def show_errors(form: FlaskForm, errors: dict[str, list[str]], *, typed: bool) -> None:
+    """Attach an operation's field errors to the form's fields, for the page to show.
+
+    ``typed``: the place came from typed coordinates, so a refused place is shown there.
+    """
+    for name, messages in errors.items():
+        if name == "geometry" and typed:
+            name = "coordinates"
+        target = getattr(form, name, None)
+        if target is None:  # every name the operations use is a field; log one that is not
+            current_app.logger.warning("error for unknown field %s", name)
+            continue
+        target.errors = list(target.errors or []) + messages
+
+
+def expected_version(raw: str | None) -> int | None:
+    """The version number the form was loaded at, or None when it is missing or garbled."""
+    try:
+        value = int((raw or "").strip())
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def split_tags(raw: str | None) -> list[str]:
+    """The comma-separated tags as typed; normalise_tags cleans them."""
+    return (raw or "").split(",")

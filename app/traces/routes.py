@@ -1,12 +1,8 @@
-"""Pages for traces: the form for a new one and the page of one."""
+"""Pages for traces: the form for a new one and the page of one (edit: edit_routes.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
@@ -27,15 +23,13 @@ from app.limits import limiter
 from app.maps import detail_map, drawing_map
 from app.photos import queries as photo_queries
 from app.text import render_markdown
-from app.traces import operations, queries
-from app.traces.forms import TraceForm
-from app.traces.messages import geometry_message
+from app.traces import edit_routes, operations, queries
+from app.traces.blueprint import bp
+from app.traces.forms import TraceForm, show_errors, submitted_geometry, typed_place
 from app.traces.placement import OutsideProjectArea, project_bounds
 from app.traces.validation import clean_submission
-from geo.crs import parse_typed
-from geo.errors import GeometryError
 
-bp = Blueprint("traces", __name__, url_prefix="/traces")
+__all__ = ["bp", "edit_routes"]  # importing edit_routes adds edit and revert to bp
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -62,12 +56,12 @@ def new() -> str | Response | tuple[str, int]:
     outside = False
     if form.validate_on_submit():
         try:
-            geometry, typed = _geometry_from(form)
+            geometry = submitted_geometry(form, typed_wins=False)
             submission = clean_submission(form.submitted_fields(), geometry)
             trace = operations.submit_trace(current_user, submission)
         except ValidationFailed as error:
             outside = isinstance(error, OutsideProjectArea)
-            _show_errors(form, error.errors, typed_path=not (form.geometry.data or "").strip())
+            show_errors(form, error.errors, typed=typed_place(form, typed_wins=False))
         else:
             flash(
                 gettext(
@@ -126,33 +120,3 @@ def show(trace_id: int) -> str:
         cell_metres=current_app.config["PRIVACY_CELL_METRES"],
         photos=photo_queries.visible_photos(trace, viewer),
     )
-
-
-def _geometry_from(form: TraceForm) -> tuple[Any, bool]:
-    """The drawn shape if there is one, else the typed coordinates converted to GeoJSON."""
-    drawn = (form.geometry.data or "").strip()
-    if drawn:
-        try:
-            return orjson.loads(drawn), False
-        except orjson.JSONDecodeError:
-            raise ValidationFailed(
-                {"geometry": [gettext("The drawn shape could not be read; draw it again.")]}
-            ) from None
-    typed = (form.coordinates.data or "").strip()
-    if not typed:
-        return None, True
-    try:
-        return parse_typed(typed, form.coord_system.data or "", form.coord_shape.data or ""), True
-    except GeometryError as error:
-        raise ValidationFailed({"coordinates": [geometry_message(error)]}) from None
-
-
-def _show_errors(form: TraceForm, errors: dict[str, list[str]], typed_path: bool) -> None:
-    for field, messages in errors.items():
-        if field == "geometry" and typed_path and (form.coordinates.data or "").strip():
-            field = "coordinates"
-        target = getattr(form, field, None)
-        if target is None:
-            current_app.logger.warning("error for unknown field %s", field)
-            continue
-        target.errors = list(target.errors or []) + messages

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.db import db
 from app.models import Membership, MembershipRole, Revision, Trace, TraceStatus
-from app.revisions.diff import same_geometry
+from app.traces.compare import same_geometry
 from app.traces.operations import record_revision
 from tests.browser.conftest import login, screenshot
 from tests.browser.test_accessibility import _violations

@@ -43,7 +43,7 @@ from app.models import (
 )
 from app.moderation.operations import decide, set_sensitivity
 from app.moderation.states import Action
-from app.revisions.operations import update_trace
+from app.traces.edit_operations import update_trace
 from app.traces.operations import submit_trace
 from app.traces.validation import Submission
 from geo.privacy import generalise_location

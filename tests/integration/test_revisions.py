@@ -1,4 +1,4 @@
-"""Editing traces, their history, reverting and tagging (revisions.edit/history/revert)."""
+"""Editing traces, their history, reverting and tagging (traces.edit, traces.revert, history)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ from app.models import (
     User,
     UserRole,
 )
-from app.revisions import operations
-from app.revisions.diff import Change, diff_snapshots, same_geometry, term_ids
+from app.revisions.diff import Change, diff_snapshots, term_ids
+from app.traces import edit_operations as operations
+from app.traces.compare import same_geometry
 from app.traces.operations import snapshot
 from tests.conftest import PASSWORD, csrf_from
 

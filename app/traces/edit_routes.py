@@ -1,0 +1,109 @@
+"""Editing a trace and reverting it to an earlier revision (on the traces blueprint)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.access import can_edit, can_moderate, can_revert, can_view, viewer_of
+from app.db import db
+from app.errors import Conflict, ValidationFailed
+from app.maps import drawing_map
+from app.models import Trace, User
+from app.traces import edit_operations, queries
+from app.traces.blueprint import bp
+from app.traces.forms import (
+    EditTraceForm,
+    expected_version,
+    initial_data,
+    show_errors,
+    split_tags,
+    submitted_geometry,
+    typed_place,
+)
+from app.traces.validation import clean_submission
+
+
+@bp.route("/<int:trace_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(trace_id: int) -> str | Response | tuple[str, int]:
+    """Change a trace's place and description; each saved change becomes a revision."""
+    editor: User = current_user
+    trace = visible_trace(trace_id, editor)
+    if not can_edit(editor, trace):
+        abort(403)
+    moderator = can_moderate(editor, trace)
+    # On POST only what was sent counts: defaults from the trace would hide a missing version.
+    form = EditTraceForm(data=None if request.method == "POST" else initial_data(trace))
+    if not moderator:
+        del form.tags  # residents cannot tag: a posted "tags" is never read
+    form.fill_choices([trace.project], queries.terms_by_scheme(), str(get_locale()))
+    form.project.data = trace.project.slug
+    if form.validate_on_submit():
+        typed = typed_place(form, typed_wins=True)
+        try:
+            submission = clean_submission(
+                form.submitted_fields(),
+                submitted_geometry(form, typed_wins=True),
+                project=trace.project,  # an edit never moves a trace to another project
+            )
+            revision = edit_operations.update_trace(
+                editor,
+                trace,
+                submission,
+                expected_version(form.version.data),
+                form.comment.data or "",
+                tags=split_tags(form.tags.data) if moderator else None,
+            )
+        except ValidationFailed as error:
+            db.session.rollback()  # a refused edit may have been flushed already
+            show_errors(form, error.errors, typed=typed)
+        except Conflict:
+            return _conflict(trace_id, form)
+        else:
+            if revision is None:
+                flash(gettext("Nothing changed."), "info")
+            else:
+                flash(gettext("Your changes are saved."), "success")
+            return redirect(url_for("traces.show", trace_id=trace_id))
+    status = 422 if form.errors else 200
+    page_map = drawing_map("geometry", form.geometry.data or "")
+    return render_template("traces/edit.html", form=form, trace=trace, page_map=page_map), status
+
+
+@bp.post("/<int:trace_id>/revert/<int:version>")
+@login_required
+def revert(trace_id: int, version: int) -> Response | tuple[str, int]:
+    """Make an earlier revision current again, as a new revision (librarians only)."""
+    editor: User = current_user
+    trace = visible_trace(trace_id, editor)
+    if not can_revert(editor, trace):
+        abort(403)
+    try:
+        revision = edit_operations.revert_trace(
+            editor, trace, version, expected_version(request.form.get("expected_version"))
+        )
+    except Conflict:
+        return _conflict(trace_id, None)
+    if revision is None:
+        flash(gettext("Version %(version)s is the same as now; nothing changed.", version=version))
+    else:
+        flash(gettext("Reverted to version %(version)s.", version=version), "success")
+    return redirect(url_for("revisions.history", trace_id=trace_id))
+
+
+def visible_trace(trace_id: int, viewer: User | None) -> Trace:
+    """The trace, or 404 when it does not exist or the viewer may not see it (same answer)."""
+    trace = queries.get_trace(trace_id)
+    if trace is None or not can_view(viewer, trace):
+        abort(404)
+    return trace
+
+
+def _conflict(trace_id: int, form: EditTraceForm | None) -> tuple[str, int]:
+    """409: show the trace as it is now, and what the user typed so that nothing is lost."""
+    db.session.rollback()  # the stale edit is dropped; read the trace as others saved it
+    trace = visible_trace(trace_id, viewer_of(current_user))
+    return render_template("traces/conflict.html", trace=trace, form=form), 409
