@@ -5,6 +5,16 @@
  * the one source of truth: every point placed here goes through Leaflet.draw's CREATED and
  * EDITED events, so the field, the drawn-note and "one shape per trace" behave as when drawing.
  * Text is only ever set with textContent (docs/security.md item 20).
+ *
+ * For the photos and the offline draft, the page exposes
+ *   window.heritageNewTrace = {
+ *     geometry(): the GeoJSON geometry in the form (or null),
+ *     restore(geojson): put a geometry back on the map and in the form (null clears it),
+ *     setPoint(lat, lon, accuracyMetres): place the draggable point as a tap or "Use my
+ *       position" does (with the accuracy circle when accuracyMetres is given), zoom there
+ *       and ask /api/where for the project, as a tap does.
+ *   }
+ * Calls made before the map is ready wait for it; body[data-new-trace=ready] says it is.
  */
 (function () {
   "use strict";
@@ -26,6 +36,7 @@
   var confirmBox = document.getElementById("confirm-outside");
   var POOR_ACCURACY = 100;  // metres
   var map = null, point = null, accuracy = null, busy = false, lastWhere = null, whereSeq = 0;
+  var drawnGroup = null, waiting = [];
 
   function readJson(name) {
     try { return JSON.parse(config.getAttribute(name) || "{}"); } catch (e) { return {}; }
@@ -115,6 +126,13 @@
 
   function onCreated(event) {
     if (accuracy && event.layer !== point) { map.removeLayer(accuracy); accuracy = null; }
+    if (!drawnGroup) {
+      map.eachLayer(function (layer) {
+        if (!drawnGroup && layer instanceof L.FeatureGroup && layer.hasLayer(event.layer)) {
+          drawnGroup = layer;
+        }
+      });
+    }
     point = event.layer instanceof L.Marker ? event.layer : null;
     if (point) { makeDraggable(point); }
   }
@@ -130,17 +148,26 @@
     say(fill(labels.placed, { lat: ll.lat.toFixed(5), lon: ll.lng.toFixed(5) }));
   }
 
+  // A point with the circle of its accuracy, as a position from the phone or a photo gives.
+  function showPosition(ll, metres) {
+    if (accuracy) { map.removeLayer(accuracy); accuracy = null; }
+    point = placePoint(ll);
+    if (metres) {
+      accuracy = L.circle(ll, { radius: metres, color: "#1f5fbf", weight: 2, fillColor: "#3b82f6",
+                                fillOpacity: 0.12, interactive: false }).addTo(map);
+      map.fitBounds(accuracy.getBounds(), { maxZoom: 17, animate: false, padding: [20, 20] });
+    } else {
+      map.setView(ll, Math.max(map.getZoom(), 16), { animate: false });
+    }
+  }
+
   function usePosition() {
     if (!navigator.geolocation) { return; }
     say(labels.locating);
     navigator.geolocation.getCurrentPosition(function (pos) {
       var ll = L.latLng(pos.coords.latitude, pos.coords.longitude);
       var metres = Math.max(1, Math.round(pos.coords.accuracy || 0));
-      if (accuracy) { map.removeLayer(accuracy); }
-      point = placePoint(ll);
-      accuracy = L.circle(ll, { radius: metres, color: "#1f5fbf", weight: 2, fillColor: "#3b82f6",
-                                fillOpacity: 0.12, interactive: false }).addTo(map);
-      map.fitBounds(accuracy.getBounds(), { maxZoom: 17, animate: false, padding: [20, 20] });
+      showPosition(ll, metres);
       if (metres > POOR_ACCURACY) {
         say(fill(labels.poorAccuracy, { n: metres }), "warning");
       } else {
@@ -151,6 +178,67 @@
       say(labels[key], "warning");
     }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
   }
+
+  // --- The API for the photos and the offline draft ---------------------------------------
+
+  // The group Leaflet.draw keeps the shape in (Folium names it drawnItems_<draw>).
+  function findDrawnGroup() {
+    if (drawnGroup) { return drawnGroup; }
+    Object.keys(window).forEach(function (key) {
+      if (!drawnGroup && key.indexOf("drawnItems_") === 0 && window[key] instanceof L.FeatureGroup) {
+        drawnGroup = window[key];
+      }
+    });
+    return drawnGroup;
+  }
+
+  function clearShape() {
+    var group = findDrawnGroup();
+    if (accuracy) { map.removeLayer(accuracy); accuracy = null; }
+    point = null;
+    if (!group || !group.getLayers().length) { return; }
+    var gone = L.layerGroup(group.getLayers());
+    group.clearLayers();
+    map.fire(L.Draw.Event.DELETED, { layers: gone });  // bindDrawForm empties the field
+  }
+
+  function restoreShape(geojson) {
+    if (!geojson || !geojson.type) { clearShape(); return; }
+    if (geojson.type === "Point" && geojson.coordinates) {
+      showPosition(L.latLng(geojson.coordinates[1], geojson.coordinates[0]), 0);
+      return;
+    }
+    var layer = null;
+    L.geoJSON(geojson).eachLayer(function (l) { if (!layer) { layer = l; } });
+    if (!layer) { return; }
+    if (accuracy) { map.removeLayer(accuracy); accuracy = null; }
+    map.fire(L.Draw.Event.CREATED, { layer: layer,
+                                     layerType: layer instanceof L.Polygon ? "polygon" : "polyline" });
+    map.fitBounds(layer.getBounds(), { maxZoom: 15, animate: false });
+  }
+
+  function setPoint(lat, lon, metres) {
+    lat = Number(lat); lon = Number(lon);
+    if (!isFinite(lat) || !isFinite(lon)) { return; }
+    var m = Number(metres);
+    showPosition(L.latLng(lat, lon), isFinite(m) && m > 0 ? Math.max(1, Math.round(m)) : 0);
+    say(fill(labels.placed, { lat: lat.toFixed(5), lon: lon.toFixed(5) }));
+  }
+
+  // Until the map is there, calls wait in line.
+  function whenReady(fn) {
+    return function () {
+      var args = arguments;
+      if (map) { return fn.apply(null, args); }
+      waiting.push(function () { fn.apply(null, args); });
+    };
+  }
+
+  window.heritageNewTrace = {
+    geometry: function () { return geometryValue(); },
+    restore: whenReady(restoreShape),
+    setPoint: whenReady(setPoint)
+  };
 
   // --- The project chosen from the place ----------------------------------------------------
 
@@ -275,6 +363,7 @@
       });
     }
     askWhere();
+    waiting.splice(0).forEach(function (call) { call(); });
     document.body.setAttribute("data-new-trace", "ready");
   }
 
