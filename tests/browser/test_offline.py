@@ -1,0 +1,204 @@
+"""Field capture without a signal, in Chromium: the service worker serves the form offline, the
+draft survives a closed tab, "Send for approval" offline fills the outbox, and going online
+sends it exactly once. A new release is never hidden by the old worker's caches."""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from app.db import db
+from app.models import Photo, Trace
+from tests.browser.conftest import login, screenshot
+from tests.serving import gunicorn
+
+CONTROLLED = "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)"
+PHOTO_INPUT = "input[type=file][name=file], #trace-form input[type=file], input[type=file][form=trace-form]"  # noqa: E501
+
+
+def _jpeg() -> bytes:
+    """A small real JPEG, made here."""
+    image = Image.new("RGB", (64, 48), (150, 110, 60))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _open_form(page: Any) -> None:
+    page.goto("/traces/new")
+    page.wait_for_selector("body[data-new-trace=ready]")
+    page.wait_for_selector("#outbox[data-outbox-ready]")
+
+
+def _controlled(page: Any) -> None:
+    """Wait until the service worker controls the page (it claims pages when it activates)."""
+    page.wait_for_function(CONTROLLED, timeout=20_000)
+
+
+def _tap_map(page: Any) -> None:
+    page.evaluate("heritageMap.setView([69.97, 23.27], 14)")
+    box = page.locator(".draw-map .leaflet-container").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("() => document.getElementById('geometry').value.includes('Point')")
+
+
+def _attach_photo(page: Any) -> bool:
+    """Attach the JPEG through the photos-form helper's file input; False when it has none."""
+    picker = page.locator(PHOTO_INPUT)
+    if not picker.count():
+        return False
+    picker.first.set_input_files(
+        {"name": "grop.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}
+    )
+    page.wait_for_function("() => heritagePhotos.state().length === 1")
+    return True
+
+
+def _traces(app: Any) -> list[tuple[int, str, str | None, int]]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(Trace.id, Trace.title, Trace.submission_key, func.count(Photo.id))
+            .outerjoin(Photo, Photo.trace_id == Trace.id)
+            .group_by(Trace.id)
+        ).all()
+        db.session.remove()
+    return [tuple(r) for r in rows]
+
+
+def _entries(page: Any) -> list[str]:
+    return page.locator("#outbox-list > li").evaluate_all("els => els.map(e => e.dataset.state)")
+
+
+@pytest.mark.parametrize("mobile", [False, True], ids=["desktop", "phone"])
+def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
+    app: Any, new_page: Callable[..., Any], seed_basics: Callable[..., Any], watch: Any,
+    mobile: bool,
+) -> None:  # fmt: skip
+    seed_basics()
+    page = new_page(mobile=mobile)
+    context = page.context
+    login(page, "resident@example.org")
+    page.get_by_role("button", name="English").click()
+    _open_form(page)
+    _controlled(page)
+    _open_form(page)  # once more, now through the worker: it keeps the page for offline use
+
+    context.set_offline(True)
+    page.wait_for_function("() => navigator.onLine === false")
+    assert "offline" in page.locator("#outbox-note").inner_text()
+    _tap_map(page)
+    page.get_by_label("Title").fill("Fangstgrop ved Storvatnet")
+    page.get_by_label("Description").fill("Tre groper på rad, typed with no signal.")
+    with_photo = _attach_photo(page)
+    key = page.locator("#submission_key").input_value()
+    assert re.fullmatch(r"[0-9a-f-]{36}", key)
+    page.get_by_role("button", name="Send for approval").click()
+
+    page.wait_for_selector("#outbox-list > li[data-state=waiting]")
+    assert "outbox" in page.locator("#outbox-note").inner_text()
+    assert page.locator("#geometry").input_value() == ""  # the form is ready for the next one
+    assert _traces(app) == []
+    screenshot(page, f"offline-outbox-waiting-{'phone' if mobile else 'desktop'}")
+
+    # Reloaded without a signal: the worker serves the page, the outbox still holds the entry.
+    page.reload()
+    page.wait_for_selector("#outbox[data-outbox-ready]")
+    assert _entries(page) == ["waiting"]
+    assert page.locator(".outbox-title").inner_text() == "Fangstgrop ved Storvatnet"
+    assert _traces(app) == []
+
+    context.set_offline(False)
+    page.wait_for_selector("#outbox-list > li[data-state=sent]", timeout=20_000)
+    rows = _traces(app)
+    assert len(rows) == 1
+    trace_id, title, stored_key, photos = rows[0]
+    assert title == "Fangstgrop ved Storvatnet"
+    assert stored_key == key
+    if with_photo:
+        assert photos == 1
+    assert page.locator("#outbox-list a").get_attribute("href").endswith(f"/traces/{trace_id}")
+    screenshot(page, f"offline-outbox-sent-{'phone' if mobile else 'desktop'}")
+
+    # The entry marked waiting again (as if the answer had been lost) and flushed twice more:
+    # the server answers the trace it already has, never a second one.
+    page.evaluate(
+        """async () => {
+            const db = await new Promise((ok, no) => {
+              const r = indexedDB.open('heritage-offline'); r.onsuccess = () => ok(r.result);
+              r.onerror = () => no(r.error); });
+            const all = await new Promise(ok => { const r = db.transaction('outbox')
+              .objectStore('outbox').getAll(); r.onsuccess = () => ok(r.result); });
+            for (const e of all) { e.state = 'waiting'; }
+            await new Promise(ok => { const tx = db.transaction('outbox', 'readwrite');
+              all.forEach(e => tx.objectStore('outbox').put(e)); tx.oncomplete = ok; });
+        }"""
+    )
+    page.reload()
+    page.wait_for_selector("#outbox-list > li[data-state=sent]", timeout=20_000)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_timeout(500)
+    assert len(_traces(app)) == 1
+    assert watch.page_errors == []
+
+
+def test_draft_survives_a_closed_tab(
+    app: Any, new_page: Callable[..., Any], seed_basics: Callable[..., Any], watch: Any
+) -> None:
+    seed_basics()
+    page = new_page()
+    context = page.context
+    login(page, "resident@example.org")
+    page.get_by_role("button", name="English").click()
+    _open_form(page)
+    _tap_map(page)
+    page.get_by_label("Title").fill("Kolgrop i lia")
+    page.get_by_label("Sources").fill("Farfar, 1962")
+    geometry = page.locator("#geometry").input_value()
+    key = page.locator("#submission_key").input_value()
+    page.wait_for_function("() => document.getElementById('outbox').dataset.draftSaved")
+    page.close()  # the tab is gone
+
+    page = context.new_page()
+    _open_form(page)
+    offer = page.locator("#draft-offer")
+    offer.wait_for(state="visible")
+    assert "unsent draft" in offer.inner_text()
+    assert page.get_by_label("Title").input_value() == ""
+    screenshot(page, "offline-draft-offer")
+    page.get_by_role("button", name="Restore").click()
+    assert page.get_by_label("Title").input_value() == "Kolgrop i lia"
+    assert page.get_by_label("Sources").input_value() == "Farfar, 1962"
+    assert page.locator("#geometry").input_value() == geometry
+    assert page.locator("#submission_key").input_value() == key
+
+    # Sent online with the form itself: the draft is gone afterwards, and one trace has its key.
+    page.get_by_role("button", name="Send for approval").click()
+    page.wait_for_url(re.compile(r"/traces/\d+$"))
+    rows = _traces(app)
+    assert len(rows) == 1 and rows[0][1] == "Kolgrop i lia"
+    _open_form(page)
+    page.wait_for_timeout(300)
+    assert page.locator("#draft-offer").is_hidden()
+
+    # Discard: the offer goes and does not come back.
+    page.get_by_label("Title").fill("Noe annet")
+    page.wait_for_function(
+        "() => document.getElementById('outbox').dataset.draftSaved", timeout=5_000
+    )
+    _open_form(page)
+    page.locator("#draft-offer").wait_for(state="visible")
+    page.get_by_role("button", name="Discard").click()
+    _open_form(page)
+    page.wait_for_timeout(300)
+    assert page.locator("#draft-offer").is_hidden()
+    assert watch.page_errors == []
+
+
