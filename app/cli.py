@@ -76,6 +76,23 @@ def send_pending(limit: int) -> None:
         raise SystemExit(1)
 
 
+@click.group("media")
+def media_group() -> None:
+    """Photo files (app/photos)."""
+
+
+@media_group.command("sweep")
+@with_appcontext
+def media_sweep() -> None:
+    """Remove photo files that are due: deleted, rejected past the grace period, forgotten
+    uploads and files without a photo (run it from cron, e.g. every hour)."""
+    from app.photos.operations import remove_due_files
+
+    removed = remove_due_files()
+    db.session.commit()
+    click.echo(f"Removed the files of {removed} photos.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI."""
     from app.export.cli import export_command
@@ -86,3 +103,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(mail_group)
     app.cli.add_command(export_command)
     app.cli.add_command(places_group)
+    app.cli.add_command(media_group)  # photos: flask media sweep

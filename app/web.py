@@ -267,6 +267,12 @@ def init_app(app: Flask) -> None:
         # Mail goes out once the response is complete, outside the committed transaction.
         queued = bool(g.pop("mail_queued", False))
         response.call_on_close(functools.partial(send_after_commit, app, queued=queued))
+        # Photos (app/photos, not the web layer's own): the files of photos this request
+        # deleted go once the deletion is committed; `flask media sweep` catches the rest.
+        from app.photos.operations import GARBAGE_FLAG, remove_files_after_commit
+
+        media = bool(g.pop(GARBAGE_FLAG, False))
+        response.call_on_close(functools.partial(remove_files_after_commit, app, queued=media))
         return response
 
     @app.after_request

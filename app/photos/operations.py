@@ -23,4 +23,821 @@ Contract (owned by the photos backend work; traces, moderation and comments call
   approved when the trace is (moderation calls this).
 - ``remove_due_files(now=None) -> int``: deletes files of due media_garbage rows and staged
   uploads older than HERITAGE_MEDIA_STAGED_HOURS; returns how many photos' files went.
+
+When files go (docs/photos.md): a deleted photo's files (also by a trace's or an account's
+deletion) right after the change commits, at the latest at the next ``flask media sweep``; a
+rejected photo's after HERITAGE_MEDIA_REJECTED_DAYS; a staged upload never attached after
+HERITAGE_MEDIA_STAGED_HOURS; files with no photo row at all (a commit that failed after they
+were stored) an hour after they were written.
 """
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import current_app, g, has_request_context
+from flask_babel import gettext, ngettext
+from sqlalchemy import delete, func, select, text, update
+
+from app import audit
+from app.access import can_moderate
+from app.db import db
+from app.errors import DomainError, Forbidden, ValidationFailed
+from app.media.imaging import GpsFix, ImageLimits, ImageRefused, process_image
+from app.media.storage import MediaStorage, current_storage
+from app.models import Comment, MediaGarbage, Photo, PhotoStatus, Trace, TraceStatus, User
+from app.notify import notify
+from app.photos.files import key_for, original_format
+from app.traces.operations import record_revision
+from app.traces.validation import LICENCES
+from app.validation import FieldErrors, clean_line
+
+log = logging.getLogger(__name__)
+
+MEGABYTE = 1024 * 1024
+CAPTION_MAX = 300
+CREDIT_MAX = 200
+REASON_MAX = 1000
+# The first photograph was taken in 1826; an earlier date is a typing error.
+EARLIEST_TAKEN = date(1826, 1, 1)
+# Files with no photo row are swept once they are this old: an upload in progress is younger.
+ORPHAN_SECONDS = 3600
+# Stored keys are token_urlsafe(32): 43 characters of [A-Za-z0-9_-].
+KEY_BYTES = 32
+# Set on flask.g by changes that queue files for removal now; web.py removes them after commit.
+GARBAGE_FLAG = "media_garbage_queued"
+# Session info: the files stored in this transaction, removed again if it rolls back.
+STAGED_FILES = "photos_stored_files"
+
+
+class PhotoRefused(DomainError):
+    """An upload that was not stored: a refused file (its ImageRefused code) or a quota."""
+
+    status = 422
+    code = "photo_refused"
+
+    def __init__(self, code: str, message: str, status: int = 422, **extra: Any) -> None:
+        super().__init__(message, **extra)
+        self.code = code
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PhotoSpec:
+    """What a form or the API says about one uploaded photo it attaches."""
+
+    id: int
+    caption: str = ""
+    credit: str = ""
+    licence: str = ""
+    taken_on: date | None = None
+
+
+@dataclass(frozen=True)
+class StagedPhoto:
+    """A stored upload waiting for its trace, and what its camera said (never stored)."""
+
+    photo: Photo
+    gps: GpsFix | None
+    taken_on: date | None
+
+
+# --- Reading what a form or the API says about photos ------------------------------------------
+
+
+def latest_date() -> date:
+    """The latest calendar date anywhere on Earth now (a date taken may not come after it)."""
+    return (datetime.now(UTC) + timedelta(hours=14)).date()
+
+
+def clean_taken_on(raw: Any, field: str, errors: FieldErrors) -> date | None:
+    """A date taken (YYYY-MM-DD, not in the future), or None when empty."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if not isinstance(raw, str):
+        errors.add(field, gettext("Write the date taken as YYYY-MM-DD."))
+        return None
+    try:
+        value = date.fromisoformat(raw.strip())
+    except ValueError:
+        errors.add(field, gettext("Write the date taken as YYYY-MM-DD."))
+        return None
+    if value > latest_date():
+        errors.add(field, gettext("The date taken cannot be in the future."))
+        return None
+    if value < EARLIEST_TAKEN:
+        errors.add(field, gettext("The date taken cannot be before 1826."))
+        return None
+    return value
+
+
+def clean_licence(raw: Any, field: str, errors: FieldErrors) -> str:
+    """A licence from the project's vocabulary, or "" for the trace's own."""
+    if raw is None or raw == "":
+        return ""
+    if not isinstance(raw, str) or raw not in LICENCES:
+        errors.add(field, gettext("Choose one of: %(choices)s.", choices=", ".join(LICENCES)))
+        return ""
+    return raw
+
+
+def clean_details(raw: dict[str, Any], errors: FieldErrors, prefix: str = "") -> dict[str, Any]:
+    """Caption, credit, licence and date taken from a form or an object, cleaned and checked.
+
+    Problems are added under ``{prefix}{name}`` (the form's own field names when no prefix).
+    """
+    return {
+        "caption": clean_line(
+            raw.get("caption"), field=f"{prefix}caption", errors=errors, max_len=CAPTION_MAX
+        ),
+        "credit": clean_line(
+            raw.get("credit"), field=f"{prefix}credit", errors=errors, max_len=CREDIT_MAX
+        ),
+        "licence": clean_licence(raw.get("licence"), f"{prefix}licence", errors),
+        "taken_on": clean_taken_on(raw.get("taken_on"), f"{prefix}taken_on", errors),
+    }
+
+
+def _max_per_trace() -> int:
+    return int(current_app.config.get("PHOTOS_PER_TRACE", 10))
+
+
+def parse_photo_specs(raw: Any) -> list[PhotoSpec]:
+    """The photos a form (JSON text) or the API (a list) attaches; ValidationFailed('photos')."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return []
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ValidationFailed(
+                {"photos": [gettext("The list of photos could not be read.")]}
+            ) from None
+    if not isinstance(raw, list):
+        raise ValidationFailed({"photos": [gettext("photos must be a list.")]})
+    limit = _max_per_trace()
+    if len(raw) > limit:
+        raise ValidationFailed(
+            {"photos": [gettext("At most %(limit)s photos per trace.", limit=limit)]}
+        )
+    specs: list[PhotoSpec] = []
+    messages: list[str] = []
+    seen: set[int] = set()
+    for number, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            messages.append(gettext("Photo %(num)s: must be an object.", num=number))
+            continue
+        photo_id = item.get("id")
+        if isinstance(photo_id, bool) or not isinstance(photo_id, int) or not 0 < photo_id:
+            messages.append(
+                gettext("Photo %(num)s: its id must be a positive whole number.", num=number)
+            )
+            continue
+        if photo_id in seen:
+            messages.append(gettext("Photo %(num)s is listed twice.", num=number))
+            continue
+        seen.add(photo_id)
+        errors = FieldErrors()
+        details = clean_details(item, errors)
+        for field, field_messages in errors.errors.items():
+            messages.extend(
+                gettext(
+                    "Photo %(num)s, %(field)s: %(message)s",
+                    num=number,
+                    field=field,
+                    message=message,
+                )  # fmt: skip
+                for message in field_messages
+            )
+        specs.append(PhotoSpec(id=photo_id, **details))
+    if messages:
+        raise ValidationFailed({"photos": messages})
+    return specs
+
+
+# --- Taking an upload in --------------------------------------------------------------------
+
+
+def image_limits() -> ImageLimits:
+    """What this installation accepts and produces (HERITAGE_PHOTO_* settings)."""
+    cfg = current_app.config
+    return ImageLimits(
+        max_bytes=int(cfg["PHOTO_MAX_MB"]) * MEGABYTE,
+        max_pixels=int(cfg["PHOTO_MAX_MEGAPIXELS"]) * 1_000_000,
+        thumb_px=int(cfg["PHOTO_THUMB_PX"]),
+        display_px=int(cfg["PHOTO_DISPLAY_PX"]),
+        fmt=str(cfg["PHOTO_FORMAT"]),
+        keep_original=bool(cfg["KEEP_ORIGINALS"]),
+    )
+
+
+def refusal_message(code: str, params: dict[str, Any]) -> str:
+    """The translated message of one ImageRefused code: which limit, and what to do."""
+    limits = image_limits()
+    limit_mb = params.get("limit_mb") or limits.max_bytes // MEGABYTE
+    limit_mp = params.get("limit_megapixels") or limits.max_pixels // 1_000_000
+    if code == "empty":
+        return gettext("The file is empty. Choose the photo again and send it once more.")
+    if code == "too_large":
+        return gettext(
+            "The photo is larger than %(limit)s MB, the most a photo may weigh. Save it at a "
+            "smaller size or lower quality and try again.",
+            limit=limit_mb,
+        )
+    if code == "too_many_pixels":
+        megapixels = params.get("megapixels")
+        if megapixels is None:
+            return gettext(
+                "The photo has more than %(limit)s megapixels, the most a photo may have. "
+                "Save it at a smaller size and try again.",
+                limit=limit_mp,
+            )
+        return gettext(
+            "The photo is %(megapixels)s megapixels; the limit is %(limit)s. Save it at a "
+            "smaller size and try again.",
+            megapixels=_round_megapixels(megapixels),
+            limit=limit_mp,
+        )
+    if code == "svg":
+        return gettext(
+            "SVG drawings are not accepted, only photos. Send a JPEG, PNG, WebP or HEIC file."
+        )
+    if code == "animated":
+        return gettext(
+            "Animated images are not accepted. Send a single still photo (JPEG, PNG, WebP or HEIC)."
+        )
+    if code == "polyglot":
+        return gettext(
+            "The file is an image with something else hidden in it (%(kind)s), so it is not "
+            "accepted. Open the photo in an image program, save it again as JPEG and send "
+            "that.",
+            kind=_polyglot_kind(str(params.get("kind", ""))),
+        )
+    if code == "broken":
+        return gettext(
+            "The photo could not be read: the file seems damaged or cut off. Open it on your "
+            "device to check it, save it again and try once more."
+        )
+    # unknown_type, and any code added later without a message of its own.
+    return gettext(
+        "This is not a photo we can take: send a JPEG, PNG, WebP or HEIC (iPhone) file. The "
+        "file's type is read from its content, not its name."
+    )
+
+
+def _round_megapixels(value: Any) -> str:
+    try:
+        return f"{float(value):.0f}" if float(value) >= 10 else f"{float(value):.1f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _polyglot_kind(kind: str) -> str:
+    kinds = {
+        "html": gettext("a web page"),
+        "zip": gettext("an archive"),
+        "svg": gettext("an SVG drawing"),
+        "trailing": gettext("data after the end of the picture"),
+    }
+    return kinds.get(kind, gettext("other data"))
+
+
+def refusal_status(code: str) -> int:
+    """413 for a file over the size limit, 422 for every other refusal."""
+    return 413 if code == "too_large" else 422
+
+
+def refuse_too_large() -> PhotoRefused:
+    """The refusal of a body over the size limit (before or while it was read)."""
+    return PhotoRefused("too_large", refusal_message("too_large", {}), status=413)
+
+
+def _check_quota(uploader: User, adding: int) -> None:
+    """Refuse an upload past the uploader's daily count or stored megabytes."""
+    cfg = current_app.config
+    daily = int(cfg["PHOTO_DAILY_QUOTA"])
+    quota_mb = int(cfg["PHOTO_USER_QUOTA_MB"])
+    count, stored = db.session.execute(
+        select(
+            func.count(Photo.id).filter(Photo.created_at > func.now() - timedelta(hours=24)),
+            func.coalesce(func.sum(Photo.stored_bytes), 0),
+        ).where(Photo.uploader_id == uploader.id)
+    ).one()
+    if count >= daily:
+        raise PhotoRefused(
+            "daily_quota",
+            gettext(
+                "You have sent %(count)s photos in the last 24 hours, the most one person may "
+                "send in a day. Try again tomorrow, or ask a librarian if you need more.",
+                count=daily,
+            ),
+            status=429,
+            limit=daily,
+        )
+    if int(stored) + adding > quota_mb * MEGABYTE:
+        raise PhotoRefused(
+            "storage_quota",
+            gettext(
+                "Your photos take up %(used)s MB, and each person may store at most "
+                "%(limit)s MB. Remove photos you no longer need, or ask a librarian.",
+                used=round(int(stored) / MEGABYTE),
+                limit=quota_mb,
+            ),
+            status=422,
+            limit_mb=quota_mb,
+        )
+
+
+def new_storage_key() -> str:
+    """A fresh random storage key (43 characters of [A-Za-z0-9_-]); never from user input."""
+    return secrets.token_urlsafe(KEY_BYTES)
+
+
+def stage_photo(uploader: User, data: bytes) -> StagedPhoto:
+    """Process and store an upload as a staged photo of ``uploader`` (PhotoRefused if not).
+
+    The files are stored first and the row inserted after; if the insert fails, the files are
+    removed again. The GPS position is returned for the answer only: neither stored nor logged.
+    """
+    _check_quota(uploader, 0)
+    limits = image_limits()
+    if len(data) > limits.max_bytes:
+        raise refuse_too_large()
+    try:
+        image = process_image(data, limits)
+    except ImageRefused as refused:
+        log.info("photo refused: uploader=%s code=%s", uploader.id, refused.code)
+        raise PhotoRefused(
+            refused.code,
+            refusal_message(refused.code, refused.params),
+            status=refusal_status(refused.code),
+        ) from None
+    original = image.original
+    if original is not None and original.fmt != original_format_of(image.source_format):
+        # The served type of an original comes from the upload's format; one stored in
+        # another format could not be served truthfully, so it is not kept.
+        log.warning("original of a %s upload came as %s: not kept", image.source_format,
+                    original.fmt)  # fmt: skip
+        original = None
+    renditions = [("thumb", image.thumb), ("display", image.display)]
+    if original is not None:
+        renditions.append(("original", original))
+    stored_bytes = sum(len(r.data) for _size, r in renditions)
+    # One upload of a person at a time past this point, so two at once cannot both squeeze
+    # under the quota; the lock ends with the transaction.
+    db.session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('photos.quota'), :uid)"),
+        {"uid": uploader.id},
+    )
+    _check_quota(uploader, stored_bytes)
+    storage = current_storage()
+    key = new_storage_key()
+    try:
+        for size, rendition in renditions:
+            storage.put(key_for(key, size, rendition.fmt), rendition.data, rendition.content_type)
+        photo = Photo(
+            uploader_id=uploader.id,
+            status=PhotoStatus.STAGED,
+            storage_key=key,
+            image_format=image.display.fmt,
+            source_format=image.source_format,
+            has_original=original is not None,
+            width=image.display.width,
+            height=image.display.height,
+            thumb_width=image.thumb.width,
+            thumb_height=image.thumb.height,
+            stored_bytes=stored_bytes,
+            taken_on=image.taken_on,
+        )
+        db.session.add(photo)
+        db.session.flush()
+    except BaseException:
+        # Nothing half-stored: without its row, a photo's files must not stay.
+        _forget_files(storage, key)
+        raise
+    # Should the transaction roll back after all, the files go with it (_files_dropped).
+    db.session.info.setdefault(STAGED_FILES, []).append((storage, key))
+    log.info(
+        "photo staged: photo=%s uploader=%s source=%s bytes=%s",
+        photo.id, uploader.id, image.source_format, stored_bytes,
+    )  # fmt: skip
+    return StagedPhoto(photo=photo, gps=image.gps, taken_on=image.taken_on)
+
+
+def original_format_of(source_format: str) -> str:
+    """The format an original of this source format is stored in (see files.original_format)."""
+    return original_format(Photo(source_format=source_format))
+
+
+def _forget_files(storage: MediaStorage, key: str) -> None:
+    try:
+        storage.delete_prefix(key)
+    except Exception:  # noqa: BLE001 - the sweep removes what is left of a row-less key
+        log.exception("removing the files of a photo that was not stored failed: %s", key)
+
+
+# --- Photos on traces ------------------------------------------------------------------------
+
+
+def _counted_photos(trace: Trace) -> int:
+    """Photos that count against the per-trace limit: pending and approved ones."""
+    return int(
+        db.session.execute(
+            select(func.count(Photo.id)).where(
+                Photo.trace_id == trace.id,
+                Photo.status.in_((PhotoStatus.PENDING, PhotoStatus.APPROVED)),
+            )
+        ).scalar_one()
+    )
+
+
+def check_room(trace: Trace, adding: int) -> None:
+    """Refuse more photos than PHOTOS_PER_TRACE (pending and approved ones count)."""
+    limit = _max_per_trace()
+    have = _counted_photos(trace)
+    if have + adding > limit:
+        raise ValidationFailed(
+            {
+                "photos": [
+                    gettext(
+                        "A trace may have at most %(limit)s photos; this one has %(have)s. "
+                        "Remove one before adding another.",
+                        limit=limit,
+                        have=have,
+                    )
+                ]
+            }
+        )
+
+
+def attach_photos(trace: Trace, user: User, specs: list[PhotoSpec]) -> list[Photo]:
+    """Staged uploads of ``user`` become this trace's photos (see the module docstring)."""
+    if not specs:
+        return []
+    if trace.id is None:
+        db.session.flush()
+    # One attach per trace at a time, so two at once cannot both pass the limit.
+    db.session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('photos.trace'), :tid)"), {"tid": trace.id}
+    )
+    ids = [spec.id for spec in specs]
+    found = {
+        photo.id: photo
+        for photo in db.session.execute(
+            select(Photo).where(Photo.id.in_(ids)).with_for_update()
+        ).scalars()
+    }
+    missing = [
+        spec.id
+        for spec in specs
+        if (photo := found.get(spec.id)) is None
+        or photo.status != PhotoStatus.STAGED
+        or photo.uploader_id != user.id
+    ]
+    if missing:
+        # The same answer for someone else's photo as for none: ids reveal nothing.
+        raise ValidationFailed(
+            {
+                "photos": [
+                    ngettext(
+                        "Photo %(ids)s is not an upload of yours waiting to be attached: "
+                        "send it again.",
+                        "Photos %(ids)s are not uploads of yours waiting to be attached: "
+                        "send them again.",
+                        len(missing),
+                        ids=", ".join(str(i) for i in missing),
+                    )
+                ]
+            }
+        )
+    check_room(trace, len(specs))
+    position = db.session.execute(
+        select(func.coalesce(func.max(Photo.position) + 1, 0)).where(Photo.trace_id == trace.id)
+    ).scalar_one()
+    approve = can_moderate(user, trace)
+    attached: list[Photo] = []
+    for spec in specs:
+        photo = found[spec.id]
+        photo.trace_id = trace.id
+        photo.caption = spec.caption
+        photo.credit = spec.credit
+        photo.licence = spec.licence or trace.licence
+        photo.taken_on = spec.taken_on or photo.taken_on
+        photo.position = position
+        position += 1
+        if approve:
+            photo.status = PhotoStatus.APPROVED
+            photo.decided_by_id = user.id
+            photo.decided_at = func.now()
+        else:
+            photo.status = PhotoStatus.PENDING
+        attached.append(photo)
+    db.session.flush()
+    log.info("photos attached: trace=%s photos=%s by=%s", trace.id, ids, user.id)
+    return attached
+
+
+def may_add_photos(user: User | None, trace: Trace) -> bool:
+    """The trace's author and its moderators add photos later (not to a deleted trace)."""
+    if user is None or trace.status == TraceStatus.DELETED:
+        return False
+    return trace.author_id == user.id or can_moderate(user, trace)
+
+
+def _new_revision(trace: Trace, user: User, comment: str) -> None:
+    """A revision of the trace for a change of its photos (the trace's version moves on)."""
+    trace.updated_at = func.now()
+    db.session.flush()  # the version counter moves with the row's update
+    record_revision(trace, user, comment=comment)
+
+
+def add_photos(trace: Trace, user: User, specs: list[PhotoSpec]) -> list[Photo]:
+    """Photos added to an existing trace: attached (pending on their own) and one revision."""
+    if not may_add_photos(user, trace):
+        raise Forbidden(gettext("Only the trace's author and its librarians may add photos."))
+    photos = attach_photos(trace, user, specs)
+    if photos:
+        _new_revision(trace, user, "photo added" if len(photos) == 1 else "photos added")
+    return photos
+
+
+def may_change_photo(user: User | None, photo: Photo) -> bool:
+    """The uploader and the trace's moderators may edit or remove a photo."""
+    if user is None:
+        return False
+    if photo.uploader_id == user.id:
+        return True
+    trace = db.session.get(Trace, photo.trace_id) if photo.trace_id is not None else None
+    return trace is not None and can_moderate(user, trace)
+
+
+def edit_photo(photo: Photo, user: User, raw: dict[str, Any]) -> None:
+    """Change a photo's caption, credit, licence and date taken (ValidationFailed if wrong)."""
+    if not may_change_photo(user, photo):
+        raise Forbidden(gettext("You may not change this photo."))
+    errors = FieldErrors()
+    details = clean_details(raw, errors)
+    errors.raise_if_any()
+    trace = db.session.get(Trace, photo.trace_id) if photo.trace_id is not None else None
+    values = {
+        "caption": details["caption"],
+        "credit": details["credit"],
+        "licence": details["licence"] or (trace.licence if trace else photo.licence),
+        "taken_on": details["taken_on"],
+    }
+    if all(getattr(photo, name) == value for name, value in values.items()):
+        return
+    for name, value in values.items():
+        setattr(photo, name, value)
+    db.session.flush()
+    if trace is not None:
+        _new_revision(trace, user, "photo changed")
+
+
+def queue_removal_now() -> None:
+    """Ask for due files to be removed right after this request commits (see web.py)."""
+    if has_request_context():
+        g.setdefault(GARBAGE_FLAG, True)
+
+
+def remove_photo(photo: Photo, user: User) -> None:
+    """Delete a photo (the trigger queues its files, removed after commit) and record it."""
+    if not may_change_photo(user, photo):
+        raise Forbidden(gettext("You may not remove this photo."))
+    trace = db.session.get(Trace, photo.trace_id) if photo.trace_id is not None else None
+    photo_id = photo.id
+    if trace is not None and user.id != photo.uploader_id:
+        audit.record(
+            user, "photo.removed", "photo", photo_id, project_id=trace.project_id,
+            from_state=photo.status.value, to_state="deleted", trace_id=trace.id,
+        )  # fmt: skip
+    db.session.delete(photo)
+    db.session.flush()
+    queue_removal_now()
+    if trace is not None:
+        _new_revision(trace, user, "photo removed")
+    log.info("photo removed: photo=%s by=%s", photo_id, user.id)
+
+
+def decide_photo(
+    photo: Photo,
+    moderator: User,
+    approve: bool,
+    reason: str = "",
+    public_when_protected: bool | None = None,
+) -> None:
+    """Approve or reject one photo; a rejected photo's files go after the grace period."""
+    trace = db.session.get(Trace, photo.trace_id) if photo.trace_id is not None else None
+    if trace is None or not can_moderate(moderator, trace):
+        raise Forbidden(gettext("Only the trace's curators and librarians decide on its photos."))
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed(
+            {"reason": [gettext("At most %(limit)s characters.", limit=REASON_MAX)]}
+        )
+    source = photo.status
+    target = PhotoStatus.APPROVED if approve else PhotoStatus.REJECTED
+    if public_when_protected is not None:
+        photo.public_when_protected = public_when_protected
+    if source != target:
+        photo.status = target
+        photo.decided_by_id = moderator.id
+        photo.decided_at = func.now()
+        photo.decision_note = reason
+        if approve:
+            # A photo rejected by mistake and approved again keeps its files.
+            db.session.execute(
+                delete(MediaGarbage).where(MediaGarbage.storage_key == photo.storage_key)
+            )
+        else:
+            days = int(current_app.config.get("MEDIA_REJECTED_DAYS", 7))
+            db.session.add(
+                MediaGarbage(
+                    storage_key=photo.storage_key,
+                    due_at=datetime.now(UTC) + timedelta(days=days),
+                )
+            )
+    db.session.flush()
+    audit.record(
+        moderator, f"photo.{'approved' if approve else 'rejected'}", "photo", photo.id,
+        project_id=trace.project_id, from_state=source.value, to_state=target.value,
+        reason=reason, trace_id=trace.id, public_when_protected=photo.public_when_protected,
+    )  # fmt: skip
+    if not approve and source != target:
+        _tell_uploader(photo, moderator, trace, reason)
+
+
+def _tell_uploader(photo: Photo, moderator: User, trace: Trace, reason: str) -> None:
+    uploader = photo.uploader
+    if uploader is None or uploader.id == moderator.id:
+        return
+    message = (
+        gettext("A photo you added to “%(title)s” was not approved: %(reason)s",
+                title=trace.title, reason=reason)
+        if reason
+        else gettext("A photo you added to “%(title)s” was not approved.", title=trace.title)
+    )  # fmt: skip
+    notify(uploader, "photo.rejected", message, trace)
+
+
+def approve_with_trace(trace: Trace, moderator: User) -> list[int]:
+    """Approve the trace's pending photos with the trace; their ids."""
+    ids = list(
+        db.session.execute(
+            update(Photo)
+            .where(Photo.trace_id == trace.id, Photo.status == PhotoStatus.PENDING)
+            .values(status=PhotoStatus.APPROVED, decided_by_id=moderator.id,
+                    decided_at=func.now())
+            .returning(Photo.id)
+            .execution_options(synchronize_session="fetch")
+        ).scalars()
+    )  # fmt: skip
+    for photo_id in ids:
+        audit.record(
+            moderator, "photo.approved", "photo", photo_id, project_id=trace.project_id,
+            from_state="pending", to_state="approved", trace_id=trace.id, with_trace=True,
+        )  # fmt: skip
+    return ids
+
+
+# --- Removing files --------------------------------------------------------------------------
+
+
+def _remove_garbage(storage: MediaStorage, now: datetime | None, limit: int | None) -> int:
+    """Delete the files of due media_garbage rows; how many storage keys went."""
+    due_at = now if now is not None else func.now()
+    query = (
+        select(MediaGarbage.storage_key)
+        .where(MediaGarbage.due_at <= due_at)
+        .order_by(MediaGarbage.due_at)
+        .with_for_update(skip_locked=True)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    keys = list(dict.fromkeys(db.session.execute(query).scalars()))
+    removed = 0
+    for key in keys:
+        photo = db.session.execute(
+            select(Photo).where(Photo.storage_key == key)
+        ).scalar_one_or_none()
+        if photo is not None and photo.status != PhotoStatus.REJECTED:
+            # Approved again after a rejection: the files stay, the entry goes.
+            db.session.execute(delete(MediaGarbage).where(MediaGarbage.storage_key == key))
+            continue
+        if photo is not None:
+            # A rejected photo past its grace period goes for good, row and files.
+            db.session.delete(photo)
+            db.session.flush()
+        storage.delete_prefix(key)
+        db.session.execute(delete(MediaGarbage).where(MediaGarbage.storage_key == key))
+        removed += 1
+    db.session.flush()
+    return removed
+
+
+def _remove_forgotten_uploads(now: datetime | None) -> int:
+    """Delete staged uploads older than MEDIA_STAGED_HOURS (their files are queued)."""
+    hours = int(current_app.config.get("MEDIA_STAGED_HOURS", 24))
+    cutoff = (now or datetime.now(UTC)) - timedelta(hours=hours)
+    result = db.session.execute(
+        delete(Photo)
+        .where(Photo.status == PhotoStatus.STAGED, Photo.created_at < cutoff)
+        .returning(Photo.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.all())
+
+
+def _remove_orphans(storage: MediaStorage) -> int:
+    """Delete stored keys with no photo row at all, written over an hour ago."""
+    removed = 0
+    batch: list[str] = []
+
+    def flush_batch() -> int:
+        known = set(
+            db.session.execute(
+                select(Photo.storage_key).where(Photo.storage_key.in_(batch))
+            ).scalars()
+        )
+        gone = 0
+        for key in batch:
+            if key not in known:
+                storage.delete_prefix(key)
+                gone += 1
+        batch.clear()
+        return gone
+
+    for key in storage.list_prefixes(ORPHAN_SECONDS):
+        batch.append(key)
+        if len(batch) >= 500:
+            removed += flush_batch()
+    if batch:
+        removed += flush_batch()
+    return removed
+
+
+def remove_due_files(now: datetime | None = None) -> int:
+    """Delete the files that are due (see the module docstring); how many photos' files went.
+
+    ``now`` moves the clock for the due times and the staged uploads' age (tests, catch-up).
+    """
+    storage = current_storage()
+    forgotten = _remove_forgotten_uploads(now)
+    removed = _remove_garbage(storage, now, None)
+    orphans = _remove_orphans(storage)
+    if forgotten or removed or orphans:
+        log.info(
+            "media sweep: %s forgotten uploads, %s photos' files, %s orphaned keys",
+            forgotten, removed, orphans,
+        )  # fmt: skip
+    return removed + orphans
+
+
+# How often a process looks for due files after writes that did not ask for it (a trace or an
+# account deleted by a path that does not know about photos still has its files gone soon).
+LOOK_EVERY_SECONDS = 60.0
+_last_look = 0.0
+
+
+def remove_files_after_commit(app: Any, *, queued: bool) -> None:
+    """Run after a committed request (outside it): remove the files that are now due."""
+    global _last_look
+    now = time.monotonic()
+    if not queued and now - _last_look < LOOK_EVERY_SECONDS:
+        return
+    _last_look = now
+    with app.app_context():
+        try:
+            removed = _remove_garbage(current_storage(), None, 1000)
+            db.session.commit()
+            if removed:
+                log.info("removed the files of %s photos after a commit", removed)
+        except Exception:  # noqa: BLE001 - the request is over; the sweep retries
+            db.session.rollback()
+            log.exception("removing photo files after a request failed")
+
+
+def _deletes_photos(session: Any, _context: Any, _instances: Iterable[Any] | None) -> None:
+    """Session hook: a flush deleting traces, users or photos queues their files' removal."""
+    if any(isinstance(obj, (Photo, Trace, User, Comment)) for obj in session.deleted):
+        queue_removal_now()
+
+
+def _files_kept(session: Any) -> None:
+    """Session hook: the transaction committed, so the files stored in it stay."""
+    session.info.pop(STAGED_FILES, None)
+
+
+def _files_dropped(session: Any, previous_transaction: Any) -> None:
+    """Session hook: the transaction rolled back, so the files stored in it go too."""
+    if previous_transaction.parent is not None or previous_transaction.nested:
+        return
+    for storage, key in session.info.pop(STAGED_FILES, []):
+        _forget_files(storage, key)
