@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, StringField, TextAreaField
+from wtforms import FileField, HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
 from app.comments.operations import BODY_MAX, Decision
@@ -20,6 +20,15 @@ class CommentForm(FlaskForm):
             "Questions, answers and what you know about this place. Markdown: *italic*, "
             "**bold**, lists and links. Comments are shown after a librarian has checked them."
         ),
+    )
+    # One photo may come with a comment (read from request.files by the view: multipart).
+    photo = FileField(
+        _l("A photo (optional)"),
+        description=_l("JPEG, PNG, WebP or HEIC. It is shown with your comment once checked."),
+    )
+    photo_caption = StringField(
+        _l("What the photo shows (read aloud for those who cannot see it)"),
+        validators=[Optional(), Length(max=300)],
     )
 
 

@@ -6,15 +6,17 @@ import logging
 from enum import StrEnum
 
 from flask_babel import gettext
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit
 from app.access import can_moderate, can_view
 from app.db import db
 from app.errors import Conflict, Forbidden, NotFound
-from app.models import Comment, CommentKind, CommentStatus, Trace, User
+from app.models import Comment, CommentKind, CommentStatus, Photo, Trace, User
 from app.models.base import utcnow
 from app.notify import notify
+from app.photos import operations as photo_operations
 from app.validation import FieldErrors, clean_text
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,35 @@ def post_comment(trace: Trace, author: User, raw_body: str | None) -> Comment:
     return comment
 
 
+def attach_comment_photo(
+    comment: Comment, trace: Trace, author: User, data: bytes, caption: str = "", credit: str = ""
+) -> Photo:
+    """One photo with a comment: stored by the photos' own operations, then tied to the comment.
+
+    It is pending while the comment is (approved at once with a moderator's comment) and is
+    decided with it. PhotoRefused for a refused file, ValidationFailed('photos') when the trace
+    has no room left.
+    """
+    staged = photo_operations.stage_photo(author, data)
+    spec = photo_operations.PhotoSpec(
+        id=staged.photo.id, caption=caption[:300], credit=credit[:200], licence=trace.licence
+    )
+    photo = photo_operations.attach_photos(trace, author, [spec])[0]
+    photo.comment_id = comment.id
+    db.session.flush()
+    log.info("comment photo: comment=%s photo=%s", comment.id, photo.id)
+    return photo
+
+
+def comment_photos(comment: Comment) -> list[Photo]:
+    """The photos that came with a comment (at most one from the form)."""
+    return list(
+        db.session.execute(
+            select(Photo).where(Photo.comment_id == comment.id).order_by(Photo.id)
+        ).scalars()
+    )
+
+
 def moderate_comment(
     comment: Comment, trace: Trace, moderator: User, decision: Decision, version: int
 ) -> bool:
@@ -92,6 +123,9 @@ def moderate_comment(
             comment.moderated_at = utcnow()
     except StaleDataError:
         raise _conflict() from None
+    # The comment's photo is decided with it, through the photos' own operation.
+    for photo in comment_photos(comment):
+        photo_operations.decide_photo(photo, moderator, target == CommentStatus.APPROVED)
     audit.record(
         moderator,
         "comment.approved" if target == CommentStatus.APPROVED else "comment.rejected",
@@ -130,6 +164,8 @@ def delete_comment(comment: Comment, trace: Trace, user: User) -> bool:
             comment.status = CommentStatus.DELETED
     except StaleDataError:
         raise _conflict() from None
+    for photo in comment_photos(comment):
+        photo_operations.remove_photo(photo, user)  # the files go after the commit
     log.info("comment deleted by its author: comment=%s trace=%s", comment.id, trace.id)
     return True
 

@@ -7,7 +7,8 @@ from sqlalchemy.orm import selectinload
 
 from app.access import moderation_scope
 from app.db import db
-from app.models import Comment, CommentStatus, Trace, TraceStatus, User
+from app.models import Comment, CommentStatus, Photo, Trace, TraceStatus, User
+from app.photos.queries import visible_photo_condition
 
 
 def get_comment(comment_id: int) -> Comment | None:
@@ -62,3 +63,19 @@ def pending_comments_with_traces(
 def pending_comments(user: User | None, project_id: int | None = None) -> list[Comment]:
     """Pending comments on traces the user may moderate (optionally one project), oldest first."""
     return [comment for comment, _trace in pending_comments_with_traces(user, project_id)]
+
+
+def comment_photos(comment_ids: list[int], viewer: User | None) -> dict[int, list[Photo]]:
+    """The photos of these comments this viewer may see (the photos' own rule), one query."""
+    if not comment_ids:
+        return {}
+    rows = db.session.execute(
+        select(Photo)
+        .join(Trace, Trace.id == Photo.trace_id)
+        .where(Photo.comment_id.in_(comment_ids), visible_photo_condition(viewer))
+        .order_by(Photo.comment_id, Photo.id)
+    ).scalars()
+    found: dict[int, list[Photo]] = {}
+    for photo in rows:
+        found.setdefault(photo.comment_id, []).append(photo)  # type: ignore[arg-type]
+    return found

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
@@ -16,11 +18,38 @@ from app.comments.thread import comments_for
 from app.errors import DomainError, ValidationFailed
 from app.limits import limiter
 from app.models import Comment, CommentStatus, Trace
+from app.photos.operations import PhotoRefused, refuse_too_large
 from app.traces import queries as trace_queries
 from app.web import safe_target
 
 bp = Blueprint("comments", __name__)
 bp.app_template_global("comments_for")(comments_for)
+
+MEGABYTE = 1024 * 1024
+
+
+@bp.url_value_preprocessor
+def _photo_limit(endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    """A comment may carry a photo of PHOTO_MAX_MB: the limit is raised before the body is read
+    (the CSRF check in before_request reads the form)."""
+    if endpoint == "comments.create" and request.method == "POST":
+        request.max_content_length = int(current_app.config["PHOTO_MAX_MB"]) * MEGABYTE + BODY_ROOM
+
+
+# Room for the comment's text and the multipart framing on top of the photo.
+BODY_ROOM = 64 * 1024
+
+
+def _uploaded_photo() -> bytes | None:
+    """The photo sent with a comment, if any (PhotoRefused when larger than allowed)."""
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        return None
+    limit = int(current_app.config["PHOTO_MAX_MB"]) * MEGABYTE
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise refuse_too_large()
+    return data or None
 
 
 def _per_user() -> str:
@@ -42,8 +71,19 @@ def create(trace_id: int) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             comment = operations.post_comment(trace, current_user, form.body.data)
+            data = _uploaded_photo()
+            if data is not None:
+                operations.attach_comment_photo(
+                    comment, trace, current_user, data, form.photo_caption.data or ""
+                )
         except ValidationFailed as error:
-            form.body.errors = list(error.errors.get("body", [error.message]))
+            if "photos" in error.errors:
+                form.photo.errors = list(error.errors["photos"])
+            else:
+                form.body.errors = list(error.errors.get("body", [error.message]))
+        except PhotoRefused as error:
+            # The whole comment waits for a photo that can be kept (the request rolls back).
+            form.photo.errors = [error.message]
         else:
             if comment.status == CommentStatus.APPROVED:
                 flash(gettext("Your comment is published."), "success")

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from app.access import can_moderate, viewer_of
 from app.comments import queries
 from app.comments.forms import CommentForm
-from app.models import Comment, CommentKind, CommentStatus, Trace, User
+from app.models import Comment, CommentKind, CommentStatus, Photo, Trace, User
 from app.text import render_markdown
 
 
@@ -25,6 +25,7 @@ class Entry:
     is_own: bool
     is_pending: bool
     is_observation: bool
+    photos: tuple[Photo, ...] = ()
 
 
 @dataclass
@@ -52,6 +53,8 @@ def comments_for(trace: Trace) -> Thread:
     """The thread under a trace for the logged-in user (or an anonymous visitor)."""
     viewer = viewer_of(current_user)
     moderator = can_moderate(viewer, trace)
+    comments = queries.thread(trace, viewer, moderator)
+    photos = queries.comment_photos([c.id for c in comments], viewer)
     entries = [
         Entry(
             comment=comment,
@@ -60,8 +63,9 @@ def comments_for(trace: Trace) -> Thread:
             is_own=viewer is not None and comment.author_id == viewer.id,
             is_pending=comment.status == CommentStatus.PENDING,
             is_observation=comment.kind == CommentKind.OBSERVATION,
+            photos=tuple(photos.get(comment.id, ())),
         )
-        for comment in queries.thread(trace, viewer, moderator)
+        for comment in comments
     ]
     return Thread(
         trace=trace,

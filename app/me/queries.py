@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.db import db
-from app.models import Notification, Trace, TraceStatus, User
+from app.models import Notification, Photo, PhotoStatus, Trace, TraceStatus, User
 
 NOTIFICATIONS_SHOWN = 50
 
@@ -31,3 +31,20 @@ def my_notifications(user: User, limit: int = NOTIFICATIONS_SHOWN) -> list[Notif
             .limit(limit)
         ).scalars()
     )
+
+
+def waiting_photos(traces: list[Trace]) -> dict[int, int]:
+    """How many photos wait for a librarian on each of the user's own traces (one query)."""
+    ids = [t.id for t in traces]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Photo.trace_id, func.count())
+        .where(
+            Photo.trace_id.in_(ids),
+            Photo.status == PhotoStatus.PENDING,
+            Photo.comment_id.is_(None),
+        )
+        .group_by(Photo.trace_id)
+    ).all()
+    return {trace_id: int(n) for trace_id, n in rows}

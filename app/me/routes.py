@@ -11,6 +11,7 @@ from app.access import can_edit_vocabulary
 from app.me import operations, queries
 from app.me.forms import MarkReadForm
 from app.models import TraceStatus
+from app.photos.queries import first_thumbnails
 
 bp = Blueprint("me", __name__, url_prefix="/me")
 
@@ -23,9 +24,12 @@ NOTE_SHOWN_FOR = (TraceStatus.NEEDS_CHANGES, TraceStatus.REJECTED)
 def traces() -> str:
     """The user's traces and notifications (reading the page marks nothing)."""
     notifications = queries.my_notifications(current_user)
+    traces = queries.my_traces(current_user)
     return render_template(
         "me/traces.html",
-        traces=queries.my_traces(current_user),
+        traces=traces,
+        thumbnails=first_thumbnails([t.id for t in traces], current_user),
+        waiting_photos=queries.waiting_photos(traces),
         notifications=notifications,
         unread=sum(1 for n in notifications if n.read_at is None),
         up_to=max((n.id for n in notifications), default=None),

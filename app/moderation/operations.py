@@ -7,16 +7,17 @@ import logging
 from dataclasses import dataclass
 
 from flask_babel import gettext
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit
 from app.access import can_moderate, can_revert, can_view, project_role
 from app.db import db
 from app.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from app.models import MembershipRole, Trace, TraceStatus, User
+from app.models import MembershipRole, Photo, Trace, TraceStatus, User
 from app.moderation.states import TRANSITIONS, Action, Actor, NotAllowedFrom, Unchanged, plan
 from app.notify import notify
+from app.photos.operations import approve_with_trace, remove_photo
 from app.traces.messages import status_label
 from app.traces.operations import record_revision
 
@@ -108,6 +109,7 @@ def decide(
         user, f"trace.{action.value}", "trace", trace.id, project_id=trace.project_id,
         from_state=source.value, to_state=target.value, reason=reason,
     )  # fmt: skip
+    _photos_follow(trace, user, target)
     _tell_author(user, trace, target, reason)
     return Outcome(True, gettext("Done: the trace is now %(status)s.",
                                  status=status_label(target).lower()))  # fmt: skip
@@ -125,6 +127,20 @@ def _apply(trace: Trace, user: User, action: Action, target: TraceStatus, reason
         trace.approved_at = func.now()
     if target == TraceStatus.PENDING:
         trace.submitted_at = func.now()
+
+
+def _photos_follow(trace: Trace, user: User, target: TraceStatus) -> None:
+    """The trace's photos follow its decision: approved with it, removed when it is deleted.
+
+    Photos the moderator rejected one by one stay rejected; a deleted trace's photos are
+    removed through the photos' own operation, so their files go after the commit.
+    """
+    if target == TraceStatus.APPROVED:
+        approve_with_trace(trace, user)
+    elif target == TraceStatus.DELETED:
+        photos = db.session.execute(select(Photo).where(Photo.trace_id == trace.id)).scalars()
+        for photo in list(photos):
+            remove_photo(photo, user)
 
 
 def _tell_author(user: User, trace: Trace, target: TraceStatus, reason: str) -> None:

@@ -21,7 +21,18 @@ from app.access import (
 )
 from app.bbox import in_box
 from app.db import db
-from app.models import MembershipRole, Project, Scheme, Term, Trace, TraceStatus, User
+from app.models import (
+    MembershipRole,
+    Photo,
+    PhotoStatus,
+    Project,
+    Scheme,
+    Term,
+    Trace,
+    TraceStatus,
+    User,
+)
+from app.photos.queries import visible_photo_condition
 
 PAGE_SIZE = 20
 # The queue counts at most this many entries past the page ("more than 1,000 wait").
@@ -256,3 +267,83 @@ def pending_count(user: User, project: Project) -> tuple[int, bool]:
         )
     ).scalar_one()
     return (COUNT_CAP, True) if counted == bound else (counted, False)
+
+
+# --- photos ------------------------------------------------------------------------------------
+
+# The "new photos" part of the queue shows at most this many traces (oldest photo first).
+NEW_PHOTO_TRACES = 30
+
+
+def photos_of(traces: list[Trace], user: User) -> dict[int, list[Photo]]:
+    """All photos of the page's entries this moderator may see, in their order: one query.
+
+    Who sees which is the photos' own rule (visible_photo_condition); photos of a comment
+    are decided with their comment, not here.
+    """
+    result: dict[int, list[Photo]] = {t.id: [] for t in traces}
+    if not traces:
+        return result
+    rows = db.session.execute(
+        select(Photo)
+        .join(Trace, Trace.id == Photo.trace_id)
+        .where(
+            Photo.trace_id.in_(list(result)),
+            Photo.comment_id.is_(None),
+            visible_photo_condition(user),
+        )
+        .order_by(Photo.trace_id, Photo.position, Photo.id)
+    ).scalars()
+    for photo in rows:
+        result[photo.trace_id].append(photo)  # type: ignore[index]
+    return result
+
+
+@dataclass
+class NewPhotos:
+    """Photos added later to approved traces, waiting for a decision, grouped by trace."""
+
+    entries: list[tuple[Trace, list[Photo]]]
+    # How many photos wait in all (the entries may show fewer traces than wait).
+    total: int
+
+
+def new_photos(user: User, project: Project) -> NewPhotos:
+    """Pending photos on approved traces of the project in the user's scope (ix_photos_pending).
+
+    The same scope as the trace queue (curators not on their own traces); the photos'
+    visibility rule applies on top.
+    """
+    role, scope = _scope(user, project)
+    where = [
+        Photo.status == PhotoStatus.PENDING,
+        Photo.comment_id.is_(None),
+        Trace.project_id == project.id,
+        Trace.status == TraceStatus.APPROVED,
+        scope,
+        _own_excluded(user, role),
+        visible_photo_condition(user),
+    ]
+    base = select(Photo.trace_id).join(Trace, Trace.id == Photo.trace_id).where(*where)
+    total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    if not total:
+        return NewPhotos([], 0)
+    first = (
+        select(Photo.trace_id, func.min(Photo.created_at).label("since"))
+        .join(Trace, Trace.id == Photo.trace_id)
+        .where(*where)
+        .group_by(Photo.trace_id)
+        .order_by(func.min(Photo.created_at), Photo.trace_id)
+        .limit(NEW_PHOTO_TRACES)
+    ).subquery()
+    rows = db.session.execute(
+        select(Photo, Trace)
+        .join(Trace, Trace.id == Photo.trace_id)
+        .join(first, first.c.trace_id == Photo.trace_id)
+        .where(*where)
+        .order_by(first.c.since, Photo.trace_id, Photo.position, Photo.id)
+    ).all()
+    grouped: dict[int, tuple[Trace, list[Photo]]] = {}
+    for photo, trace in rows:
+        grouped.setdefault(trace.id, (trace, []))[1].append(photo)
+    return NewPhotos(list(grouped.values()), int(total))

@@ -49,6 +49,7 @@ def queue(slug: str) -> str:
     traces = found.traces
     neighbours = queries.nearby(traces, current_user)
     actions = _queue_actions(current_user, project, traces)
+    photos = queries.photos_of(traces, current_user)  # one query for the whole page
     entries = [
         {
             "trace": t,
@@ -56,6 +57,7 @@ def queue(slug: str) -> str:
             "nearby": neighbours[t.id],
             "excerpt": plain_text(t.description, 400),
             "actions": actions[t.id],
+            "photos": photos[t.id],
         }
         for t in traces
     ]
@@ -71,6 +73,7 @@ def queue(slug: str) -> str:
         terms=terms_by_scheme(),
         contributors=queries.queue_contributors(current_user, project),
         pending_comments=pending_comments_with_traces(current_user, project.id),
+        new_photos=queries.new_photos(current_user, project),
         map_config=_map_config(),
         form=DecisionForm(),
         bulk_form=BulkForm(),

@@ -56,11 +56,13 @@ def _in_view(precise, view: Viewport):  # noqa: ANN001, ANN202 - SQL expressions
 # envelopes (the second repeats the first unless the view crosses 180°); each branch of the
 # OR walks a GiST index, as located_in's.
 _PUBLIC_FEATURES = text(
-    """
+    (  # noqa: S608 - the inserted part is SQL compiled from our own constructs, no input
+        """
     WITH r AS (
       SELECT t.id, t.title, t.status, tt.code AS type_code, t.is_sensitive AS approximate,
              ST_AsGeoJSON(CASE WHEN t.is_sensitive THEN t.public_geom ELSE t.geom END, 7)::json
-               AS geometry
+               AS geometry,
+             {photo} AS photo
         FROM traces t LEFT JOIN terms tt ON tt.id = t.trace_type_id
        WHERE t.status = 'approved'
          AND ((NOT t.is_sensitive
@@ -80,13 +82,15 @@ _PUBLIC_FEATURES = text(
              'features', coalesce(json_agg(json_build_object(
                  'type', 'Feature', 'id', id, 'geometry', geometry,
                  'properties', json_build_object('title', title, 'status', status,
-                                                 'type', type_code, 'approximate', approximate))
+                                                 'type', type_code, 'approximate', approximate,
+                                                 'photo', photo))
                ORDER BY rn) FILTER (WHERE rn <= :limit), '[]'::json),
              'clustered', false,
              'truncated', count(*) > :limit,
              'count', count(*) FILTER (WHERE rn <= :limit))::text
       FROM n
     """
+    ).format(photo=tiles.first_public_photo_sql("t.id"))
 )
 
 
@@ -108,7 +112,8 @@ def map_features(
     """A FeatureCollection (as JSON text) of the visible traces in the viewport.
 
     PostgreSQL builds the JSON; Python only passes the text on. Properties carry no
-    description or personal data: the map needs the title, the type and the status.
+    description or personal data: the map needs the title, the type, the status and the first
+    public photo's thumbnail.
     One row more than the limit is read so the answer can say it was truncated.
     """
     if viewer is None:
@@ -143,6 +148,8 @@ def map_features(
         "properties", func.json_build_object(
             "title", rows.c.title, "status", rows.c.status, "type", rows.c.type_code,
             "approximate", rows.c.approximate,
+            # The public photo only, as on the public map (own pending traces go without).
+            "photo", tiles.first_public_photo(rows.c.id),
         ),
     )  # fmt: skip
     kept = rows.c.rn <= limit

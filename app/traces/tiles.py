@@ -22,6 +22,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Numeric,
+    ScalarSelect,
     Select,
     Text,
     and_,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -36,13 +38,15 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import aliased
 
 from app.access import MODERATOR_ROLES, is_admin, located_in
 from app.db import db
-from app.models import Membership, Place, Trace, TraceStatus, User
+from app.models import Membership, Photo, Place, Trace, TraceStatus, User
 from app.models.maps import MAX_CELL_ZOOM, MapCell
+from app.photos.queries import public_photo_condition
 from geo.cells import CELLS_PER_TILE_SIDE, CellRange
 
 _EMPTY = literal("[]").cast(JSON)
@@ -169,6 +173,45 @@ def extra_points(viewer: User, ranges: list[CellRange], filters: list) -> Select
     return _points(point, true(), [extra_condition(viewer), *filters], ranges)
 
 
+# --- the first public photo of a trace, for popups and the list ----------------------------------
+
+
+def first_public_photo(trace_id) -> ScalarSelect:  # noqa: ANN001 - a SQL expression
+    """SQL: the trace's first photo anyone may see (by position) as JSON, or NULL.
+
+    Only the public rule (public_photo_condition(False)), whoever asks: public tiles are
+    cached by shared caches, and a signed-in viewer's own pending traces go without one.
+    A comment's photo is not the trace's. One probe of ix_photos_trace per trace.
+    """
+    return (
+        select(
+            func.json_build_object(
+                # The address photo_path() gives, built here in SQL: /photos/<id>/thumb.
+                "src", func.concat("/photos/", Photo.id, "/thumb"),
+                "width", Photo.thumb_width,
+                "height", Photo.thumb_height,
+                "alt", Photo.caption,
+            )
+        )
+        .select_from(Photo)
+        .join(Trace, Trace.id == Photo.trace_id)
+        .where(
+            Photo.trace_id == trace_id, Photo.comment_id.is_(None), public_photo_condition(False)
+        )
+        .order_by(Photo.position, Photo.id)
+        .limit(1)
+        .scalar_subquery()
+    )  # fmt: skip
+
+
+def first_public_photo_sql(trace_id_sql: str) -> str:
+    """first_public_photo as SQL text, for the fixed statements of the hot paths."""
+    statement = first_public_photo(literal_column(trace_id_sql))
+    return str(
+        statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    )
+
+
 # --- cells into a FeatureCollection ------------------------------------------------------------
 
 
@@ -215,7 +258,8 @@ def _cells_of(points: Select, zoom: int) -> Select:
 # The hot path (an anonymous tile without filters) as one fixed statement: nothing to build
 # in Python per request, and PostgreSQL writes the JSON. Same answer as _collection's.
 _PUBLIC_TILE = text(
-    """
+    (  # noqa: S608 - the inserted part is SQL compiled from our own constructs, no input
+        """
     SELECT json_build_object(
              'type', 'FeatureCollection',
              'features', coalesce(json_agg(json_build_object(
@@ -227,7 +271,8 @@ _PUBLIC_TILE = text(
                      'count', c.n,
                      'id', CASE WHEN c.n = 1 THEN c.sum_id END,
                      'title', CASE WHEN c.n = 1 THEN t.title END,
-                     'place', p.name))
+                     'place', p.name,
+                     'photo', CASE WHEN c.n = 1 THEN {photo} END))
                ORDER BY c.cy, c.cx) FILTER (WHERE c.n > 0), '[]'::json),
              'clustered', true,
              'truncated', false,
@@ -244,6 +289,7 @@ _PUBLIC_TILE = text(
          LIMIT 1) p ON true
      WHERE c.zoom = :z AND c.cx BETWEEN :x0 AND :x1 AND c.cy BETWEEN :y0 AND :y1
     """
+    ).format(photo=first_public_photo_sql("t.id"))
 )
 
 
@@ -329,6 +375,7 @@ def _collection(cells, zoom: int) -> tuple[str, datetime | None]:  # noqa: ANN00
             "id", case((single, cells.c.sid), else_=None),
             "title", case((single, titled.title), else_=None),
             "place", place,
+            "photo", case((single, first_public_photo(titled.id)), else_=None),
         ),
     )  # fmt: skip
     present = cells.c.n > 0

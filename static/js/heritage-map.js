@@ -62,8 +62,34 @@
              fillOpacity: pending ? 0.12 : 0.3, dashArray: pending ? "6 5" : null };
   }
 
+  // A trace's first public photo (from the map data: src, width, height, alt) as a small,
+  // lazily loaded image with its caption as text alternative; null when there is none. The
+  // address must be one of ours (/photos/<id>/thumb), never a URL from elsewhere.
+  function thumbnail(photo, width, fallbackAlt, className) {
+    if (!photo || typeof photo.src !== "string" || !/^\/photos\/\d+\/thumb$/.test(photo.src)) {
+      return null;
+    }
+    var img = document.createElement("img");
+    img.className = className;
+    img.src = photo.src;
+    img.alt = photo.alt || fallbackAlt || "";
+    img.loading = "lazy";
+    img.decoding = "async";
+    var w = Number(photo.width) || width, h = Number(photo.height) || width;
+    img.width = width;
+    img.height = Math.max(1, Math.round(width * h / w));
+    return img;
+  }
+
   function popupFor(props, options, known) {
     var box = el("div", "trace-popup");
+    var picture = thumbnail(props.photo, 160, props.title, "trace-popup-photo");
+    if (picture) {
+      picture.style.display = "block";
+      picture.style.marginBottom = "0.4rem";
+      picture.style.borderRadius = "3px";
+      box.appendChild(picture);
+    }
     box.appendChild(el("strong", "trace-popup-title", props.title || ""));
     var type = props.type && known.types[props.type];
     if (type) { box.appendChild(el("div", "trace-popup-type", type.label)); }
@@ -273,7 +299,8 @@
           if (collection.clustered && props.count > 1) { return; }
           var id = collection.clustered ? props.id : feature.id;
           shape.bindPopup(popupFor({ id: id, title: props.title, status: props.status,
-                                     type: props.type, approximate: props.approximate },
+                                     type: props.type, approximate: props.approximate,
+                                     photo: props.photo },
                                    options, known));
         }
       }).addTo(layer);
@@ -334,6 +361,15 @@
       singles.forEach(function (f) {
         var id = collection.clustered ? f.properties.id : f.id;
         var li = el("li");
+        var picture = thumbnail(f.properties.photo, 56, f.properties.title, "trace-list-photo");
+        if (picture) {
+          // Styled here: the list's sheet belongs to the map page (CSSOM, allowed by the CSP).
+          picture.style.verticalAlign = "middle";
+          picture.style.marginRight = "0.5rem";
+          picture.style.borderRadius = "3px";
+          picture.style.objectFit = "cover";
+          li.appendChild(picture);
+        }
         var a = el("a", null, f.properties.title || "");
         a.href = options.traceUrl + encodeURIComponent(String(id));
         li.appendChild(a);

@@ -65,6 +65,7 @@ def test_approved_traces_inside_the_bbox(anonymous: FlaskClient, make_trace) -> 
         "status": "approved",
         "type": None,
         "approximate": False,
+        "photo": None,  # no public photo (tests/integration/test_photos_display.py)
     }
     assert by_id[area.id]["geometry"]["type"] == "Polygon"
 
