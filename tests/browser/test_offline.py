@@ -5,9 +5,15 @@ sends it exactly once. A new release is never hidden by the old worker's caches.
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -17,10 +23,12 @@ from sqlalchemy import func, select
 from app.db import db
 from app.models import Photo, Trace
 from tests.browser.conftest import login, screenshot
-from tests.serving import gunicorn
+from tests.serving import ARTIFACTS, ROOT, free_port
 
 CONTROLLED = "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)"
-PHOTO_INPUT = "input[type=file][name=file], #trace-form input[type=file], input[type=file][form=trace-form]"  # noqa: E501
+PHOTO_INPUT = (
+    "input[type=file][name=file], #trace-form input[type=file], input[type=file][form=trace-form]"  # noqa: E501
+)
 
 
 def _jpeg() -> bytes:
@@ -34,7 +42,7 @@ def _jpeg() -> bytes:
 def _open_form(page: Any) -> None:
     page.goto("/traces/new")
     page.wait_for_selector("body[data-new-trace=ready]")
-    page.wait_for_selector("#outbox[data-outbox-ready]")
+    page.wait_for_selector("#outbox[data-outbox-ready]", state="attached")
 
 
 def _controlled(page: Any) -> None:
@@ -55,9 +63,7 @@ def _attach_photo(page: Any) -> bool:
     picker = page.locator(PHOTO_INPUT)
     if not picker.count():
         return False
-    picker.first.set_input_files(
-        {"name": "grop.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}
-    )
+    picker.first.set_input_files({"name": "grop.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()})
     page.wait_for_function("() => heritagePhotos.state().length === 1")
     return True
 
@@ -97,7 +103,7 @@ def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
     _tap_map(page)
     page.get_by_label("Title").fill("Fangstgrop ved Storvatnet")
     page.get_by_label("Description").fill("Tre groper på rad, typed with no signal.")
-    with_photo = _attach_photo(page)
+    assert _attach_photo(page), "the photos-form helper's file input is missing"
     key = page.locator("#submission_key").input_value()
     assert re.fullmatch(r"[0-9a-f-]{36}", key)
     page.get_by_role("button", name="Send for approval").click()
@@ -110,7 +116,7 @@ def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
 
     # Reloaded without a signal: the worker serves the page, the outbox still holds the entry.
     page.reload()
-    page.wait_for_selector("#outbox[data-outbox-ready]")
+    page.wait_for_selector("#outbox[data-outbox-ready]", state="attached")
     assert _entries(page) == ["waiting"]
     assert page.locator(".outbox-title").inner_text() == "Fangstgrop ved Storvatnet"
     assert _traces(app) == []
@@ -122,8 +128,7 @@ def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
     trace_id, title, stored_key, photos = rows[0]
     assert title == "Fangstgrop ved Storvatnet"
     assert stored_key == key
-    if with_photo:
-        assert photos == 1
+    assert photos == 1
     assert page.locator("#outbox-list a").get_attribute("href").endswith(f"/traces/{trace_id}")
     screenshot(page, f"offline-outbox-sent-{'phone' if mobile else 'desktop'}")
 
@@ -202,3 +207,85 @@ def test_draft_survives_a_closed_tab(
     assert watch.page_errors == []
 
 
+@contextmanager
+def _release_server(database_url: str, release: str, port: int) -> Iterator[str]:
+    """The app on a fixed port (one origin, so one service worker) running `release`."""
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "browser-test-secret",
+           "HERITAGE_ENV": "development", "HERITAGE_RELEASE": release,
+           "HERITAGE_BASE_URL": f"http://127.0.0.1:{port}",
+           "HERITAGE_MEDIA_DIR": tempfile.mkdtemp(prefix="heritage-release-media-")}  # fmt: skip
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(ARTIFACTS / f"release-{release}.log", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+             "--no-control-socket", "--log-level", "warning", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):  # noqa: S310
+                        break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"release {release} did not start") from None
+                    time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+def _caches(page: Any) -> list[str]:
+    return sorted(page.evaluate("caches.keys()"))
+
+
+def _worker_release(page: Any) -> str:
+    return page.evaluate(
+        """() => new Promise(ok => { const ch = new MessageChannel();
+            ch.port1.onmessage = e => ok(e.data.release);
+            navigator.serviceWorker.controller.postMessage({type: 'release'}, [ch.port2]); })"""
+    )
+
+
+def test_a_new_release_is_not_hidden_by_the_old_worker(
+    browser: Any, database_url: str, seed_basics: Callable[..., Any]
+) -> None:
+    seed_basics()
+    port = free_port()
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+    context.route(lambda url: not url.startswith(f"http://127.0.0.1:{port}"),
+                  lambda r: r.abort())  # fmt: skip
+    try:
+        with _release_server(database_url, "rel-a", port) as base:
+            page = context.new_page()
+            page.goto(base + "/")
+            _controlled(page)
+            page.reload()
+            assert _worker_release(page) == "rel-a"
+            assert "heritage-static-rel-a" in _caches(page)
+            css = page.locator("link[rel=stylesheet][href*='app.css']").get_attribute("href")
+            assert css.endswith("?v=rel-a")
+        with _release_server(database_url, "rel-b", port) as base:
+            # The old worker still controls the page when the new release's page comes in.
+            page.goto(base + "/")
+            css = page.locator("link[rel=stylesheet][href*='app.css']").get_attribute("href")
+            assert css.endswith("?v=rel-b")
+            page.wait_for_function(
+                "() => caches.keys().then(k => !k.some(n => n.endsWith('rel-a')))",
+                timeout=20_000,
+            )
+            page.reload()
+            assert _worker_release(page) == "rel-b"
+            names = _caches(page)
+            assert "heritage-static-rel-b" in names
+            assert not [n for n in names if "rel-a" in n]
+            # Every asset the page loaded is the new release's (none from the old cache).
+            assets = page.evaluate(
+                "performance.getEntriesByType('resource').map(e => e.name)"
+                ".filter(n => n.includes('/static/') && n.includes('?v='))"
+            )
+            assert assets and all(a.endswith("?v=rel-b") for a in assets), assets
+    finally:
+        context.close()
