@@ -10,13 +10,27 @@ Contract (owned by the imaging work; app/photos relies on these names):
   original (``Rendition | None``), gps (``GpsFix | None``, read before stripping, never stored),
   taken_on (``date | None`` from EXIF DateTimeOriginal).
 - ``Rendition``: data (bytes), width, height, fmt, content_type.
+
+How (docs/security.md items 23-25): the type is decided from the bytes alone; the file's
+structure is walked first (segments, chunks, boxes) to find where the image ends, whether it is
+animated and how many pixels it declares, all before any pixel is decoded. Only then is it
+decoded, by Pillow restricted to that one format, at reduced size where JPEG allows it. Every
+output is re-encoded from pixels into a fresh image with empty ``info``: no EXIF, XMP, IPTC,
+ICC profile or comment can be carried over.
 """
 
 from __future__ import annotations
 
+import io
+import math
+import re
+import struct
+import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from PIL import Image, ImageCms, ImageOps
 
 # Why a file was refused; app/photos turns each into a translated, specific message.
 REFUSAL_CODES = (
@@ -85,6 +99,511 @@ class ProcessedImage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# --- setup -------------------------------------------------------------------------------------
+
+_HEIF_READY = False
+
+
+def _register_heif() -> None:
+    """Teach Pillow HEIC/HEIF once (pillow-heif), without decoding embedded extras."""
+    global _HEIF_READY
+    if _HEIF_READY:
+        return
+    import pillow_heif
+
+    # Depth maps and auxiliary images (gain maps, mattes) are never used: do not decode them.
+    # Two decode threads: the machine has two cores and a request should not take more.
+    pillow_heif.register_heif_opener(
+        thumbnails=False, depth_images=False, aux_images=False, decode_threads=2
+    )
+    _HEIF_READY = True
+
+
+# Pillow only warns below twice its own limit; a warning is a refusal here (security.md 24).
+# The filter names this one category, so nothing else in the process changes behaviour.
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+_PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "heif": "HEIF"}
+_CONTENT_TYPE = {"webp": "image/webp", "jpeg": "image/jpeg"}
+_WEBP_MAX_SIDE = 16383  # the WebP format cannot hold a larger side
+_HTML_MARKERS = re.compile(rb"<(?:html|script|svg|body|iframe|!doctype)", re.IGNORECASE)
+_ZIP_EOCD = b"PK\x05\x06"
+_ZIP_TAIL = 65536 + 22  # the end record sits within the last 64 KiB comment + its own 22 bytes
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+# Top-level ISO-BMFF boxes an image file (or an image sequence) may hold.
+_BMFF_TOP_LEVEL = {
+    b"ftyp", b"meta", b"mdat", b"moov", b"free", b"skip", b"uuid", b"wide", b"pdin", b"styp",
+    b"sidx", b"moof", b"mfra", b"emsg", b"prft", b"idat", b"mmpu", b"meco", b"ssix", b"jumb",
+}  # fmt: skip
+_HEIF_SEQUENCE_BRANDS = {b"msf1", b"hevc", b"hevx", b"heis", b"avis"}
+
+
+# --- sniffing and structure ----------------------------------------------------------------------
+
+
+@dataclass
+class _Shape:
+    """What the file's structure says before decoding: its end, size and whether animated."""
+
+    end: int | None = None  # offset just after the image's last byte; None: unknown
+    width: int | None = None
+    height: int | None = None
+    animated: bool = False
+
+
+def _sniff(data: bytes) -> str:
+    """The format by magic bytes ('jpeg', 'png', 'webp', 'heif'), or a refusal."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:8] == b"ftyp" and len(data) >= 16:
+        size = int.from_bytes(data[:4], "big")
+        brands = {data[8:12]}
+        end = min(max(size, 16), len(data), 4096)
+        brands.update(data[i : i + 4] for i in range(16, end - 3, 4))
+        if brands & _HEIF_BRANDS and data[8:12] not in {b"avif", b"avis"}:
+            return "heif"
+    head = data[:1024].lstrip(b"\xef\xbb\xbf\xfe\xff\x00 \t\r\n")
+    if head.startswith(b"<") or b"<svg" in data[:4096].lower():
+        raise ImageRefused("svg")
+    raise ImageRefused("unknown_type")
+
+
+def _jpeg_shape(data: bytes) -> _Shape:
+    """Walk JPEG segments and entropy-coded scans to the final EOI; read SOF's size."""
+    shape = _Shape()
+    n = len(data)
+    pos = 2
+    while pos + 2 <= n:
+        if data[pos] != 0xFF:
+            raise ImageRefused("broken")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:  # EOI
+            shape.end = pos + 2
+            return shape
+        if marker in (0x01, *range(0xD0, 0xD8)):  # stand-alone markers
+            pos += 2
+            continue
+        if pos + 4 > n:
+            return shape  # cut short inside a segment header
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if length < 2:
+            raise ImageRefused("broken")
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            if pos + 9 <= n and shape.width is None:
+                shape.height = int.from_bytes(data[pos + 5 : pos + 7], "big")
+                shape.width = int.from_bytes(data[pos + 7 : pos + 9], "big")
+        pos += 2 + length
+        if marker == 0xDA:  # start of scan: skip entropy data to the next real marker
+            while True:
+                pos = data.find(b"\xff", pos)
+                if pos < 0 or pos + 1 >= n:
+                    return shape  # truncated: the decoder will say so
+                following = data[pos + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+                    pos += 1 if following == 0xFF else 2
+                    continue
+                break
+    return shape
+
+
+def _png_shape(data: bytes) -> _Shape:
+    """Walk PNG chunks to IEND; IHDR's size; acTL before IDAT means APNG (animated)."""
+    shape = _Shape()
+    n = len(data)
+    pos = 8
+    seen_idat = False
+    while pos + 12 <= n:
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        if length > 0x7FFFFFFF:
+            raise ImageRefused("broken")
+        if kind == b"IHDR" and length >= 8:
+            shape.width = int.from_bytes(data[pos + 8 : pos + 12], "big")
+            shape.height = int.from_bytes(data[pos + 12 : pos + 16], "big")
+        elif kind == b"acTL" and not seen_idat:
+            shape.animated = True
+        elif kind == b"IDAT":
+            seen_idat = True
+        pos += 12 + length
+        if kind == b"IEND":
+            shape.end = pos
+            return shape
+    return shape
+
+
+def _webp_shape(data: bytes) -> _Shape:
+    """The RIFF size gives the end; VP8X flags or ANIM/ANMF chunks mean animation."""
+    shape = _Shape(end=8 + int.from_bytes(data[4:8], "little"))
+    n = min(len(data), shape.end)
+    pos = 12
+    while pos + 8 <= n:
+        kind = data[pos : pos + 4]
+        length = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        body = data[pos + 8 : pos + 8 + min(length, 32)]
+        if kind == b"VP8X" and len(body) >= 10:
+            if body[0] & 0x02:
+                shape.animated = True
+            shape.width = 1 + int.from_bytes(body[4:7], "little")
+            shape.height = 1 + int.from_bytes(body[7:10], "little")
+        elif kind in (b"ANIM", b"ANMF"):
+            shape.animated = True
+        elif kind == b"VP8 " and len(body) >= 10 and shape.width is None:
+            shape.width = int.from_bytes(body[6:8], "little") & 0x3FFF
+            shape.height = int.from_bytes(body[8:10], "little") & 0x3FFF
+        elif kind == b"VP8L" and len(body) >= 5 and shape.width is None:
+            bits = int.from_bytes(body[1:5], "little")
+            shape.width = (bits & 0x3FFF) + 1
+            shape.height = ((bits >> 14) & 0x3FFF) + 1
+        pos += 8 + length + (length & 1)
+    return shape
+
+
+def _heif_shape(data: bytes) -> _Shape:
+    """Walk top-level ISO-BMFF boxes: the last one's end is the file's; 'moov' is a sequence."""
+    shape = _Shape()
+    n = len(data)
+    pos = 0
+    while pos + 8 <= n:
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        header = 8
+        if size == 1:
+            if pos + 16 > n:
+                break
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+            header = 16
+        elif size == 0:
+            size = n - pos
+        if size < header or kind not in _BMFF_TOP_LEVEL:
+            break  # not a box of an image file: what follows is not part of the image
+        if kind == b"moov":
+            shape.animated = True  # an image sequence (HEIC "live"/burst), not a still
+        if kind == b"ftyp" and data[pos + 8 : pos + 12] in _HEIF_SEQUENCE_BRANDS:
+            shape.animated = True
+        pos += size
+    # A last box running past the end is a cut-off file (the decoder says 'broken').
+    shape.end = pos if pos <= n else None
+    return shape
+
+
+_SHAPERS = {"jpeg": _jpeg_shape, "png": _png_shape, "webp": _webp_shape, "heif": _heif_shape}
+
+
+def _allowed_trailer(fmt: str, tail: bytes) -> bool:
+    """Trailing bytes that cameras add and that are not a second document.
+
+    Zero/0xFF padding, and for JPEG the extra pictures phones append after the main image:
+    MPF/MPO secondary JPEGs (depth maps, previews) and a Motion Photo's MP4 video. They are
+    dropped with everything else (only re-encoded pixels are stored), and HTML or ZIP content
+    anywhere in the file is refused before this is asked.
+    """
+    if not tail.strip(b"\x00\xff"):
+        return True
+    if fmt == "jpeg":
+        return tail.startswith(b"\xff\xd8\xff") or tail[4:8] == b"ftyp"
+    return False
+
+
+def _check_structure(data: bytes, fmt: str, limits: ImageLimits) -> _Shape:
+    """Refuse polyglots, animation and pixel bombs from the bytes alone, before decoding."""
+    found = _HTML_MARKERS.search(data)
+    if found is not None:
+        kind = "svg" if found.group(0).lower() == b"<svg" else "html"
+        raise ImageRefused("polyglot", kind=kind)
+    if data.rfind(_ZIP_EOCD, max(0, len(data) - _ZIP_TAIL)) >= 0:
+        raise ImageRefused("polyglot", kind="zip")
+    try:
+        shape = _SHAPERS[fmt](data)
+    except (IndexError, ValueError, struct.error) as exc:
+        if isinstance(exc, ImageRefused):
+            raise
+        raise ImageRefused("broken") from exc
+    if shape.end is None or shape.end > len(data):
+        raise ImageRefused("broken")  # no end marker (IEND, EOI, last box): cut short
+    if shape.end < len(data):
+        if not _allowed_trailer(fmt, data[shape.end :]):
+            raise ImageRefused("polyglot", kind="trailing")
+    if shape.animated:
+        raise ImageRefused("animated")
+    if shape.width is not None and shape.height is not None:
+        _check_pixels(shape.width, shape.height, limits)
+    return shape
+
+
+def _check_pixels(width: int, height: int, limits: ImageLimits) -> None:
+    """Refuse a declared size above the pixel limit (or an empty one)."""
+    if width <= 0 or height <= 0:
+        raise ImageRefused("broken")
+    if width * height > limits.max_pixels:
+        raise ImageRefused(
+            "too_many_pixels",
+            megapixels=round(width * height / 1_000_000, 1),
+            limit_megapixels=round(limits.max_pixels / 1_000_000, 1),
+        )
+
+
+# --- metadata read before stripping --------------------------------------------------------------
+
+
+def _ratio(value: Any) -> float:
+    """An EXIF rational (IFDRational or a (num, den) pair) as a float; NaN when undefined."""
+    if isinstance(value, tuple) and len(value) == 2:
+        num, den = value
+        return float(num) / float(den) if den else math.nan
+    return float(value)
+
+
+def _dms(value: Any) -> float:
+    """Degrees, minutes, seconds (three rationals) as decimal degrees."""
+    if isinstance(value, tuple) and len(value) == 3:
+        deg, minutes, seconds = (_ratio(v) for v in value)
+        return deg + minutes / 60 + seconds / 3600
+    return _ratio(value)
+
+
+def _text(value: Any) -> str:
+    """An EXIF ASCII value as stripped upper-case text."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    return str(value).strip("\x00 ").upper()
+
+
+def read_gps(exif: Image.Exif) -> GpsFix | None:
+    """The GPS position in EXIF (S and W negative), with its accuracy when given; else None."""
+    try:
+        gps = exif.get_ifd(0x8825)
+    except Exception:  # noqa: BLE001 - a malformed GPS IFD is no position, not a broken photo
+        return None
+    if not gps or 2 not in gps or 4 not in gps:
+        return None
+    try:
+        lat, lon = _dms(gps[2]), _dms(gps[4])
+        if _text(gps.get(1, "N")) == "S":
+            lat = -lat
+        if _text(gps.get(3, "E")) == "W":
+            lon = -lon
+        accuracy: float | None = None
+        if 31 in gps:  # GPSHPositioningError, metres
+            accuracy = _ratio(gps[31])
+            if not math.isfinite(accuracy) or accuracy < 0:
+                accuracy = None
+    except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
+        return None
+    return GpsFix(lat=round(lat, 7), lon=round(lon, 7), accuracy_m=accuracy)
+
+
+def read_taken_on(exif: Image.Exif) -> date | None:
+    """The day of EXIF DateTimeOriginal ('YYYY:MM:DD HH:MM:SS'), when present and valid."""
+    try:
+        value = exif.get_ifd(0x8769).get(0x9003)
+    except Exception:  # noqa: BLE001 - a malformed Exif IFD just has no date
+        return None
+    if not value:
+        return None
+    match = re.match(r"\s*(\d{4})[:\-](\d{2})[:\-](\d{2})", _text(value))
+    if not match:
+        return None
+    try:
+        taken = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+    return taken if taken.year >= 1826 else None  # the first photograph; older is a bad clock
+
+
+# --- pixels --------------------------------------------------------------------------------------
+
+
+def _fit_size(width: int, height: int, longest: int) -> tuple[int, int]:
+    """The size that fits within longest on its longer side, never larger than the source."""
+    scale = min(1.0, longest / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _working_mode(im: Image.Image) -> Image.Image:
+    """Pixels in one of L, LA, RGB, RGBA, CMYK (8 bits), with alpha only where there is some."""
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        return im
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # Pillow clips 16-bit grey to 255 on convert('L'): scale the range down instead.
+        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if mode == "F":
+        return im.convert("L")
+    if mode == "1":
+        return im.convert("L")
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in im.info
+        return im.convert("RGBA" if has_alpha else "RGB")
+    if mode in ("RGBX", "YCbCr", "LAB", "HSV"):
+        return im.convert("RGB")
+    if mode in ("RGBa", "La"):
+        return im.convert("RGBA" if mode == "RGBa" else "LA")
+    return im.convert("RGBA" if "A" in mode else "RGB")
+
+
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    """The sRGB profile (built once)."""
+    global _SRGB
+    if _SRGB is None:
+        _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    return _SRGB
+
+
+_SRGB: ImageCms.ImageCmsProfile | None = None
+
+
+def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """RGB or RGBA pixels in sRGB: the embedded profile applied, then dropped."""
+    alpha = im.getchannel("A") if im.mode in ("LA", "RGBA") else None
+    base = im.convert({"LA": "L", "RGBA": "RGB"}.get(im.mode, im.mode)) if alpha else im
+    converted: Image.Image | None = None
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            if source.profile.xcolor_space.strip() == base.mode.replace("L", "GRAY"):
+                converted = ImageCms.profileToProfile(
+                    base,
+                    source,
+                    _srgb_profile(),
+                    renderingIntent=ImageCms.Intent.PERCEPTUAL,
+                    outputMode="RGB",
+                )
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            converted = None  # an unusable profile: take the pixels as sRGB
+    if converted is None:
+        converted = base.convert("RGB")
+    if alpha is not None and alpha.getextrema()[0] < 255:
+        converted.putalpha(alpha)
+    return converted
+
+
+def _encode(im: Image.Image, fmt: str, quality: int | None = None) -> Rendition:
+    """Encode pixels alone: a fresh image, no EXIF/XMP/ICC/comment can come along."""
+    if fmt == "jpeg" and im.mode != "RGB":
+        flat = Image.new("RGB", im.size, (255, 255, 255))
+        flat.paste(im, mask=im.getchannel("A") if "A" in im.mode else None)
+        im = flat
+    im.info.clear()  # Pillow copies comment/xmp/icc from info into some encoders
+    buffer = io.BytesIO()
+    if fmt == "webp":
+        im.save(buffer, "WEBP", quality=quality or 80, method=2, exif=b"", xmp=b"")
+    else:
+        im.save(
+            buffer,
+            "JPEG",
+            quality=quality or 85,
+            optimize=True,
+            progressive=True,
+            exif=b"",
+            icc_profile=None,
+        )
+    return Rendition(
+        data=buffer.getvalue(),
+        width=im.width,
+        height=im.height,
+        fmt=fmt,
+        content_type=_CONTENT_TYPE[fmt],
+    )
+
+
+def _open(data: bytes, fmt: str, limits: ImageLimits) -> Image.Image:
+    """Open lazily with only the sniffed format allowed; check the pixel count before decoding."""
+    if fmt == "heif":
+        _register_heif()
+    try:
+        im = Image.open(io.BytesIO(data), formats=[_PIL_FORMAT[fmt]])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRefused(
+            "too_many_pixels",
+            megapixels=None,
+            limit_megapixels=round(limits.max_pixels / 1_000_000, 1),
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - any failure to parse the header is a broken file
+        raise ImageRefused("broken") from exc
+    _check_pixels(im.width, im.height, limits)
+    if getattr(im, "n_frames", 1) > 1 or getattr(im, "is_animated", False):
+        raise ImageRefused("animated")
+    return im
+
+
 def process_image(data: bytes, limits: ImageLimits) -> ProcessedImage:
     """Check, orient, strip and re-encode one uploaded image (raises ImageRefused)."""
-    raise NotImplementedError
+    if not data:
+        raise ImageRefused("empty")
+    if len(data) > limits.max_bytes:
+        raise ImageRefused("too_large", limit_mb=round(limits.max_bytes / (1024 * 1024), 1))
+    if limits.fmt not in _CONTENT_TYPE:
+        raise ValueError(f"unsupported output format {limits.fmt!r}")
+    data = bytes(data)
+    fmt = _sniff(data)
+    _check_structure(data, fmt, limits)
+    opened = im = _open(data, fmt, limits)
+    source_size = im.size
+    try:
+        exif = im.getexif()
+        gps, taken_on = read_gps(exif), read_taken_on(exif)
+    except Exception:  # noqa: BLE001 - unreadable EXIF: no position, no date
+        gps, taken_on = None, None
+    icc = im.info.get("icc_profile") or None
+    try:
+        if fmt == "jpeg" and not limits.keep_original:
+            # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT when the display size
+            # allows: the largest saving of the whole pipeline for big photos.
+            # Sizes here are as stored, before orientation: draft works on the stored frame.
+            im.draft(None, _fit_size(*source_size, limits.display_px))
+        im.load()
+        im = ImageOps.exif_transpose(im) or im
+        working = _working_mode(im)
+        display_src = working
+        if max(working.size) > limits.display_px:
+            display_src = working.resize(
+                _fit_size(*working.size, limits.display_px),
+                Image.Resampling.LANCZOS,
+                reducing_gap=3.0,
+            )
+        display_img = _to_srgb(display_src, icc)
+        thumb_img = display_img
+        if max(display_img.size) > limits.thumb_px:
+            thumb_img = display_img.resize(
+                _fit_size(*display_img.size, limits.thumb_px),
+                Image.Resampling.LANCZOS,
+                reducing_gap=3.0,
+            )
+        display = _encode(display_img, limits.fmt)
+        thumb = _encode(thumb_img, limits.fmt)
+        original = None
+        if limits.keep_original:
+            original_fmt = limits.fmt
+            if max(working.size) > _WEBP_MAX_SIDE:
+                original_fmt = "jpeg"
+            original = _encode(_to_srgb(working, icc), original_fmt, quality=92)
+    except ImageRefused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRefused(
+            "too_many_pixels",
+            megapixels=round(source_size[0] * source_size[1] / 1_000_000, 1),
+            limit_megapixels=round(limits.max_pixels / 1_000_000, 1),
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - truncated or corrupt pixel data
+        raise ImageRefused("broken") from exc
+    finally:
+        opened.close()
+    return ProcessedImage(
+        source_format=fmt,
+        thumb=thumb,
+        display=display,
+        original=original,
+        gps=gps,
+        taken_on=taken_on,
+        extra={"source_width": source_size[0], "source_height": source_size[1]},
+    )
