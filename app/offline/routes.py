@@ -41,6 +41,7 @@ from app.traces.messages import geometry_message
 from app.web import _tile_origins
 from geo.crs import parse_typed
 from geo.errors import GeometryError
+from geo.maps import vendor_assets
 
 bp = Blueprint("offline", __name__)
 
@@ -108,11 +109,28 @@ def _shell_assets() -> list[str]:
     files = [
         "css/app.css", "css/projects.css", "css/revisions.css", "css/comments.css",
         "css/export.css", "css/imports.css", "css/newtrace.css", "css/map.css",
-        "css/search.css", "css/offline.css", "js/offline.js", "js/new-trace.js",
-        "js/map-search.js", "icons/icon-192.png",
+        "css/search.css", "css/offline.css", "css/photos.css", "js/offline.js",
+        "js/offline-register.js", "js/new-trace.js", "js/photos-form.js", "js/map-search.js",
+        "js/previews.js", "icons/icon-192.png",
     ]  # fmt: skip
     folder = Path(current_app.static_folder or "static")
     return [url_for("static", filename=name) for name in files if (folder / name).is_file()]
+
+
+def _unversioned_assets() -> list[str]:
+    """Folium's links (Leaflet, Leaflet.draw, the map script) and their images, by plain URL.
+
+    They carry no ?v= (geo/maps.py builds them on the bare folder), so the worker keeps them
+    in its release-named runtime cache from the start: the map then opens offline even when
+    the first visit happened before the worker was in control.
+    """
+    base = url_for("static", filename="").rstrip("/")
+    urls = [url for group in vendor_assets(base).values() for _name, url in group]
+    folder = Path(current_app.static_folder or "static")
+    for image in sorted(folder.glob("vendor/*/images/*")):
+        if image.is_file():
+            urls.append(f"{base}/{image.relative_to(folder).as_posix()}")
+    return urls
 
 
 @bp.get("/sw.js")
@@ -123,6 +141,7 @@ def service_worker() -> Response:
         "offline/sw.js",
         release=release(),
         shell=_shell_assets(),
+        runtime=_unversioned_assets(),
         offline_url=url_for("offline.offline_page"),
         pages=list(OFFLINE_PAGES),
         tile_limit=TILE_CACHE_LIMIT,

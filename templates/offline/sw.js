@@ -15,6 +15,7 @@
 
 var RELEASE = {{ release|tojson }};
 var SHELL = {{ shell|tojson }};
+var RUNTIME = {{ runtime|tojson }};
 var OFFLINE_URL = {{ offline_url|tojson }};
 var PAGES = {{ pages|tojson }};
 var TILE_LIMIT = {{ tile_limit|tojson }};
@@ -42,6 +43,7 @@ var tilePuts = 0;
 self.addEventListener("install", function (event) {
   event.waitUntil(Promise.all([
     caches.open(STATIC_CACHE).then(function (cache) { return cache.addAll(SHELL); }),
+    caches.open(RUNTIME_CACHE).then(function (cache) { return cache.addAll(RUNTIME); }),
     caches.open(PAGE_CACHE).then(function (cache) { return cache.add(OFFLINE_URL); })
   ]).then(function () { return self.skipWaiting(); }));
 });

@@ -117,6 +117,7 @@ def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
     # Reloaded without a signal: the worker serves the page, the outbox still holds the entry.
     page.reload()
     page.wait_for_selector("#outbox[data-outbox-ready]", state="attached")
+    page.wait_for_selector("body[data-new-trace=ready]")  # Leaflet and the form, from the worker
     assert _entries(page) == ["waiting"]
     assert page.locator(".outbox-title").inner_text() == "Fangstgrop ved Storvatnet"
     assert _traces(app) == []

@@ -75,7 +75,7 @@ def test_pages_link_the_manifest_register_the_worker_and_version_their_assets(
     html = response.get_data(as_text=True)
     assert '<link rel="manifest" href="/manifest.webmanifest">' in html
     assert '<meta name="theme-color" content="#7a3e00">' in html
-    assert 'navigator.serviceWorker.register("/sw.js"' in html
+    assert "/static/js/offline-register.js?v=" in html
     assert response.headers["X-Heritage-Release"] == release
     ours = re.findall(r'(?:href|src)="(/static/(?:css|js|icons)/[^"]+)"', html)
     # heritage-map.js is one of Folium's links (geo/maps.py builds them on the bare folder).
