@@ -126,7 +126,8 @@ warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 _PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "heif": "HEIF"}
 _CONTENT_TYPE = {"webp": "image/webp", "jpeg": "image/jpeg"}
 _WEBP_MAX_SIDE = 16383  # the WebP format cannot hold a larger side
-_HTML_MARKERS = re.compile(rb"<(?:html|script|svg|body|iframe|!doctype)", re.IGNORECASE)
+# A tag name needs a delimiter after it to mean markup (fewer chance matches in binary data).
+_HTML_MARKERS = re.compile(rb"<(?:html|script|svg|body|iframe)[\s/>]|<!doctype\s", re.IGNORECASE)
 _ZIP_EOCD = b"PK\x05\x06"
 _ZIP_TAIL = 65536 + 22  # the end record sits within the last 64 KiB comment + its own 22 bytes
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
@@ -149,6 +150,9 @@ class _Shape:
     width: int | None = None
     height: int | None = None
     animated: bool = False
+    # (start, end) of compressed pixel data: random bytes in which a marker may occur by
+    # chance (a 4-letter one about once per 500 MB), so markers are looked for elsewhere.
+    pixels: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _sniff(data: bytes) -> str:
@@ -201,15 +205,18 @@ def _jpeg_shape(data: bytes) -> _Shape:
                 shape.width = int.from_bytes(data[pos + 7 : pos + 9], "big")
         pos += 2 + length
         if marker == 0xDA:  # start of scan: skip entropy data to the next real marker
+            start = pos
             while True:
                 pos = data.find(b"\xff", pos)
                 if pos < 0 or pos + 1 >= n:
+                    shape.pixels.append((start, n))
                     return shape  # truncated: the decoder will say so
                 following = data[pos + 1]
                 if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
                     pos += 1 if following == 0xFF else 2
                     continue
                 break
+            shape.pixels.append((start, pos))
     return shape
 
 
@@ -231,6 +238,8 @@ def _png_shape(data: bytes) -> _Shape:
             shape.animated = True
         elif kind == b"IDAT":
             seen_idat = True
+        if kind in (b"IDAT", b"fdAT"):
+            shape.pixels.append((pos + 8, pos + 8 + length))
         pos += 12 + length
         if kind == b"IEND":
             shape.end = pos
@@ -261,6 +270,8 @@ def _webp_shape(data: bytes) -> _Shape:
             bits = int.from_bytes(body[1:5], "little")
             shape.width = (bits & 0x3FFF) + 1
             shape.height = ((bits >> 14) & 0x3FFF) + 1
+        if kind in (b"VP8 ", b"VP8L", b"ALPH", b"ANMF"):
+            shape.pixels.append((pos + 8, pos + 8 + length))
         pos += 8 + length + (length & 1)
     return shape
 
@@ -287,6 +298,8 @@ def _heif_shape(data: bytes) -> _Shape:
             shape.animated = True  # an image sequence (HEIC "live"/burst), not a still
         if kind == b"ftyp" and data[pos + 8 : pos + 12] in _HEIF_SEQUENCE_BRANDS:
             shape.animated = True
+        if kind == b"mdat":
+            shape.pixels.append((pos + header, pos + size))
         pos += size
     # A last box running past the end is a cut-off file (the decoder says 'broken').
     shape.end = pos if pos <= n else None
@@ -313,18 +326,28 @@ def _allowed_trailer(fmt: str, tail: bytes) -> bool:
 
 def _check_structure(data: bytes, fmt: str, limits: ImageLimits) -> _Shape:
     """Refuse polyglots, animation and pixel bombs from the bytes alone, before decoding."""
-    found = _HTML_MARKERS.search(data)
-    if found is not None:
-        kind = "svg" if found.group(0).lower() == b"<svg" else "html"
-        raise ImageRefused("polyglot", kind=kind)
-    if data.rfind(_ZIP_EOCD, max(0, len(data) - _ZIP_TAIL)) >= 0:
-        raise ImageRefused("polyglot", kind="zip")
     try:
         shape = _SHAPERS[fmt](data)
     except (IndexError, ValueError, struct.error) as exc:
         if isinstance(exc, ImageRefused):
             raise
         raise ImageRefused("broken") from exc
+    # Everything but compressed pixels: headers, metadata, comments and anything trailing.
+    regions, previous = [], 0
+    for start, end in shape.pixels:
+        if start > previous:
+            regions.append((previous, start))
+        previous = max(previous, end)
+    regions.append((previous, len(data)))
+    zip_window = len(data) - _ZIP_TAIL
+    for start, end in regions:
+        found = _HTML_MARKERS.search(data, start, end)
+        if found is not None:
+            kind = "svg" if found.group(0)[:4].lower() == b"<svg" else "html"
+            raise ImageRefused("polyglot", kind=kind)
+        # A ZIP reader looks for the end record in the last 64 KiB; it cannot sit in pixels.
+        if end > zip_window and data.find(_ZIP_EOCD, max(start, zip_window), end) >= 0:
+            raise ImageRefused("polyglot", kind="zip")
     if shape.end is None or shape.end > len(data):
         raise ImageRefused("broken")  # no end marker (IEND, EOI, last box): cut short
     if shape.end < len(data):

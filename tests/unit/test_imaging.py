@@ -718,3 +718,18 @@ def test_random_sizes_and_modes_give_clean_fitting_renditions(
         # JPEG decodes at a reduced scale first, so the short side may round one pixel apart.
         assert abs(rendition.width - max(1, round(shown_w * scale))) <= 1
         assert abs(rendition.height - max(1, round(shown_h * scale))) <= 1
+
+
+def test_markers_by_chance_in_pixel_data_are_not_polyglots() -> None:
+    """Markup bytes inside compressed pixels (here stored IDAT) are pixels, not a document;
+    the same bytes in a text chunk are refused."""
+    row = b"<svg <html><body><script>PK\x05\x06"
+    rows = b"".join(b"\0" + row for _ in range(4))
+    stored = png_raw(len(row), 4, 8, 0, zlib.compress(rows, 0))
+    assert b"<svg " in stored and b"PK\x05\x06" in stored
+    assert_all_clean(process_image(stored, SMALL))
+    iend = stored.rindex(b"IEND") - 4
+    with_text = stored[:iend] + png_chunk(b"tEXt", b"Comment\0<html><p>x") + stored[iend:]
+    assert refused(with_text).params == {"kind": "html"}
+    with_zip = stored[:iend] + png_chunk(b"tEXt", b"Comment\0PK\x05\x06" + 18 * b"\0")
+    assert refused(with_zip + stored[iend:]).params == {"kind": "zip"}
