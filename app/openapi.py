@@ -17,6 +17,7 @@ from app.openapi_schemas import (
     position_schema,
 )
 from app.params import PG_INT_MAX
+from app.photos.openapi import photo_paths, photo_schemas
 
 _NUMBER = r"-?[0-9]{1,3}(\.[0-9]{1,7})?"
 
@@ -255,6 +256,7 @@ def openapi_document(
                     },
                 }
             },
+            **photo_paths(),  # photos: app/photos/openapi.py
             "/api/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -275,6 +277,7 @@ def openapi_document(
             },
             "schemas": {
                 "Problem": PROBLEM_SCHEMA,
+                **photo_schemas(),  # photos: app/photos/openapi.py
                 "Position": position_schema(),
                 "Created": {
                     "type": "object",

@@ -35,7 +35,15 @@ from werkzeug.wrappers import Response
 from app.access import can_moderate, can_view, viewer_of
 from app.auth.sessions import user_rate_key
 from app.db import AppSession, db
-from app.errors import Forbidden, NotFound, ValidationFailed, problem, status_title
+from app.errors import (
+    DomainError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    domain_problem,
+    problem,
+    status_title,
+)
 from app.limits import limiter
 from app.media.storage import current_storage
 from app.models import Photo, PhotoStatus, Trace, User
@@ -125,6 +133,18 @@ def _too_large(_error: RequestEntityTooLarge) -> tuple[Any, int]:
 def _refused(error: PhotoRefused) -> tuple[Any, int]:
     trace_id = (request.view_args or {}).get("trace_id")
     return _refusal(error, trace_id if isinstance(trace_id, int) else None)
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError) -> tuple[Any, int]:
+    """Problem details when the client asks for JSON (Accept), else a page naming each problem."""
+    if _wants_json():
+        return domain_problem(error)
+    detail = ""
+    if isinstance(error, ValidationFailed):
+        detail = " ".join(message for messages in error.errors.values() for message in messages)
+    page = render_template("error.html", status=error.status, title=error.message, detail=detail)
+    return page, error.status
 
 
 def _read_upload() -> bytes:

@@ -15,6 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import ExifTags, Image
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from app.media.storage import storage_for
 from app.models import Photo, PhotoStatus, Trace, User
@@ -141,12 +143,29 @@ def upload(
     content_type: str = "image/jpeg",
 ) -> Any:
     """POST /api/photos with one file, as the new-trace form's script does."""
+    body, content = multipart({"file": (io.BytesIO(data), filename, content_type)})
     return client.post(
         "/api/photos",
-        data={"file": (io.BytesIO(data), filename, content_type)},
+        data=body,
         headers={"X-CSRFToken": token, "Accept": "application/json"},
-        content_type="multipart/form-data",
+        content_type=content,
     )
+
+
+def multipart(fields: dict[str, Any]) -> tuple[bytes, str]:
+    """A multipart/form-data body in memory, and its Content-Type.
+
+    The test client spools bodies over 500 KB to a temporary file it never closes (a
+    ResourceWarning, an error here); built in memory, large uploads need no such file.
+    """
+    values = {
+        name: FileStorage(value[0], value[1], content_type=value[2] if len(value) > 2 else None)
+        if isinstance(value, tuple)
+        else value
+        for name, value in fields.items()
+    }
+    boundary, body = encode_multipart(values)
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def english(client: FlaskClient) -> None:
