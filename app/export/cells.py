@@ -10,6 +10,10 @@ rules, written once here, so our own CSV comes back exactly as it left (docs/csv
   take exactly one apostrophe off again: restore(neutralise(x)) == x for every text x.
 - Tags are joined with ';'; inside a tag, '\\' is written '\\\\' and ';' is written '\\;'.
   A backslash before any other character stands for itself, so ordinary files still read.
+- A trace's photos take one cell per attribute (photo_urls, photo_captions, ...), the values
+  in photo order joined with ' | '; inside a value, '\\' is written '\\\\' and '|' is written
+  '\\|'. Every photo has a value in every photo column (empty when it has none), so the n-th
+  caption belongs to the n-th URL.
 
 FORMULA_PATTERN is written in the syntax both Python's re and PostgreSQL's regular expressions
 read the same way (character-entry escapes only, no classes such as \\s whose meaning differs).
@@ -76,6 +80,50 @@ def split_tags(cell: str) -> list[str]:
     return [tag for tag in tags if tag]
 
 
+VALUE_SEPARATOR = " | "
+
+
+def join_values(values: Iterable[str]) -> str:
+    """Values in one cell: ' | ' between them, backslash before '|' and '\\' inside them."""
+    return VALUE_SEPARATOR.join(v.replace("\\", "\\\\").replace("|", "\\|") for v in values)
+
+
+def split_values(cell: str) -> list[str]:
+    """The values of one cell (join_values reversed); an empty cell holds none.
+
+    Pieces are cut at every '|' without a backslash before it, and the one space the
+    separator puts on each side of it is taken off again (empty values are kept: they hold
+    a photo's place in the list).
+    """
+    if cell == "":
+        return []
+    pieces: list[str] = []
+    current: list[str] = []
+    index = 0
+    while index < len(cell):
+        char = cell[index]
+        following = cell[index + 1] if index + 1 < len(cell) else ""
+        if char == "\\" and following in ("\\", "|"):
+            current.append(following)
+            index += 2
+            continue
+        if char == "|":
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        index += 1
+    pieces.append("".join(current))
+    last = len(pieces) - 1
+    for number, piece in enumerate(pieces):
+        if number < last and piece.endswith(" "):
+            piece = piece[:-1]
+        if number > 0 and piece.startswith(" "):
+            piece = piece[1:]
+        pieces[number] = piece
+    return pieces
+
+
 def sql_neutralise(expression: str) -> str:
     """SQL for neutralise() on a text expression (for the export's COPY statement)."""
     pattern = "'" + FORMULA_PATTERN.replace("'", "''") + "'"
@@ -85,6 +133,14 @@ def sql_neutralise(expression: str) -> str:
         f"(CASE WHEN strpos({first}, left({expression}, 1)) = 0 THEN {expression} "
         f"WHEN {expression} ~ {pattern} THEN '''' || {expression} ELSE {expression} END)"
     )
+
+
+def sql_join_values(member: str) -> str:
+    """SQL aggregate: join_values() over one member of the photo objects e(ph, n), in order."""
+    # member is a fixed name of ours, never input.
+    value = f"coalesce(e.ph->>'{member}', '')"
+    escaped = f"replace(replace({value}, '\\', '\\\\'), '|', '\\|')"
+    return f"coalesce(string_agg({escaped}, '{VALUE_SEPARATOR}' ORDER BY e.n), '')"
 
 
 def sql_join_tags(array: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, not_
 
 from app.db import db
-from app.export.cells import sql_join_tags, sql_neutralise
+from app.export.cells import sql_join_tags, sql_join_values, sql_neutralise
 from app.models import Trace
 from app.publication.features import ExportFilters, feature_query
 
@@ -68,6 +68,26 @@ _CSV_TEXT = (
     ("sensitive", "s.p->>'sensitive'"),
     ("source_uri", "s.p->>'source_uri'"),
     ("source_id", "s.p->>'source_id'"),
+    # The photos as links, one column per attribute (cells.join_values; docs/csv.md).
+    ("photo_urls", "ph.urls"),
+    ("photo_thumbnails", "ph.thumbnails"),
+    ("photo_captions", "ph.captions"),
+    ("photo_credits", "ph.credits"),
+    ("photo_licences", "ph.licences"),
+)
+# The photo cells of a row, from the same properties.photos the GeoJSON carries.
+_PHOTO_CELLS = (
+    ("urls", "href"),
+    ("thumbnails", "thumbnail"),
+    ("captions", "caption"),
+    ("credits", "credit"),
+    ("licences", "licence"),
+)
+# One pass over a row's photos gives all five cells (an aggregate always yields one row).
+_PHOTO_CELL_SQL = ", ".join(f"{sql_join_values(m)} AS {name}" for name, m in _PHOTO_CELLS)
+_PHOTO_LATERAL = (
+    f"CROSS JOIN LATERAL (SELECT {_PHOTO_CELL_SQL}\n"  # noqa: S608 - fixed text of ours
+    "  FROM jsonb_array_elements(s.p->'photos') WITH ORDINALITY AS e(ph, n) OFFSET 0) AS ph"
 )
 # The CSV reads each feature back (one jsonb parse per row, fenced by OFFSET 0 so it is not
 # repeated per column): the same properties, filters and location rule as the GeoJSON.
@@ -86,6 +106,9 @@ CROSS JOIN LATERAL (
     + """ AS tags
   OFFSET 0) AS s
 CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.g) AS pt OFFSET 0) AS t
+"""
+    + _PHOTO_LATERAL
+    + """
 ORDER BY fq.id
 ) TO STDOUT WITH (FORMAT csv, HEADER)"""
 )

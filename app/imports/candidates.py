@@ -11,11 +11,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask_babel import gettext
 from shapely.geometry.base import BaseGeometry
 
 from app.errors import ValidationFailed
+from app.export.cells import split_values
 from app.revisions.operations import normalise_tags
 from app.traces.messages import geometry_message
 from app.traces.validation import DESCRIPTION_MAX, LICENCES, SOURCES_MAX, TITLE_MAX
@@ -47,6 +49,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
     # Protection: our marker for a generalised position, and the protected flag.
     "location": ("location",),
     "sensitive": ("sensitive",),
+    # Photo links, kept as references (never fetched): GeoJSON's list, or the CSV's columns.
+    "photos": ("photos",),
+    "photo_urls": ("photo_urls",),
+    "photo_thumbnails": ("photo_thumbnails",),
+    "photo_captions": ("photo_captions",),
+    "photo_credits": ("photo_credits",),
+    "photo_licences": ("photo_licences",),
 }
 # The CSV export writes each term as <prefix>_code (and <prefix>_label): read as one term.
 TERM_COLUMNS = {
@@ -54,6 +63,21 @@ TERM_COLUMNS = {
     "period": "period",
     "condition": "condition",
     "dating_method": "dating_method",
+}
+# Photo references from a file: at most as many as a trace may have photos, each bounded
+# like our own photos' fields (app/models/photos.py).
+PHOTO_REFERENCES_MAX = 10
+PHOTO_URL_MAX = 500
+PHOTO_CAPTION_MAX = 300
+PHOTO_CREDIT_MAX = 200
+PHOTO_LICENCE_MAX = 32
+# The CSV export's photo columns, and the member of a GeoJSON photo each one holds.
+PHOTO_COLUMNS = {
+    "photo_urls": "href",
+    "photo_thumbnails": "thumbnail",
+    "photo_captions": "caption",
+    "photo_credits": "credit",
+    "photo_licences": "licence",
 }
 ATTRIBUTION_MAX = 300
 SOURCE_URI_MAX = 500
@@ -184,6 +208,7 @@ def clean_feature(
         fields[name] = _term(name, raw.get(name), vocabulary, errors)
     fields |= _provenance(raw, errors)
     fields |= _protection(raw, errors)
+    fields["photo_references"] = photo_references(raw, errors)
     shape = None
     if "geometry" in raw:
         try:
@@ -243,6 +268,87 @@ def _provenance(raw: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
         "source_id": source_id or None,
         "recorded_at": _recorded_at(raw.get("recorded_at"), errors),
     }
+
+
+def photo_references(raw: Mapping[str, Any], errors: list[str]) -> list[dict[str, Any]] | None:
+    """The file's photo links as references: http(s) addresses, bounded texts, at most 10.
+
+    GeoJSON gives `photos` (our export's list of objects); CSV gives the photo_* columns,
+    whose n-th values belong together (cells.join_values). Nothing is fetched: the trace
+    keeps the addresses, and exports and the trace page show them as links.
+    """
+    given = raw.get("photos")
+    if _blank(given) and not _blank(raw.get("photo_urls")):
+        given = _photos_from_columns(raw, errors)
+    if given is None or given == [] or _blank(given):
+        return None
+    if not isinstance(given, list) or not all(isinstance(p, dict) for p in given):
+        errors.append(gettext("photos must be a list of objects with href, caption and credit."))
+        return None
+    if len(given) > PHOTO_REFERENCES_MAX:
+        errors.append(gettext("The feature has %(count)s photos; at most %(limit)s can be kept.",
+                              count=len(given), limit=PHOTO_REFERENCES_MAX))  # fmt: skip
+        return None
+    references = []
+    for number, photo in enumerate(given, 1):
+        href = _photo_url(photo.get("href"), number, errors, required=True)
+        thumbnail = _photo_url(photo.get("thumbnail"), number, errors, required=False)
+        reference: dict[str, Any] = {"href": href, "thumbnail": thumbnail}
+        for name, label, limit in (
+            ("caption", gettext("caption"), PHOTO_CAPTION_MAX),
+            ("credit", gettext("credit"), PHOTO_CREDIT_MAX),
+            ("licence", gettext("licence"), PHOTO_LICENCE_MAX),
+        ):
+            text = " ".join(_text(photo.get(name), label, errors).split())
+            if len(text) > limit:
+                errors.append(gettext(
+                    "Photo %(number)s: the %(field)s is longer than %(limit)s characters.",
+                    number=number, field=label, limit=limit,
+                ))  # fmt: skip
+            reference[name] = text
+        references.append(reference)
+    return references
+
+
+def _photos_from_columns(raw: Mapping[str, Any], errors: list[str]) -> list[dict[str, Any]]:
+    """Photo objects from the CSV's photo_* columns, the n-th value of each belonging together."""
+    columns = {
+        member: split_values(raw[column]) if isinstance(raw.get(column), str) else []
+        for column, member in PHOTO_COLUMNS.items()
+    }
+    count = len(columns["href"])
+    if any(len(values) > count for values in columns.values()):
+        errors.append(gettext("The photo columns hold more values than photo_urls has addresses."))
+    return [
+        {member: values[i] if i < len(values) else "" for member, values in columns.items()}
+        for i in range(count)
+    ]
+
+
+def _photo_url(value: Any, number: int, errors: list[str], required: bool) -> str | None:
+    """An absolute http(s) address without spaces, or None when optional and missing."""
+    if _blank(value):
+        if required:
+            errors.append(gettext("Photo %(number)s has no address (href).", number=number))
+        return None
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        parts = urlsplit(text) if text else None
+    except ValueError:  # such as an unclosed [ in the host
+        parts = None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https")
+        or not parts.netloc
+        or len(text) > PHOTO_URL_MAX
+        or any(ch.isspace() or not ch.isprintable() for ch in text)
+    ):
+        errors.append(gettext(
+            "Photo %(number)s: the address must be an http(s) address of at most %(limit)s "
+            "characters.", number=number, limit=PHOTO_URL_MAX,
+        ))  # fmt: skip
+        return None
+    return text
 
 
 def _recorded_at(value: Any, errors: list[str]) -> str | None:

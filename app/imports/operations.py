@@ -161,7 +161,7 @@ def _trace(
     }
     assert candidate.shape is not None
     recorded_at = fields.get("recorded_at")
-    return Trace(
+    trace = Trace(
         project_id=project.id,
         author_id=librarian.id,
         title=fields["title"],
@@ -187,3 +187,8 @@ def _trace(
         decided_by_id=librarian.id,
         decided_at=now,
     )
+    if fields.get("photo_references"):
+        # Links to the source's photos, kept as given (validated, never fetched); without
+        # any the column stays SQL NULL rather than JSON null.
+        trace.photo_references = fields["photo_references"]
+    return trace

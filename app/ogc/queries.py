@@ -216,7 +216,8 @@ def collection_exists(collection_id: str) -> bool:
 
 
 def _features(precise: ColumnElement[bool], base_url: str, filters: ExportFilters) -> Select:
-    return feature_query(precise, base_url, filters).add_columns(
+    # Each feature carries links to its photos (rel enclosure and preview), as OGC items do.
+    return feature_query(precise, base_url, filters, links=True).add_columns(
         and_(Trace.is_sensitive, precise).label("sensitive_precise")
     )
 

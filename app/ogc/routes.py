@@ -342,7 +342,8 @@ def item(collection_id: str, feature_id: str) -> Response | str:
     links = _self_links("item", html, GEOJSON, collection_id=collection_id, feature_id=feature_id)
     links.append(_link(_url("collection", collection_id=collection_id), "collection", JSON,
                        gettext("The collection")))  # fmt: skip
-    feature["links"] = links
+    # The photos' enclosure and preview links, built with the feature, follow our own.
+    feature["links"] = links + feature.get("links", [])
     if html:
         return _page("item.html", links, collection_id=collection_id, feature=feature)
     return _json(feature, GEOJSON)

@@ -22,13 +22,15 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
 )
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
 from sqlalchemy.orm import aliased
 
 from app.access import display_geometry, located_in
 from app.bbox import in_box
-from app.models import Membership, Project, Scheme, Term, Trace, TraceStatus, User
+from app.models import Membership, Photo, Project, Scheme, Term, Trace, TraceStatus, User
+from app.photos.queries import public_photo_condition
 
 
 @dataclass
@@ -70,8 +72,104 @@ def _term_json(term):  # noqa: ANN001, ANN202 - an aliased Term and a SQL expres
     )
 
 
-def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFilters) -> Select:
-    """SELECT id, feature-json-text for approved traces matching filters, ordered by id."""
+def photos_json(precise: ColumnElement[bool], base_url: str):  # noqa: ANN201 - SQL expression
+    """JSON list of the trace's photos the receiver may see, as links, in their order.
+
+    Our own photos (the photos backend's rule, app.photos.queries.public_photo_condition)
+    with absolute addresses of the app's stable photo URLs; a trace without any that carries
+    photo links from an import gets those instead, marked "reference": true. References of a
+    protected site go only to receivers who see it precisely: their captions may describe
+    the place, and no moderator here has looked at them.
+    """
+    base = base_url.rstrip("/")
+    address = lambda size: func.concat(base, "/photos/", Photo.id, "/", size)  # noqa: E731
+    photo = func.json_build_object(
+        "href", address("display"),
+        "thumbnail", address("thumb"),
+        "caption", Photo.caption,
+        "credit", Photo.credit,
+        "licence", Photo.licence,
+        "taken_on", Photo.taken_on,
+        "width", Photo.width,
+        "height", Photo.height,
+        "type", func.concat("image/", Photo.image_format),
+    )  # fmt: skip
+    # Correlated per trace: an index scan of ix_photos_trace (trace_id, position) each.
+    own = (
+        select(func.json_agg(aggregate_order_by(photo, Photo.position, Photo.id)))
+        .where(public_photo_condition(precise))
+        .correlate(Trace)
+        .scalar_subquery()
+    )
+    element = (
+        func.jsonb_array_elements(Trace.photo_references)
+        .table_valued("value", with_ordinality="n")
+        .render_derived(name="ref")
+    )
+    value = element.c.value
+    reference = func.json_build_object(
+        "href", value.op("->>")("href"),
+        "thumbnail", value.op("->>")("thumbnail"),
+        "caption", value.op("->>")("caption"),
+        "credit", value.op("->>")("credit"),
+        "licence", value.op("->>")("licence"),
+        "reference", true(),
+    )  # fmt: skip
+    references = (
+        select(func.json_agg(aggregate_order_by(reference, element.c.n)))
+        .select_from(element)
+        .where(or_(not_(Trace.is_sensitive), precise))
+        .correlate(Trace)
+        .scalar_subquery()
+    )
+    # Most traces have no references (SQL NULL, or JSON null when an ORM write gave None):
+    # skip that subquery for them.
+    imported = case((func.jsonb_typeof(Trace.photo_references) == "array", references))
+    return func.coalesce(own, imported, cast(literal("[]"), _json_type()))
+
+
+def photo_links(photos):  # noqa: ANN001, ANN201 - SQL expressions
+    """OGC links of a photos JSON list: rel enclosure (display size) and preview (thumbnail)."""
+    photo = (
+        func.json_array_elements(photos)
+        .table_valued("value", with_ordinality="n")
+        .render_derived(name="ph")
+    )
+    value = photo.c.value
+
+    def link(member: str, rel: str):  # noqa: ANN202 - a SQL expression
+        return func.json_strip_nulls(func.json_build_object(
+            "href", value.op("->>")(member),
+            "rel", rel,
+            "type", value.op("->>")("type"),
+            "title", value.op("->>")("caption"),
+        ))  # fmt: skip
+
+    pair = (
+        func.json_array_elements(
+            func.json_build_array(link("href", "enclosure"), link("thumbnail", "preview"))
+        )
+        .table_valued("value", with_ordinality="k")
+        .render_derived(name="pair")
+    )
+    found = (
+        select(func.json_agg(aggregate_order_by(pair.c.value, photo.c.n, pair.c.k)))
+        .select_from(photo)
+        .join(pair, true())
+        # A reference without a thumbnail has no preview.
+        .where(pair.c.value.op("->>")("href").is_not(None))
+        .scalar_subquery()
+    )
+    return func.coalesce(found, cast(literal("[]"), _json_type()))
+
+
+def feature_query(
+    precise: ColumnElement[bool], base_url: str, filters: ExportFilters, links: bool = False
+) -> Select:
+    """SELECT id, feature-json-text for approved traces matching filters, ordered by id.
+
+    links: the feature also carries OGC `links` to its photos (enclosure and preview).
+    """
     ttype, period, condition, dating = (aliased(Term) for _ in range(4))
     author = aliased(User)
     # The approver's latest role in the project: one pass over the (small) memberships table,
@@ -122,9 +220,9 @@ def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFi
         # Whether the site is protected, also in a precise delivery, so that an import of it
         # stays protected (the public learns nothing new: its position says "generalised").
         "sensitive", Trace.is_sensitive,
-        "photos", func.json_build_array(),
+        "photos", photos_json(precise, base_url),
     )  # fmt: skip
-    feature = func.json_build_object(
+    members = [
         "type", "Feature",
         "id", Trace.id,
         # RFC 7946 right-hand rule: outer rings counter-clockwise, whatever was stored.
@@ -132,7 +230,11 @@ def feature_query(precise: ColumnElement[bool], base_url: str, filters: ExportFi
             func.ST_AsGeoJSON(_right_hand(display_geometry(precise)), 7), _json_type()
         ),
         "properties", properties,
-    )  # fmt: skip
+    ]  # fmt: skip
+    if links:
+        # A second look at the photos (an index probe), only for the OGC API's small pages.
+        members += ["links", photo_links(photos_json(precise, base_url))]
+    feature = func.json_build_object(*members)
     query = (
         select(Trace.id, cast(feature, String).label("feature"))
         .join(Project, Project.id == Trace.project_id)

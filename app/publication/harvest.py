@@ -2,7 +2,9 @@
 
 The database keeps the two halves true on every write path (migration 20261130a1b2):
 traces.updated_at moves whenever anything a harvester receives changes (text, terms and their
-labels, sensitivity and so the shown location, status, project, licence, ...), and a trace
+labels, sensitivity and so the shown location, status, project, licence, and its photos: one
+added, approved, rejected, edited or removed, by the photos trigger of migration
+20261202a1b2, so the next harvest fetches the new photo links), and a trace
 that leaves the public set (withdrawn, deleted, rejected after approval, merged as a duplicate,
 erased, moved to another project) leaves a tombstone in publication_removals.
 
