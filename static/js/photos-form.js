@@ -308,8 +308,9 @@
     if (record.preview) { URL.revokeObjectURL(record.preview); record.preview = null; }
     show(record);
     var busy = records.some(function (r) { return r.item.status === "uploading"; });
-    announce(fill(ui.labels.uploaded, { name: item.name }) +
-             (busy ? "" : records.length > 1 ? " " + ui.labels.uploadedAll : ""), "ok");
+    announce(busy ? fill(ui.labels.uploaded, { name: item.name }) :
+             records.length > 1 ? ui.labels.uploadedAll : fill(ui.labels.uploaded, { name: item.name }),
+             "ok");
     if (records.indexOf(record) === 0 && answer.gps) { offer(answer.gps); }
     changed();
   }
@@ -378,7 +379,7 @@
     ui.offer.hidden = false;
     ui.section.setAttribute("data-offer", "shown");
     // Said as well as shown, without taking the focus from what the resident is typing.
-    announce((ui.status.textContent + " " + ui.labels.offer + " " + where).trim(), "ok");
+    announce((ui.status.textContent + " " + ui.labels.offerSaid).trim(), "ok");
   }
 
   function hideOffer() {

@@ -22,6 +22,7 @@ from app.db import db
 from app.models import Photo, PhotoStatus, Trace
 from tests.browser.conftest import login, screenshot
 from tests.browser.test_accessibility import _violations
+from tests.serving import ARTIFACTS
 
 HOENSVATNET = (59.74512, 9.91234)  # Øvre Eiker
 ALTA = (69.96891, 23.27153)
@@ -87,7 +88,7 @@ def _open_form(new_page: Callable[..., Any], *, mobile: bool = False, **extra: A
     page.wait_for_load_state("load")
     page.locator("button[name=lang][value=en]").click()
     # The choice is a post and a redirect: the next goto must not overtake it.
-    page.wait_for_selector("html[lang=en]", state="attached")
+    page.wait_for_selector("html[lang=en]", state="attached", timeout=30_000)
     page.wait_for_load_state("load")
     page.goto("/traces/new")
     page.wait_for_selector("body[data-new-trace=ready]")
@@ -108,6 +109,12 @@ def _wait_uploaded(page: Any, count: int) -> None:
         arg=count,
         timeout=30_000,
     )
+
+
+def _view_shot(page: Any, name: str) -> None:
+    """A screenshot of the viewport (the sticky map column shows beside the photos)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def _photos_field(page: Any) -> list[dict[str, Any]]:
@@ -150,7 +157,7 @@ def test_phone_heic_with_gps_offers_the_place_and_shows_the_thumbnail(
     assert "59.74512° N, 9.91234° E" in text and "about 8 m" in text
     assert _geometry(page) is None
     assert page.locator(".leaflet-marker-icon.leaflet-marker-draggable").count() == 0
-    assert "use the position" in page.locator("#photos-status").inner_text()
+    assert "place where it was taken" in page.locator("#photos-status").inner_text()
     screenshot(page, "photo-form-offer-phone")
 
     page.get_by_role("button", name="Use this position").click()
@@ -190,6 +197,17 @@ def test_phone_heic_with_gps_offers_the_place_and_shows_the_thumbnail(
     )
     assert image.get_attribute("alt") == "Kullgropa sett fra sør"
     screenshot(page, "photo-form-submitted-phone")
+    trace_url = page.url
+
+    # The edit form lists the photo the trace has (counted against the limit).
+    page.goto(trace_url + "/edit")
+    page.wait_for_selector("#photos-form[data-photos-ready]")
+    assert page.locator("#photos-form").get_attribute("data-existing") == "1"
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.photo-existing img')]"
+        ".some(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert page.locator("#photos-json").input_value() == ""
     with app.app_context():
         trace = db.session.execute(select(Trace)).scalar_one()
         point = to_shape(trace.geom)
@@ -325,11 +343,11 @@ def test_the_form_with_photos_and_the_offer_has_no_axe_violations(
     page.locator("#photo-offer").wait_for(state="visible")
     page.wait_for_selector("body[data-map-state=ready]")
     assert _violations(page) == []
-    page.locator("#photos-form").scroll_into_view_if_needed()
-    screenshot(page, "photo-form-offer-desktop")
+    page.evaluate("document.getElementById('photos-form').scrollIntoView()")
+    _view_shot(page, "photo-form-offer-desktop")
     page.get_by_role("button", name="Use this position").click()
     page.wait_for_function("() => document.getElementById('geometry').value.includes('Point')")
-    screenshot(page, "photo-form-with-photos-desktop")
+    _view_shot(page, "photo-form-with-photos-desktop")
     assert _violations(page) == []
     assert watch.page_errors == []
 
