@@ -311,7 +311,7 @@
     announce(busy ? fill(ui.labels.uploaded, { name: item.name }) :
              records.length > 1 ? ui.labels.uploadedAll : fill(ui.labels.uploaded, { name: item.name }),
              "ok");
-    if (records.indexOf(record) === 0 && answer.gps) { offer(answer.gps); }
+    if (records.indexOf(record) === 0 && answer.gps) { offer(answer.gps, item.name); }
     changed();
   }
 
@@ -362,7 +362,7 @@
 
   function formatDegrees(value) { return (Math.round(value * 100000) / 100000).toFixed(5); }
 
-  function offer(gps) {
+  function offer(gps, name) {
     var api = window.heritageNewTrace;
     if (offered || !api || !ui.offer) { return; }
     var lat = Number(gps.lat), lon = Number(gps.lon);
@@ -379,7 +379,7 @@
     ui.offer.hidden = false;
     ui.section.setAttribute("data-offer", "shown");
     // Said as well as shown, without taking the focus from what the resident is typing.
-    announce((ui.status.textContent + " " + ui.labels.offerSaid).trim(), "ok");
+    announce((ui.status.textContent + " " + fill(ui.labels.offerSaid, { name: name })).trim(), "ok");
   }
 
   function hideOffer() {
