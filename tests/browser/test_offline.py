@@ -273,10 +273,12 @@ def test_a_new_release_is_not_hidden_by_the_old_worker(
             page.goto(base + "/")
             css = page.locator("link[rel=stylesheet][href*='app.css']").get_attribute("href")
             assert css.endswith("?v=rel-b")
-            page.wait_for_function(
-                "() => caches.keys().then(k => !k.some(n => n.endsWith('rel-a')))",
-                timeout=20_000,
-            )
+            # The new worker installs (the browser checks /sw.js on navigation) and activates:
+            # the old release's caches go. page.evaluate awaits the promise; poll it.
+            deadline = time.monotonic() + 20
+            while any("rel-a" in name for name in _caches(page)):
+                assert time.monotonic() < deadline, _caches(page)
+                page.wait_for_timeout(200)
             page.reload()
             assert _worker_release(page) == "rel-b"
             names = _caches(page)
