@@ -12,4 +12,7 @@ if ! .venv/bin/python -c "import tipg, uvicorn, wordfreq" 2>/dev/null; then
   .venv/bin/pip install --quiet tipg "uvicorn[standard]" wordfreq
 fi
 mkdir -p .bench
+# Photos (issue 9): the intake pipeline per 12 MP JPEG and HEIC and POST /api/photos throughput;
+# cheap, so QUICK runs it too. Report in .bench/photos.json.
+env -u DATABASE_URL .venv/bin/python -m tests.bench.bench_photos
 exec env -u DATABASE_URL .venv/bin/python -m tests.bench.bench_main
