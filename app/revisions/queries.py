@@ -23,9 +23,17 @@ from sqlalchemy import Boolean, ColumnElement, Integer, exists, func, literal_co
 
 from app.access import can_moderate, precise_allowed
 from app.db import db
-from app.models import Revision, Term, Trace, TraceStatus, User
+from app.models import Photo, Revision, Term, Trace, TraceStatus, User
 from app.params import PG_INT_MAX
-from app.revisions.diff import TERM_FIELDS, Change, diff_snapshots, term_ids
+from app.photos.queries import can_view_photo, photo_url
+from app.revisions.diff import (
+    TERM_FIELDS,
+    Change,
+    diff_snapshots,
+    photo_changes,
+    photo_ids,
+    term_ids,
+)
 from app.text import render_markdown
 from app.traces.messages import status_label
 
@@ -54,6 +62,14 @@ FIELD_LABELS = {
     "status": lazy_gettext("Status"),
     "tags": lazy_gettext("Tags"),
     "geometry": lazy_gettext("Place on the map"),
+    "photos": lazy_gettext("Photos"),
+}
+# Comments the application writes for changes of photos (app.photos.operations), shown translated.
+PHOTO_COMMENTS = {
+    "photo added": lazy_gettext("Photo added"),
+    "photos added": lazy_gettext("Photos added"),
+    "photo changed": lazy_gettext("Photo details changed"),
+    "photo removed": lazy_gettext("Photo removed"),
 }
 SENSITIVITY_LABELS = {
     "rules": lazy_gettext("Location protection: follows the rules for its type and period"),
@@ -70,10 +86,34 @@ class Audience:
     precise: bool  # the recorded shapes; otherwise each version's generalised point only
     staff: bool  # moderators in scope and admins: every editor's name
     messages: bool  # moderators' messages to the author: for the author and the moderators
+    viewer: User | None = field(default=None, compare=False, repr=False)  # for photo access
 
     def may_name(self, editor_id: int | None, consents: bool) -> bool:
         """An editor's name only with their consent, to themselves, or to the moderators."""
         return consents or self.staff or (editor_id is not None and editor_id == self.viewer_id)
+
+
+@dataclass(frozen=True)
+class PhotoView:
+    """A photo a revision added, removed or recaptioned, as this viewer may see it.
+
+    ``caption`` is the one recorded then; empty when the viewer may not read it (a photo
+    not yet approved, or removed since, is described only to its author and moderators).
+    ``thumbnail`` only when the viewer may see the photo itself (can_view_photo).
+    """
+
+    caption: str
+    thumbnail: str | None
+    removed_since: bool
+
+
+@dataclass(frozen=True)
+class PhotoChangeView:
+    """The photos one revision added, removed and gave a new caption."""
+
+    added: list[PhotoView]
+    removed: list[PhotoView]
+    recaptioned: list[PhotoView]
 
 
 @dataclass(frozen=True)
@@ -86,6 +126,7 @@ class ChangeView:
     after: str
     before_html: Markup | None = None
     after_html: Markup | None = None
+    photos: PhotoChangeView | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +140,8 @@ class HistoryEntry:
     changes: list[ChangeView]
     first: bool  # no earlier revision to compare with
     message: str = ""  # a moderator's message to the author, only for those who may read it
+    # A revert: photos the reverted-to version had that were removed since (not brought back).
+    photos_not_restored: list[PhotoView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -149,6 +192,7 @@ def audience(viewer: User | None, trace: Trace) -> Audience:
         precise=bool(allowed) or not ever_sensitive(trace),
         staff=staff,
         messages=staff or own,
+        viewer=viewer,
     )
 
 
@@ -174,8 +218,10 @@ def history(trace_id: int, locale: str, audience: Audience, limit: int = HISTORY
         for i in range(min(limit, len(rows)))
     ]
     labels = term_labels(set().union(*(term_ids(d) for d in diffs)), locale)
+    shown = rows[: len(diffs)]
+    photos = _photos(set().union(*(photo_ids(d) for d in diffs), *map(_gone_ids, shown)))
     entries = [
-        _entry(row, changes, labels, audience, first=i + 1 >= len(rows), with_html=False)
+        _entry(row, changes, labels, audience, photos, first=i + 1 >= len(rows), with_html=False)
         for i, (row, changes) in enumerate(zip(rows, diffs, strict=False))
     ]
     return History(entries, more=len(rows) > limit)
@@ -199,8 +245,11 @@ def revision_detail(
         _snapshot(previous, audience) if previous else None, _snapshot(current, audience)
     )
     labels = term_labels(term_ids(changes), locale)
+    photos = _photos(photo_ids(changes) | _gone_ids(current))
     return RevisionDetail(
-        entry=_entry(current, changes, labels, audience, first=previous is None, with_html=True),
+        entry=_entry(
+            current, changes, labels, audience, photos, first=previous is None, with_html=True
+        ),
         previous_version=previous.version if previous else None,
         geometry=to_shape(current.geom),
         previous_geometry=to_shape(previous.geom) if previous else None,
@@ -259,11 +308,44 @@ def _snapshot(row: Any, audience: Audience) -> Mapping[str, Any]:
     return {**row.snapshot, "geometry": mapping(to_shape(row.geom))}
 
 
+def _photos(ids: set[int]) -> dict[int, Photo]:
+    """The photos that still exist among these ids (one query for the whole page)."""
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.execute(select(Photo).where(Photo.id.in_(ids))).scalars()}
+
+
+def _gone_ids(row: Any) -> set[int]:
+    """The ids a revert recorded as not brought back (see edit_operations.revert_trace)."""
+    return {p["id"] for p in _not_restored(row) if isinstance(p.get("id"), int)}
+
+
+def _not_restored(row: Any) -> list[dict[str, Any]]:
+    value = (row.snapshot or {}).get("photos_not_restored")
+    return [p for p in value if isinstance(p, dict)] if isinstance(value, list) else []
+
+
+def _photo_view(
+    recorded: Mapping[str, Any], photos: dict[int, Photo], audience: Audience
+) -> PhotoView:
+    """One recorded photo as this audience may see it: the picture only with can_view_photo."""
+    photo_id = recorded.get("id")
+    photo = photos.get(photo_id) if isinstance(photo_id, int) else None
+    visible = photo is not None and can_view_photo(audience.viewer, photo)
+    caption = str(recorded.get("caption") or "") if visible or audience.messages else ""
+    return PhotoView(
+        caption=caption,
+        thumbnail=photo_url(photo, "thumb") if visible and photo is not None else None,
+        removed_since=photo is None,
+    )
+
+
 def _entry(
     row: Any,
     changes: list[Change],
     labels: dict[int, str],
     audience: Audience,
+    photos: dict[int, Photo],
     *,
     first: bool,
     with_html: bool,
@@ -280,9 +362,10 @@ def _entry(
         created_at=row.created_at,
         editor_name=name,
         comment=comment,
-        changes=[_view(change, labels, with_html) for change in changes],
+        changes=[_view(change, labels, with_html, photos, audience) for change in changes],
         first=first,
         message=message if audience.messages else "",
+        photos_not_restored=[_photo_view(p, photos, audience) for p in _not_restored(row)],
     )
 
 
@@ -295,6 +378,8 @@ def _comment(raw: str, changes: list[Change]) -> tuple[str, str]:
     """
     if raw == "submitted":
         return gettext("Submitted for approval"), ""
+    if raw in PHOTO_COMMENTS:
+        return str(PHOTO_COMMENTS[raw]), ""
     match = REVERTED.fullmatch(raw)
     if match:
         return gettext("Reverted to version %(version)s", version=match.group(1)), ""
@@ -316,12 +401,26 @@ def _decision_label(status: Any) -> str:
     return gettext("Decision: %(status)s", status=label)
 
 
-def _view(change: Change, labels: dict[int, str], with_html: bool) -> ChangeView:
+def _view(
+    change: Change,
+    labels: dict[int, str],
+    with_html: bool,
+    photos: dict[int, Photo],
+    audience: Audience,
+) -> ChangeView:
+    label = str(FIELD_LABELS[change.field])
+    if change.field == "photos":
+        done = photo_changes(change.before, change.after)
+        views = [
+            [_photo_view(p, photos, audience) for p in group]
+            for group in (done.added, done.removed, done.recaptioned)
+        ]
+        return ChangeView(change.field, label, "", "", photos=PhotoChangeView(*views))
     before, after = (_text(change.field, v, labels) for v in (change.before, change.after))
     html: tuple[Markup | None, Markup | None] = (None, None)
     if with_html and change.field == "description":
         html = (render_markdown(before), render_markdown(after))
-    return ChangeView(change.field, str(FIELD_LABELS[change.field]), before, after, *html)
+    return ChangeView(change.field, label, before, after, *html)
 
 
 def _text(name: str, value: Any, labels: dict[int, str]) -> str:

@@ -16,9 +16,11 @@ from app.access import can_view, sees_precisely, viewer_of
 from app.auth.sessions import might_be_signed_in, submission_rate_limit, user_rate_key
 from app.errors import DomainError, NotFound, ValidationFailed, problem
 from app.limits import limiter
+from app.models import Trace
 from app.openapi import openapi_document
-from app.traces import operations, queries, tiles
-from app.traces.validation import TERM_FIELDS, clean_submission
+from app.traces import queries, submissions, tiles
+from app.traces.operations import recorded_photos
+from app.traces.validation import TERM_FIELDS
 from geo import cells
 from geo.geojson import feature, geometry_to_geojson
 
@@ -146,7 +148,12 @@ def _map_filters() -> tiles.MapFilter:
 @bp.post("/traces")
 @limiter.limit(submission_rate_limit, key_func=user_rate_key)
 def create_trace() -> tuple[Response, int]:
-    """Submit a trace as a GeoJSON Feature; 201 with its URL, or 4xx problem details."""
+    """Submit a trace as a GeoJSON Feature; 201 with its URL, or 4xx problem details.
+
+    ``properties.photos`` attaches staged uploads (POST /api/photos). With an
+    ``Idempotency-Key`` header (or ``properties.submission_key``) a resend by the same author
+    answers 200 with the trace the first request made, never a second trace.
+    """
     if not current_user.is_authenticated:
         raise NotAuthenticated(gettext("Log in to submit traces."))
     payload = _json_body()
@@ -159,9 +166,26 @@ def create_trace() -> tuple[Response, int]:
         properties = {}
     if not isinstance(properties, dict):
         raise ValidationFailed({"properties": [gettext("properties must be an object.")]})
+    key = submissions.clean_key(_idempotency_key(properties))
+    existing = submissions.already_submitted(current_user, key)
+    if existing is not None:
+        return _created(existing, 200)
     raw = {name: properties.get(name) for name in WRITABLE}
-    submission = clean_submission(raw, payload.get("geometry"))
-    trace = operations.submit_trace(current_user, submission)
+    submission, photos = submissions.clean_with_photos(
+        raw, payload.get("geometry"), properties.get("photos")
+    )
+    done = submissions.submit(current_user, submission, photos, key)
+    return _created(done.trace, 201 if done.created else 200)
+
+
+def _idempotency_key(properties: dict[str, Any]) -> Any:
+    """The Idempotency-Key header, else properties.submission_key (the header wins)."""
+    header = request.headers.get("Idempotency-Key")
+    return header if header is not None else properties.get("submission_key")
+
+
+def _created(trace: Trace, status: int) -> tuple[Response, int]:
+    """The answer to a submission: 201 for a new trace, 200 for one a resend already made."""
     url = url_for("traces.show", trace_id=trace.id, _external=True)
     response = jsonify(
         {
@@ -170,10 +194,11 @@ def create_trace() -> tuple[Response, int]:
             "api_url": url_for("api.get_trace", trace_id=trace.id, _external=True),
             "status": trace.status.value,
             "version": trace.version,
+            "photos": [photo["id"] for photo in recorded_photos(trace)],
         }
     )
     response.headers["Location"] = url
-    return response, 201
+    return response, status
 
 
 @bp.get("/traces/<int:trace_id>")

@@ -22,8 +22,9 @@ from app.db import db
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Revision, Trace, User
 from app.params import PG_INT_MAX
+from app.photos.operations import PhotoSpec, attach_photos
 from app.traces.compare import same_geometry, same_tags
-from app.traces.operations import record_revision
+from app.traces.operations import record_revision, recorded_photos
 from app.traces.validation import Submission
 from app.validation import FieldErrors, clean_text, strip_controls
 
@@ -80,11 +81,13 @@ def update_trace(
     expected_version: int | None,
     comment: str,
     tags: list[str] | None = None,
+    photos: list[PhotoSpec] | None = None,
 ) -> Revision | None:
     """Apply a checked edit as a new revision; None when nothing changed.
 
     ``tags`` None leaves the tags alone; only moderators may pass a list. The project never
-    changes here, whatever the submission names.
+    changes here, whatever the submission names. ``photos`` are staged uploads of the editor
+    to attach (app.photos.operations.attach_photos), recorded in the same revision.
     """
     if not can_edit(editor, trace):
         raise Forbidden(gettext("You may not edit this trace."))
@@ -105,7 +108,14 @@ def update_trace(
     if tags is not None:
         values["tags"] = normalise_tags(tags)
     return _apply(
-        editor, trace, values, submission.geometry, comment, "trace.edited", check_scope=True
+        editor,
+        trace,
+        values,
+        submission.geometry,
+        comment,
+        "trace.edited",
+        check_scope=True,
+        photos=photos or [],
     )
 
 
@@ -121,7 +131,7 @@ def revert_trace(
         raise NotFound(gettext("No such version of this trace."))
     # Snapshots written before tags were recorded have no "tags": those stay as they are.
     values = {name: target.snapshot[name] for name in WRITABLE if name in target.snapshot}
-    return _apply(
+    revision = _apply(
         editor,
         trace,
         values,
@@ -131,6 +141,24 @@ def revert_trace(
         check_scope=False,  # librarians revert anywhere in their project
         reverted_to=version,
     )
+    gone = photos_not_restored(trace, target)
+    if revision is not None and gone:
+        # The history says so on this revision: a revert restores fields, never deleted photos
+        # (their files are gone, and a removal may have been deliberate).
+        revision.snapshot = {**revision.snapshot, "photos_not_restored": gone}
+        db.session.flush()
+    return revision
+
+
+def photos_not_restored(trace: Trace, target: Revision) -> list[dict[str, Any]]:
+    """The photos ``target`` recorded that the trace no longer has ([{"id", "caption"}])."""
+    now = {photo["id"] for photo in recorded_photos(trace)}
+    return [p for p in target.snapshot.get("photos") or [] if p.get("id") not in now]
+
+
+def revision_of(trace: Trace, version: int) -> Revision | None:
+    """One revision of the trace by its version number (None: no such version)."""
+    return _revision(trace.id, version)
 
 
 def _revision(trace_id: int, version: int) -> Revision | None:
@@ -159,12 +187,14 @@ def _apply(
     action: str,
     *,
     check_scope: bool,
+    photos: list[PhotoSpec] | None = None,
     **details: Any,
 ) -> Revision | None:
-    """Write the allow-listed values that differ, bump the version, record revision and audit."""
+    """Write the allow-listed values that differ, attach photos, bump the version, record
+    the revision and the audit event."""
     changed = [name for name in WRITABLE if name in values and _differs(trace, name, values[name])]
     moved = not same_geometry(to_shape(trace.geom), geometry)
-    if not changed and not moved:
+    if not changed and not moved and not photos:
         return None
     for name in changed:
         setattr(trace, name, list(values[name]) if name == "tags" else values[name])
@@ -177,8 +207,10 @@ def _apply(
         raise Conflict(gettext("Someone else changed this trace while you were editing.")) from None
     if moved and check_scope:
         _check_still_in_scope(editor, trace)
+    if photos:
+        attach_photos(trace, editor, photos)  # before the revision, which records them
     revision = record_revision(trace, editor, _clean_comment(comment))
-    fields = changed + (["geometry"] if moved else [])
+    fields = changed + (["geometry"] if moved else []) + (["photos"] if photos else [])
     audit.record(
         editor,
         action,

@@ -12,6 +12,7 @@ from app.db import db
 from app.errors import Conflict, ValidationFailed
 from app.maps import drawing_map
 from app.models import Trace, User
+from app.photos.queries import visible_photos
 from app.traces import edit_operations, queries
 from app.traces.blueprint import bp
 from app.traces.forms import (
@@ -23,7 +24,7 @@ from app.traces.forms import (
     submitted_geometry,
     typed_place,
 )
-from app.traces.validation import clean_submission
+from app.traces.submissions import clean_with_photos
 
 
 @bp.route("/<int:trace_id>/edit", methods=["GET", "POST"])
@@ -44,9 +45,10 @@ def edit(trace_id: int) -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         typed = typed_place(form, typed_wins=True)
         try:
-            submission = clean_submission(
+            submission, photos = clean_with_photos(
                 form.submitted_fields(),
                 submitted_geometry(form, typed_wins=True),
+                form.photos.data,
                 project=trace.project,  # an edit never moves a trace to another project
             )
             revision = edit_operations.update_trace(
@@ -56,6 +58,7 @@ def edit(trace_id: int) -> str | Response | tuple[str, int]:
                 expected_version(form.version.data),
                 form.comment.data or "",
                 tags=split_tags(form.tags.data) if moderator else None,
+                photos=photos,
             )
         except ValidationFailed as error:
             db.session.rollback()  # a refused edit may have been flushed already
@@ -70,7 +73,13 @@ def edit(trace_id: int) -> str | Response | tuple[str, int]:
             return redirect(url_for("traces.show", trace_id=trace_id))
     status = 422 if form.errors else 200
     page_map = drawing_map("geometry", form.geometry.data or "")
-    return render_template("traces/edit.html", form=form, trace=trace, page_map=page_map), status
+    return render_template(
+        "traces/edit.html",
+        form=form,
+        trace=trace,
+        page_map=page_map,
+        existing_photos=visible_photos(trace, editor),
+    ), status
 
 
 @bp.post("/<int:trace_id>/revert/<int:version>")
@@ -91,6 +100,16 @@ def revert(trace_id: int, version: int) -> Response | tuple[str, int]:
         flash(gettext("Version %(version)s is the same as now; nothing changed.", version=version))
     else:
         flash(gettext("Reverted to version %(version)s.", version=version), "success")
+    target = edit_operations.revision_of(trace, version)
+    if target is not None and edit_operations.photos_not_restored(trace, target):
+        flash(
+            gettext(
+                "Photos that version %(version)s had and that were removed since are not "
+                "brought back: reverting restores the text and the place only.",
+                version=version,
+            ),
+            "info",
+        )
     return redirect(url_for("revisions.history", trace_id=trace_id))
 
 

@@ -35,6 +35,19 @@ from geo.errors import GeometryError
 from geo.geojson import geometry_to_geojson
 
 
+class PhotoListField(HiddenField):
+    """The JSON list of staged photos to attach, written by the photos part of the form.
+
+    Its own type (not "HiddenField") so that the error summary names it "Photos" and links to
+    the photos section (id ``photos-section``) instead of the map. The input itself is written
+    by templates/photos/_form_photos.html (name="photos").
+    """
+
+
+class SubmissionKeyField(HiddenField):
+    """The browser's idempotency key (a UUID); its own type for the same reason as photos."""
+
+
 class TraceForm(FlaskForm):
     """Where, what and when; the server validates everything again in clean_submission."""
 
@@ -71,6 +84,9 @@ class TraceForm(FlaskForm):
         default=LICENCES[0],
     )
     geometry = HiddenField()
+    photos = PhotoListField(_l("Photos"), id="photos-section")
+    # Written by the page's script; a resend with the same key gives the trace already made.
+    submission_key = SubmissionKeyField(_l("Sending key"), id="submission_key")
     # Shown only when the place is outside the chosen project's area (app/traces/placement.py).
     confirm_outside_area = BooleanField()
     coord_system = SelectField(
@@ -148,6 +164,7 @@ class EditTraceForm(TraceForm):
 
     # No validator: a missing or garbled version is a conflict (reload), not a field error.
     version = HiddenField()
+    submission_key = None  # an edit changes one known trace: nothing to send twice
     comment = TextAreaField(
         _l("What did you change, and why?"),
         validators=[Optional(), Length(max=COMMENT_MAX)],

@@ -6,10 +6,11 @@ import logging
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import func
+from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 
 from app.db import db
-from app.models import Revision, Trace, TraceStatus, User
+from app.models import Photo, PhotoStatus, Revision, Trace, TraceStatus, User
 from app.traces.placement import place
 from app.traces.validation import Submission
 from geo.geojson import geometry_to_geojson
@@ -17,10 +18,27 @@ from geo.geojson import geometry_to_geojson
 log = logging.getLogger(__name__)
 
 
+# The photos a revision records: those on the trace that anyone may ever see (staged ones are
+# nobody's yet, rejected ones are gone for the history); a comment's photo is the comment's.
+RECORDED_PHOTO_STATES = (PhotoStatus.PENDING, PhotoStatus.APPROVED)
+
+
 def submit_trace(author: User, submission: Submission) -> Trace:
     """Store a resident's new trace as pending, with its first revision.
 
     The place and the project must agree (placement.place): the same rule for form and API.
+    With photos or an idempotency key, app.traces.submissions.submit does the same in steps.
+    """
+    trace = new_trace(author, submission)
+    record_revision(trace, author, comment="submitted")
+    return trace
+
+
+def new_trace(author: User, submission: Submission, submission_key: str | None = None) -> Trace:
+    """Insert a new pending trace (flushed, no revision yet: the caller records it).
+
+    ``submission_key`` is unique per author (uq_traces_submission_key): a second insert with
+    the same key raises IntegrityError at this flush.
     """
     project = place(submission.project, submission.geometry, submission.confirm_outside_area)
     terms = submission.terms
@@ -38,10 +56,10 @@ def submit_trace(author: User, submission: Submission) -> Trace:
         dating_method_id=_id(terms.get("dating_method")),
         status=TraceStatus.PENDING,
         submitted_at=func.now(),
+        submission_key=submission_key,
     )
     db.session.add(trace)
     db.session.flush()
-    record_revision(trace, author, comment="submitted")
     log.info(
         "trace submitted: trace=%s project=%s author=%s", trace.id, trace.project_id, author.id
     )
@@ -65,7 +83,7 @@ def record_revision(trace: Trace, editor: User | None, comment: str = "") -> Rev
 
 
 def snapshot(trace: Trace) -> dict[str, Any]:
-    """Every field of a trace as plain JSON, geometry included."""
+    """Every field of a trace as plain JSON, geometry and photos (id and caption) included."""
     return {
         "title": trace.title,
         "description": trace.description,
@@ -81,7 +99,24 @@ def snapshot(trace: Trace) -> dict[str, Any]:
         "is_sensitive": trace.is_sensitive,
         "tags": list(trace.tags or []),
         "geometry": geometry_to_geojson(to_shape(trace.geom)),
+        "photos": recorded_photos(trace),
     }
+
+
+def recorded_photos(trace: Trace) -> list[dict[str, Any]]:
+    """The trace's photos as a revision records them: [{"id", "caption"}] in their order."""
+    # The trace's own session: a snapshot taken outside a request (CLI, tests) reads there.
+    session = object_session(trace) or db.session
+    rows = session.execute(
+        select(Photo.id, Photo.caption)
+        .where(
+            Photo.trace_id == trace.id,
+            Photo.comment_id.is_(None),
+            Photo.status.in_(RECORDED_PHOTO_STATES),
+        )
+        .order_by(Photo.position, Photo.id)
+    )
+    return [{"id": row.id, "caption": row.caption} for row in rows]
 
 
 def _id(term: Any) -> int | None:

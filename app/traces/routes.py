@@ -21,13 +21,13 @@ from app.auth.sessions import submission_rate_limit, user_rate_key
 from app.errors import ValidationFailed
 from app.limits import limiter
 from app.maps import detail_map, drawing_map
+from app.models import Trace
 from app.photos import queries as photo_queries
 from app.text import render_markdown
-from app.traces import edit_routes, operations, queries
+from app.traces import edit_routes, queries, submissions
 from app.traces.blueprint import bp
 from app.traces.forms import TraceForm, show_errors, submitted_geometry, typed_place
 from app.traces.placement import OutsideProjectArea, project_bounds
-from app.traces.validation import clean_submission
 
 __all__ = ["bp", "edit_routes"]  # importing edit_routes adds edit and revert to bp
 
@@ -56,13 +56,24 @@ def new() -> str | Response | tuple[str, int]:
     outside = False
     if form.validate_on_submit():
         try:
+            key = submissions.clean_key(form.submission_key.data)
+            # A resend (double tap, the outbox after a lost answer) finds the trace it made.
+            existing = submissions.already_submitted(current_user, key)
+            if existing is not None:
+                return _sent_before(existing)
             geometry = submitted_geometry(form, typed_wins=False)
-            submission = clean_submission(form.submitted_fields(), geometry)
-            trace = operations.submit_trace(current_user, submission)
+            submission, photos = submissions.clean_with_photos(
+                form.submitted_fields(), geometry, form.photos.data
+            )
+            done = submissions.submit(current_user, submission, photos, key)
+        except submissions.BadSubmissionKey as error:
+            form.submission_key.errors = [error.message]
         except ValidationFailed as error:
             outside = isinstance(error, OutsideProjectArea)
             show_errors(form, error.errors, typed=typed_place(form, typed_wins=False))
         else:
+            if not done.created:  # lost a race against its own resend
+                return _sent_before(done.trace)
             flash(
                 gettext(
                     "Thank you! Your trace is saved and waits for a librarian to check it. "
@@ -70,7 +81,7 @@ def new() -> str | Response | tuple[str, int]:
                 ),
                 "success",
             )
-            return redirect(url_for("traces.show", trace_id=trace.id))
+            return redirect(url_for("traces.show", trace_id=done.trace.id))
     status = 422 if form.errors else 200
     page_map = drawing_map("geometry", form.geometry.data or "")
     return render_template(
@@ -82,6 +93,12 @@ def new() -> str | Response | tuple[str, int]:
         project_areas=project_bounds(projects),
         show_confirm=outside or bool(request.form.get("confirm_outside_area")),
     ), status
+
+
+def _sent_before(trace: Trace) -> Response:
+    """Redirect to the trace a resend of the same submission already made."""
+    flash(gettext("This trace was already sent; here it is."), "info")
+    return redirect(url_for("traces.show", trace_id=trace.id))
 
 
 def parse_view(raw: str | None) -> str | None:
