@@ -553,7 +553,9 @@ def _open(data: bytes, fmt: str, limits: ImageLimits) -> Image.Image:
     except Exception as exc:  # noqa: BLE001 - any failure to parse the header is a broken file
         raise ImageRefused("broken") from exc
     _check_pixels(im.width, im.height, limits)
-    if getattr(im, "n_frames", 1) > 1 or getattr(im, "is_animated", False):
+    # A JPEG with MPF pictures (depth maps, previews that phones add) opens as Pillow's "MPO"
+    # with several frames: those are not animation, and only the first is ever decoded.
+    if im.format != "MPO" and (getattr(im, "n_frames", 1) > 1 or getattr(im, "is_animated", False)):
         raise ImageRefused("animated")
     return im
 

@@ -423,6 +423,16 @@ def test_trailing_data_after_the_image_is_refused() -> None:
         assert refused(data + tail).params == {"kind": "trailing"}, data[:12]
 
 
+def test_multi_picture_jpeg_is_a_photo_not_an_animation() -> None:
+    """A phone's MPF JPEG (a second, smaller picture after the first) gives the first one."""
+    first, second = picture((200, 100)), Image.new("RGB", (100, 50), (0, 0, 200))
+    buffer = io.BytesIO()
+    first.save(buffer, "MPO", save_all=True, append_images=[second])
+    result = process_image(buffer.getvalue(), ImageLimits())
+    assert (result.display.width, result.display.height) == (200, 100)
+    assert_all_clean(result)
+
+
 def test_camera_trailers_after_a_jpeg_are_tolerated() -> None:
     """Padding, an MPF secondary JPEG or a Motion Photo's MP4 after EOI: accepted, dropped."""
     mp4 = struct.pack(">I", 24) + b"ftypmp42" + b"\0\0\0\0mp42isom" + b"\0" * 100
