@@ -308,14 +308,14 @@ class NewPhotos:
     total: int
 
 
-def new_photos(user: User, project: Project) -> NewPhotos:
+def _new_photo_conditions(user: User, project: Project) -> list:
     """Pending photos on approved traces of the project in the user's scope (ix_photos_pending).
 
     The same scope as the trace queue (curators not on their own traces); the photos'
     visibility rule applies on top.
     """
     role, scope = _scope(user, project)
-    where = [
+    return [
         Photo.status == PhotoStatus.PENDING,
         Photo.comment_id.is_(None),
         Trace.project_id == project.id,
@@ -324,8 +324,24 @@ def new_photos(user: User, project: Project) -> NewPhotos:
         _own_excluded(user, role),
         visible_photo_condition(user),
     ]
-    base = select(Photo.trace_id).join(Trace, Trace.id == Photo.trace_id).where(*where)
-    total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+
+
+def new_photo_count(user: User, project: Project) -> int:
+    """How many photos added later to approved traces wait for this user in the project."""
+    return int(
+        db.session.execute(
+            select(func.count())
+            .select_from(Photo)
+            .join(Trace, Trace.id == Photo.trace_id)
+            .where(*_new_photo_conditions(user, project))
+        ).scalar_one()
+    )
+
+
+def new_photos(user: User, project: Project) -> NewPhotos:
+    """Photos added later to approved traces, waiting, grouped by trace (oldest first)."""
+    where = _new_photo_conditions(user, project)
+    total = new_photo_count(user, project)
     if not total:
         return NewPhotos([], 0)
     first = (

@@ -33,7 +33,10 @@ def index() -> str:
     """The projects this user moderates, with how many entries wait in each."""
     projects = moderated_projects(current_user)
     counts = {p.id: queries.pending_count(current_user, p) for p in projects}  # (n, capped)
-    return render_template("moderation/index.html", projects=projects, counts=counts)
+    photo_counts = {p.id: queries.new_photo_count(current_user, p) for p in projects}
+    return render_template(
+        "moderation/index.html", projects=projects, counts=counts, photo_counts=photo_counts
+    )
 
 
 @bp.get("/<slug>")

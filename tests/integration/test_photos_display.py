@@ -345,6 +345,8 @@ def test_queue_shows_thumbnails_and_decides_per_photo(
     also = add_photo(author, token, place["trace"], caption="Enda en")
     page = moderator.get(queue_url).get_data(as_text=True)
     assert "2 new photos wait" in page
+    index = moderator.get("/moderation/").get_data(as_text=True)
+    assert f'href="{queue_url}#new-photos">2 new photos</a>' in index
     block = page[page.find(f'id="new-photos-{place["trace"].id}"') :]
     assert "New photos on" in block and f'src="/photos/{later}/thumb"' in block
     assert f'src="/photos/{also}/thumb"' in block
