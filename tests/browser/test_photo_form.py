@@ -85,12 +85,15 @@ def _open_form(new_page: Callable[..., Any], *, mobile: bool = False, **extra: A
     """Log in as the resident, choose English, and open the new-trace form."""
     page = new_page(mobile=mobile, **extra)
     login(page, "resident@example.org")
-    page.wait_for_load_state("load")
-    page.locator("button[name=lang][value=en]").click()
-    # The choice is a post and a redirect: the next goto must not overtake it.
-    page.wait_for_selector("html[lang=en]", state="attached", timeout=30_000)
-    page.wait_for_load_state("load")
+    # The choice lives in the session: chosen on a page with no requests of its own in flight
+    # (the map's data requests save the session too, and the last one written wins).
+    page.goto("/projects")
+    page.wait_for_load_state("networkidle")
+    token = page.locator("meta[name=csrf-token]").get_attribute("content")
+    answer = page.request.post("/language", form={"csrf_token": token, "lang": "en", "next": "/"})
+    assert answer.ok, answer.status
     page.goto("/traces/new")
+    assert page.locator("html").get_attribute("lang") == "en"
     page.wait_for_selector("body[data-new-trace=ready]")
     page.wait_for_selector("#photos-form[data-photos-ready]")
     return page
