@@ -590,10 +590,12 @@ def process_image(data: bytes, limits: ImageLimits) -> ProcessedImage:
         working = _working_mode(im)
         display_src = working
         if max(working.size) > limits.display_px:
+            # reducing_gap=1.0: a box reduction by the whole factor first (as JPEG's DCT draft
+            # does), then Lanczos for the rest: 0.07 s instead of 0.21 s CPU for a 12 MP HEIC.
             display_src = working.resize(
                 _fit_size(*working.size, limits.display_px),
                 Image.Resampling.LANCZOS,
-                reducing_gap=3.0,
+                reducing_gap=1.0,
             )
         display_img = _to_srgb(display_src, icc)
         thumb_img = display_img
