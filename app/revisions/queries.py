@@ -1,5 +1,6 @@
 """Reads for the history page: revisions newest first, what each changed, labels in the locale.
 
+How each change reads on the page (labels, comments, photos) is app/revisions/views.py.
 Every version is shown as the viewer may see the trace (docs/security.md, protected sites):
 who may not see a protected trace precisely sees each version's generalised point only, an
 editor's name only with their consent, and never a moderator's message to the author.
@@ -7,13 +8,12 @@ editor's name only with their consent, and never a moderator's message to the au
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 from geoalchemy2 import Geometry
 from geoalchemy2.shape import to_shape
 from markupsafe import Markup
@@ -23,59 +23,19 @@ from sqlalchemy import Boolean, ColumnElement, Integer, exists, func, literal_co
 
 from app.access import can_moderate, precise_allowed
 from app.db import db
-from app.models import Photo, Revision, Term, Trace, TraceStatus, User
+from app.models import Photo, Revision, Term, Trace, User
 from app.params import PG_INT_MAX
-from app.photos.queries import can_view_photo, photo_url
-from app.revisions.diff import (
-    TERM_FIELDS,
-    Change,
-    diff_snapshots,
-    photo_changes,
-    photo_ids,
-    term_ids,
-)
+from app.revisions import views
+from app.revisions.diff import Change, diff_snapshots, photo_ids, term_ids
 from app.text import render_markdown
-from app.traces.messages import status_label
 
 HISTORY_LIMIT = 50
 # Revision.version is a PostgreSQL integer: a larger number is no version, not a query.
 VERSION_MAX = PG_INT_MAX
-REVERTED = re.compile(r"Reverted to version (\d+)")
-# moderation.operations writes "<action>: <reason>" (or just "<action>") with every decision.
-DECISION = re.compile(
-    r"(approve|reject|request_changes|resubmit|withdraw|delete|restore)(?:: (.*))?", re.DOTALL
-)
-SENSITIVITY = re.compile(r"sensitivity: (rules|sensitive|open)")
 # The cell size of the generalised point, read as the database trigger reads it.
 CELL_METRES = literal_column(
     "coalesce(nullif(current_setting('heritage.cell_metres', true), '')::double precision, 1500)"
 )
-FIELD_LABELS = {
-    "title": lazy_gettext("Title"),
-    "trace_type_id": lazy_gettext("Type of trace"),
-    "period_id": lazy_gettext("Period"),
-    "condition_id": lazy_gettext("Condition"),
-    "dating_method_id": lazy_gettext("Dating method"),
-    "description": lazy_gettext("Description"),
-    "sources": lazy_gettext("Sources"),
-    "licence": lazy_gettext("Licence"),
-    "status": lazy_gettext("Status"),
-    "tags": lazy_gettext("Tags"),
-    "geometry": lazy_gettext("Place on the map"),
-    "photos": lazy_gettext("Photos"),
-}
-# Comments the application writes for changes of photos (app.photos.operations), shown translated.
-PHOTO_COMMENTS = {
-    "photo added": lazy_gettext("Photo added"),
-    "photos added": lazy_gettext("Photos added"),
-    "photo changed": lazy_gettext("Photo details changed"),
-    "photo removed": lazy_gettext("Photo removed"),
-}
-SENSITIVITY_LABELS = {
-    "rules": lazy_gettext("Location protection: follows the rules for its type and period"),
-    "sensitive": lazy_gettext("Location protection: protected"),
-    "open": lazy_gettext("Location protection: not protected"),
-}
 
 
 @dataclass(frozen=True)
@@ -94,42 +54,6 @@ class Audience:
 
 
 @dataclass(frozen=True)
-class PhotoView:
-    """A photo a revision added, removed or recaptioned, as this viewer may see it.
-
-    ``caption`` is the one recorded then; empty when the viewer may not read it (a photo
-    not yet approved, or removed since, is described only to its author and moderators).
-    ``thumbnail`` only when the viewer may see the photo itself (can_view_photo).
-    """
-
-    caption: str
-    thumbnail: str | None
-    removed_since: bool
-
-
-@dataclass(frozen=True)
-class PhotoChangeView:
-    """The photos one revision added, removed and gave a new caption."""
-
-    added: list[PhotoView]
-    removed: list[PhotoView]
-    recaptioned: list[PhotoView]
-
-
-@dataclass(frozen=True)
-class ChangeView:
-    """One changed field as the page shows it; descriptions also as sanitised HTML."""
-
-    field: str
-    label: str
-    before: str
-    after: str
-    before_html: Markup | None = None
-    after_html: Markup | None = None
-    photos: PhotoChangeView | None = None
-
-
-@dataclass(frozen=True)
 class HistoryEntry:
     """One revision in the list: who, when, why, and which fields it changed."""
 
@@ -137,11 +61,11 @@ class HistoryEntry:
     created_at: datetime
     editor_name: str
     comment: str
-    changes: list[ChangeView]
+    changes: list[views.ChangeView]
     first: bool  # no earlier revision to compare with
     message: str = ""  # a moderator's message to the author, only for those who may read it
     # A revert: photos the reverted-to version had that were removed since (not brought back).
-    photos_not_restored: list[PhotoView] = field(default_factory=list)
+    photos_not_restored: list[views.PhotoView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -165,15 +89,6 @@ class History:
 
     entries: list[HistoryEntry] = field(default_factory=list)
     more: bool = False
-
-
-def get_revision(trace_id: int, version: int) -> Revision | None:
-    """One revision of a trace by its version number."""
-    if not 0 < version <= VERSION_MAX:
-        return None
-    return db.session.execute(
-        select(Revision).where(Revision.trace_id == trace_id, Revision.version == version)
-    ).scalar_one_or_none()
 
 
 def audience(viewer: User | None, trace: Trace) -> Audience:
@@ -325,21 +240,6 @@ def _not_restored(row: Any) -> list[dict[str, Any]]:
     return [p for p in value if isinstance(p, dict)] if isinstance(value, list) else []
 
 
-def _photo_view(
-    recorded: Mapping[str, Any], photos: dict[int, Photo], audience: Audience
-) -> PhotoView:
-    """One recorded photo as this audience may see it: the picture only with can_view_photo."""
-    photo_id = recorded.get("id")
-    photo = photos.get(photo_id) if isinstance(photo_id, int) else None
-    visible = photo is not None and can_view_photo(audience.viewer, photo)
-    caption = str(recorded.get("caption") or "") if visible or audience.messages else ""
-    return PhotoView(
-        caption=caption,
-        thumbnail=photo_url(photo, "thumb") if visible and photo is not None else None,
-        removed_since=photo is None,
-    )
-
-
 def _entry(
     row: Any,
     changes: list[Change],
@@ -350,7 +250,7 @@ def _entry(
     first: bool,
     with_html: bool,
 ) -> HistoryEntry:
-    comment, message = _comment(row.comment or "", changes)
+    comment, message = views.comment_text(row.comment or "", changes)
     if row.display_name is None:
         name = gettext("Deleted account")
     elif audience.may_name(row.editor_id, bool(row.show_name_publicly)):
@@ -362,77 +262,14 @@ def _entry(
         created_at=row.created_at,
         editor_name=name,
         comment=comment,
-        changes=[_view(change, labels, with_html, photos, audience) for change in changes],
+        changes=[
+            views.change_view(change, labels, with_html, photos, audience.viewer, audience.messages)
+            for change in changes
+        ],
         first=first,
         message=message if audience.messages else "",
-        photos_not_restored=[_photo_view(p, photos, audience) for p in _not_restored(row)],
+        photos_not_restored=[
+            views.photo_view(p, photos, audience.viewer, audience.messages)
+            for p in _not_restored(row)
+        ],
     )
-
-
-def _comment(raw: str, changes: list[Change]) -> tuple[str, str]:
-    """The comment for everyone, and the moderator's message to the author (kept apart).
-
-    Comments the application writes itself are stored in English; they are shown translated.
-    A decision always changes the status, which tells it from an edit comment that merely
-    begins like one (edits never change the status).
-    """
-    if raw == "submitted":
-        return gettext("Submitted for approval"), ""
-    if raw in PHOTO_COMMENTS:
-        return str(PHOTO_COMMENTS[raw]), ""
-    match = REVERTED.fullmatch(raw)
-    if match:
-        return gettext("Reverted to version %(version)s", version=match.group(1)), ""
-    match = SENSITIVITY.fullmatch(raw)
-    if match:
-        return str(SENSITIVITY_LABELS[match.group(1)]), ""
-    status = next((c for c in changes if c.field == "status"), None)
-    match = DECISION.fullmatch(raw)
-    if match and status is not None:
-        return _decision_label(status.after), (match.group(2) or "").strip()
-    return raw, ""
-
-
-def _decision_label(status: Any) -> str:
-    try:
-        label = status_label(TraceStatus(status))
-    except ValueError:
-        label = str(status)
-    return gettext("Decision: %(status)s", status=label)
-
-
-def _view(
-    change: Change,
-    labels: dict[int, str],
-    with_html: bool,
-    photos: dict[int, Photo],
-    audience: Audience,
-) -> ChangeView:
-    label = str(FIELD_LABELS[change.field])
-    if change.field == "photos":
-        done = photo_changes(change.before, change.after)
-        views = [
-            [_photo_view(p, photos, audience) for p in group]
-            for group in (done.added, done.removed, done.recaptioned)
-        ]
-        return ChangeView(change.field, label, "", "", photos=PhotoChangeView(*views))
-    before, after = (_text(change.field, v, labels) for v in (change.before, change.after))
-    html: tuple[Markup | None, Markup | None] = (None, None)
-    if with_html and change.field == "description":
-        html = (render_markdown(before), render_markdown(after))
-    return ChangeView(change.field, label, before, after, *html)
-
-
-def _text(name: str, value: Any, labels: dict[int, str]) -> str:
-    if name == "geometry":
-        return ""  # never coordinates in text: the map shows the place as the viewer may see it
-    if name in TERM_FIELDS:
-        return labels.get(value, gettext("Not known")) if value else gettext("Not known")
-    if name == "status":
-        try:
-            return status_label(TraceStatus(value))
-        except ValueError:
-            return str(value)
-    if name == "tags":
-        return ", ".join(value or []) or gettext("No tags")
-    return "" if value is None else str(value)
