@@ -40,11 +40,19 @@ var TRIM_EVERY = 20;
 var outdated = false;
 var tilePuts = 0;
 
+// The worker's own requests carry no cookies: the session cookie is rewritten by every answer,
+// so a request still in flight with the old cookie (dozens at install) could undo what the
+// page just changed (the language, a login). Static files do not need it; the offline page is
+// kept as an anonymous visitor sees it.
+function bare(url) {
+  return new Request(url, { credentials: "omit" });
+}
+
 self.addEventListener("install", function (event) {
   event.waitUntil(Promise.all([
-    caches.open(STATIC_CACHE).then(function (cache) { return cache.addAll(SHELL); }),
-    caches.open(RUNTIME_CACHE).then(function (cache) { return cache.addAll(RUNTIME); }),
-    caches.open(PAGE_CACHE).then(function (cache) { return cache.add(OFFLINE_URL); })
+    caches.open(STATIC_CACHE).then(function (cache) { return cache.addAll(SHELL.map(bare)); }),
+    caches.open(RUNTIME_CACHE).then(function (cache) { return cache.addAll(RUNTIME.map(bare)); }),
+    caches.open(PAGE_CACHE).then(function (cache) { return cache.add(bare(OFFLINE_URL)); })
   ]).then(function () { return self.skipWaiting(); }));
 });
 
@@ -129,8 +137,8 @@ function page(event) {
   }, function () {
     return caches.open(PAGE_CACHE).then(function (cache) {
       var key = keptPage(url) ? url.pathname : OFFLINE_URL;
-      return cache.match(key).then(function (hit) {
-        return hit || cache.match(OFFLINE_URL);
+      return cache.match(key, { ignoreVary: true }).then(function (hit) {
+        return hit || cache.match(OFFLINE_URL, { ignoreVary: true });
       });
     }).then(function (hit) {
       return hit || Response.error();
@@ -140,9 +148,9 @@ function page(event) {
 
 function cacheFirst(request, name) {
   return caches.open(name).then(function (cache) {
-    return cache.match(request).then(function (hit) {
+    return cache.match(request, { ignoreVary: true }).then(function (hit) {
       if (hit) { return hit; }
-      return fetch(request).then(function (response) {
+      return fetch(bare(request.url)).then(function (response) {
         if (cacheable(response)) { cache.put(request, response.clone()); }
         return response;
       });
@@ -151,14 +159,14 @@ function cacheFirst(request, name) {
 }
 
 function networkFirst(request, name) {
-  return fetch(request).then(function (response) {
+  return fetch(bare(request.url)).then(function (response) {
     if (cacheable(response)) {
       var copy = response.clone();
       caches.open(name).then(function (cache) { cache.put(request, copy); });
     }
     return response;
   }, function () {
-    return caches.match(request, { cacheName: name }).then(function (hit) {
+    return caches.match(request, { cacheName: name, ignoreVary: true }).then(function (hit) {
       return hit || Response.error();
     });
   });
@@ -167,8 +175,8 @@ function networkFirst(request, name) {
 function staleWhileRevalidate(event, name) {
   var request = event.request;
   return caches.open(name).then(function (cache) {
-    return cache.match(request).then(function (hit) {
-      var fresh = fetch(request).then(function (response) {
+    return cache.match(request, { ignoreVary: true }).then(function (hit) {
+      var fresh = fetch(bare(request.url)).then(function (response) {
         if (cacheable(response)) { return cache.put(request, response.clone()).then(function () {
           return response;
         }); }

@@ -178,3 +178,17 @@ def test_sent_answers_only_for_the_authors_own_key(
     assert mine.get_json() == {"sent": True, "id": trace.id, "url": f"/traces/{trace.id}"}
     assert mine.headers["Cache-Control"] == "no-store"
     assert client.get("/offline/sent?key=unknown").status_code == 404
+
+
+def test_background_answers_leave_the_session_cookie_alone(
+    client: FlaskClient, make_user, login
+) -> None:
+    """A late answer must not put back an older cookie (a language chosen meanwhile)."""
+    token = login(make_user())
+    assert client.get("/").headers.get("Set-Cookie")  # pages refresh the permanent session
+    for path in ("/sw.js", "/manifest.webmanifest", "/offline/token", "/offline/sent?key=x"):
+        assert "Set-Cookie" not in client.get(path).headers, path
+    answer = client.post(
+        "/offline/geometry", json={"coordinates": "69.9, 23.2"}, headers={"X-CSRFToken": token}
+    )
+    assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
