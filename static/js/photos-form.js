@@ -379,7 +379,7 @@
     ui.offer.hidden = false;
     ui.section.setAttribute("data-offer", "shown");
     // Said as well as shown, without taking the focus from what the resident is typing.
-    announce((ui.status.textContent + " " + fill(ui.labels.offerSaid, { name: name })).trim(), "ok");
+    announce(fill(ui.labels.offerSaid, { name: name }), "ok");
   }
 
   function hideOffer() {

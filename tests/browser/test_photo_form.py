@@ -292,6 +292,53 @@ def test_more_than_the_limit_of_photos_is_refused_with_a_message(
     assert focused == "Remove foto-3.png"
     assert "foto-2.png is removed." in status.inner_text()
     assert len(_photos_field(page)) == limit - 1
+    # The staged upload nobody will attach is deleted on the server at once.
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource')"
+        ".some(e => /\\/photos\\/\\d+\\/delete$/.test(e.name))"
+    )
+    for _ in range(50):
+        with app.app_context():
+            left = db.session.execute(select(Photo.id)).scalars().all()
+            db.session.remove()
+        if len(left) == limit - 1:
+            break
+        page.wait_for_timeout(100)
+    assert len(left) == limit - 1
+    assert sorted(left) == sorted(p["id"] for p in _photos_field(page))
+
+
+def test_photos_come_back_after_a_refused_submit_and_are_attached_on_the_next(
+    app: Any, new_page: Callable[..., Any], seed_basics: Callable[..., Any], watch: Any
+) -> None:
+    seed_basics()
+    page = _open_form(new_page)
+    page.evaluate(f"heritageNewTrace.setPoint({ALTA[0]}, {ALTA[1]}, 12)")
+    _attach(page, ("grop.png", "image/png", _png()))
+    _wait_uploaded(page, 1)
+    item = page.locator("#photo-list > li").first
+    item.get_by_label(re.compile("^Caption")).fill("Gropa i snø")
+    item.get_by_label("Licence").select_option("CC0-1.0")
+    page.get_by_role("button", name="Send for approval").click()  # no title: refused
+    page.wait_for_selector(".error-summary")
+    page.wait_for_selector("#photos-form[data-photos-ready]")
+    item = page.locator("#photo-list > li").first
+    assert page.locator("#photo-list > li").count() == 1
+    assert item.get_by_label(re.compile("^Caption")).input_value() == "Gropa i snø"
+    assert item.get_by_label("Licence").input_value() == "CC0-1.0"
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#photo-list .photo-preview img');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
+    page.get_by_label("Title").fill("Fangstgrop")
+    page.get_by_role("button", name="Send for approval").click()
+    page.wait_for_url(re.compile(r"/traces/\d+$"))
+    with app.app_context():
+        photo = db.session.execute(select(Photo)).scalar_one()
+        assert photo.trace_id is not None
+        assert (photo.caption, photo.licence) == ("Gropa i snø", "CC0-1.0")
+        db.session.remove()
+    assert watch.page_errors == []
 
 
 def test_the_offer_is_not_shown_when_a_place_is_already_marked(
