@@ -586,7 +586,7 @@ def process_image(data: bytes, limits: ImageLimits) -> ProcessedImage:
             # Sizes here are as stored, before orientation: draft works on the stored frame.
             im.draft(None, _fit_size(*source_size, limits.display_px))
         im.load()
-        im = ImageOps.exif_transpose(im) or im
+        ImageOps.exif_transpose(im, in_place=True)  # no copy of 12 MP when already upright
         working = _working_mode(im)
         display_src = working
         if max(working.size) > limits.display_px:
