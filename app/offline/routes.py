@@ -160,7 +160,7 @@ def service_worker() -> Response:
         runtime=_unversioned_assets(),
         offline_url=url_for("offline.offline_page"),
         pages=list(OFFLINE_PAGES),
-        tile_limit=TILE_CACHE_LIMIT,
+        tile_limit=_tile_limit(),
         tile_patterns=_tile_patterns(),
     )
     response = Response(body, mimetype="text/javascript")
@@ -177,6 +177,17 @@ def service_worker() -> Response:
         ]
     )
     return response
+
+
+def _tile_limit() -> int:
+    """TILE_CACHE_LIMIT unless HERITAGE_TILE_CACHE_LIMIT (or the config) says otherwise."""
+    configured = current_app.config.get("TILE_CACHE_LIMIT") or os.environ.get(
+        "HERITAGE_TILE_CACHE_LIMIT"
+    )
+    try:
+        return max(1, int(configured)) if configured else TILE_CACHE_LIMIT
+    except ValueError:
+        return TILE_CACHE_LIMIT
 
 
 def _tile_patterns() -> list[str]:

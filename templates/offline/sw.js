@@ -191,23 +191,48 @@ function staleWhileRevalidate(event, name) {
   });
 }
 
+// Tiles are served from the cache while their server's Cache-Control says they are fresh (a
+// week when it says nothing); after that they are fetched again when there is a network and
+// the old copy is used only without one (OSM's tile policy: honour the caching headers).
+var DEFAULT_TILE_SECONDS = 7 * 24 * 3600;
+
+function freshFor(response) {
+  var match = /max-age=(\d+)/.exec(response.headers.get("Cache-Control") || "");
+  return match ? Number(match[1]) : DEFAULT_TILE_SECONDS;
+}
+
+function stamped(response) {
+  // A copy with the time it was fetched (a CORS answer does not expose its Date header).
+  return response.blob().then(function (body) {
+    var headers = new Headers(response.headers);
+    headers.set("X-Heritage-Fetched", String(Date.now()));
+    return new Response(body, { status: response.status, statusText: response.statusText,
+                                headers: headers });
+  });
+}
+
 function tile(event) {
   var request = event.request;
   return caches.open(TILE_CACHE).then(function (cache) {
     return cache.match(request.url).then(function (hit) {
-      if (hit) { return hit; }
+      if (hit) {
+        var age = (Date.now() - Number(hit.headers.get("X-Heritage-Fetched") || 0)) / 1000;
+        if (age < freshFor(hit) || !self.navigator.onLine) { return hit; }
+      }
       // A CORS request gives a readable response whose size the browser counts as it is
       // (an opaque one counts as megabytes); servers without CORS are passed through uncached.
       return fetch(request.url, { mode: "cors", credentials: "omit" }).then(function (response) {
         if (response.ok) {
           var copy = response.clone();
-          event.waitUntil(cache.put(request.url, copy).then(function () {
+          event.waitUntil(stamped(copy).then(function (kept) {
+            return cache.put(request.url, kept);
+          }).then(function () {
             if (++tilePuts % TRIM_EVERY === 0) { return trimTiles(cache); }
           }));
         }
         return response;
       }, function () {
-        return fetch(request);
+        return hit || fetch(request);
       });
     });
   });

@@ -4,12 +4,14 @@ sends it exactly once. A new release is never hidden by the old worker's caches.
 
 from __future__ import annotations
 
+import http.server
 import io
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -209,9 +211,9 @@ def test_draft_survives_a_closed_tab(
 
 
 @contextmanager
-def _release_server(database_url: str, release: str, port: int) -> Iterator[str]:
+def _release_server(database_url: str, release: str, port: int, **extra: str) -> Iterator[str]:
     """The app on a fixed port (one origin, so one service worker) running `release`."""
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "browser-test-secret",
+    env = {**extra,**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "browser-test-secret",
            "HERITAGE_ENV": "development", "HERITAGE_RELEASE": release,
            "HERITAGE_BASE_URL": f"http://127.0.0.1:{port}",
            "HERITAGE_MEDIA_DIR": tempfile.mkdtemp(prefix="heritage-release-media-")}  # fmt: skip
@@ -292,3 +294,84 @@ def test_a_new_release_is_not_hidden_by_the_old_worker(
             assert assets and all(a.endswith("?v=rel-b") for a in assets), assets
     finally:
         context.close()
+
+
+class _TileHandler(http.server.BaseHTTPRequestHandler):
+    """A tile server of our own on another origin: a small PNG per tile, with CORS."""
+
+    tile = b""
+    served: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        type(self).served.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Cache-Control", "max-age=86400")
+        self.send_header("Content-Length", str(len(self.tile)))
+        self.end_headers()
+        self.wfile.write(self.tile)
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+
+def _tile_keys(page: Any) -> list[str]:
+    return page.evaluate(
+        "caches.open('heritage-tiles').then(c => c.keys()).then(k => k.map(r => r.url))"
+    )
+
+
+def test_seen_tiles_are_kept_within_the_limit_and_shown_offline(
+    browser: Any, database_url: str, seed_basics: Callable[..., Any]
+) -> None:
+    seed_basics()
+    out = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 220, 200)).save(out, "PNG")
+    _TileHandler.tile = out.getvalue()
+    _TileHandler.served = []
+    tiles = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TileHandler)
+    threading.Thread(target=tiles.serve_forever, daemon=True).start()
+    # "localhost" is another origin than the app's 127.0.0.1, as a real tile server is.
+    tile_url = f"http://localhost:{tiles.server_address[1]}/{{z}}/{{x}}/{{y}}.png"
+    port = free_port()
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+    limit = 40
+    try:
+        with _release_server(
+            database_url, "tiles", port, HERITAGE_TILE_URL=tile_url,
+            HERITAGE_TILE_CACHE_LIMIT=str(limit),
+        ) as base:  # fmt: skip
+            page = context.new_page()
+            page.goto(base + "/")
+            _controlled(page)
+            page.reload()
+            page.wait_for_selector("body[data-map-state]")
+            page.evaluate("heritageMap.setView([69.97, 23.27], 12, {animate: false})")
+            page.wait_for_timeout(1500)
+            seen = _tile_keys(page)
+            assert seen and all(u.startswith(tile_url.split("{z}")[0]) for u in seen)
+            # Panning far and wide: more tiles than the limit pass through; the cache trims
+            # the oldest (every 20 stored tiles), so it never holds much more than the limit.
+            for lat, lon in ((60.0, 6.0), (63.4, 10.4), (67.3, 14.4), (70.7, 29.0)):
+                page.evaluate(f"heritageMap.setView([{lat}, {lon}], 12, {{animate: false}})")
+                page.wait_for_timeout(800)
+            page.wait_for_timeout(1000)
+            kept = _tile_keys(page)
+            assert len(set(_TileHandler.served)) > limit + 20
+            assert len(kept) <= limit + 20, len(kept)
+            # The last place's tiles stay; offline, the map shows them from the cache.
+            last = set(kept)
+            context.set_offline(True)
+            before = len(_TileHandler.served)
+            page.evaluate("heritageMap.setView([70.7, 29.0], 12, {animate: false})")
+            page.wait_for_timeout(500)
+            shown = page.evaluate(
+                "[...document.querySelectorAll('.leaflet-tile-loaded')].map(i => i.src)"
+            )
+            assert shown and set(shown) <= last
+            assert len(_TileHandler.served) == before  # nothing reached the tile server
+            context.set_offline(False)
+    finally:
+        context.close()
+        tiles.shutdown()
