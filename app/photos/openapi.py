@@ -13,6 +13,10 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, **PROBLEM_RESPONSE}
 
 
+def _page(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
 IMAGE_TYPES = ("image/webp", "image/jpeg", "image/png", "image/heic")
 
 
@@ -109,12 +113,19 @@ def photo_paths() -> dict[str, Any]:
                     "302": {"description": "A signed, expiring address of the image"},
                     "304": {"description": "Not modified (If-None-Match)"},
                     "404": {
-                        "description": "No such photo, or not one this viewer may see",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                        "description": (
+                            "No such photo, or not one this viewer may see (a short text); "
+                            "an address that is no photo's at all gets the site's 404 page"
+                        ),
+                        "content": {
+                            "text/plain": {"schema": {"type": "string"}},
+                            "text/html": {"schema": {"type": "string"}},
+                        },
                     },
-                    "400": _problem("A control character in the address"),
-                    "429": _problem("Too many requests"),
-                    "503": _problem("Database unavailable; try again"),
+                    # Outside /api, the site's pages answer these.
+                    "400": _page("A control character in the address"),
+                    "429": _page("Too many requests"),
+                    "503": _page("Database unavailable; try again"),
                 },
             }
         },
