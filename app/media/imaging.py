@@ -545,9 +545,12 @@ def _open(data: bytes, fmt: str, limits: ImageLimits) -> Image.Image:
     try:
         im = Image.open(io.BytesIO(data), formats=[_PIL_FORMAT[fmt]])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's message carries the count ("Image size (400000000 pixels) exceeds ...").
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = int(found.group(1)) if found else 2 * (Image.MAX_IMAGE_PIXELS or 0)
         raise ImageRefused(
             "too_many_pixels",
-            megapixels=None,
+            megapixels=round(pixels / 1_000_000, 1),
             limit_megapixels=round(limits.max_pixels / 1_000_000, 1),
         ) from exc
     except Exception as exc:  # noqa: BLE001 - any failure to parse the header is a broken file

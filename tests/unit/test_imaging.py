@@ -359,7 +359,9 @@ def test_pixel_limit_is_the_configured_one() -> None:
 @pytest.mark.parametrize("side", [11_000, 20_000])
 def test_pillow_bomb_checks_refuse_when_our_limit_is_higher(side: int) -> None:
     """With a generous limit, Pillow's own bomb warning (121 MP) and error (400 MP) refuse."""
-    assert refused(png_bomb(side), ImageLimits(max_pixels=10**9)).code == "too_many_pixels"
+    error = refused(png_bomb(side), ImageLimits(max_pixels=10**9))
+    assert error.code == "too_many_pixels"
+    assert error.params == {"megapixels": round(side * side / 1e6, 1), "limit_megapixels": 1000.0}
 
 
 def test_bomb_warning_is_a_refusal_outside_pytest_too(tmp_path: Path) -> None:
