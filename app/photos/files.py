@@ -13,24 +13,25 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-def original_format(photo: Photo) -> str:
-    """The stored original's format: the upload's own when we can store it, else JPEG.
+def original_formats(photo: Photo) -> list[str]:
+    """The formats a kept original may be stored in, most likely first.
 
-    Kept originals are re-encoded too (no metadata survives), in the uploaded format where
-    it is one of the stored formats.
+    Originals are re-encoded too (no metadata survives): in the installation's format, or
+    JPEG when the picture is larger than WebP can hold. The row does not say which, so the
+    serving route looks for the first that exists.
     """
-    return photo.source_format if photo.source_format in FORMATS else "jpeg"
+    return list(dict.fromkeys([photo.image_format, "jpeg"]))
 
 
-def file_type(photo: Photo, size: str) -> tuple[str, str]:
-    """The extension and Content-Type of one stored size of a photo."""
-    fmt = original_format(photo) if size == "original" else photo.image_format
-    return FORMATS.get(fmt, FORMATS["jpeg"])
+def file_type(photo: Photo, size: str, fmt: str | None = None) -> tuple[str, str]:
+    """The extension and Content-Type of one stored size of a photo (``fmt`` for originals)."""
+    chosen = fmt or (original_formats(photo)[0] if size == "original" else photo.image_format)
+    return FORMATS.get(chosen, FORMATS["jpeg"])
 
 
-def file_key(photo: Photo, size: str) -> str:
+def file_key(photo: Photo, size: str, fmt: str | None = None) -> str:
     """The storage key of one size: '{storage_key}/{size}.{ext}'."""
-    ext, _content_type = file_type(photo, size)
+    ext, _content_type = file_type(photo, size, fmt)
     return f"{photo.storage_key}/{size}.{ext}"
 
 

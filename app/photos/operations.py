@@ -54,7 +54,7 @@ from app.media.imaging import GpsFix, ImageLimits, ImageRefused, process_image
 from app.media.storage import MediaStorage, current_storage
 from app.models import Comment, MediaGarbage, Photo, PhotoStatus, Trace, TraceStatus, User
 from app.notify import notify
-from app.photos.files import key_for, original_format
+from app.photos.files import key_for
 from app.traces.operations import record_revision
 from app.traces.validation import LICENCES
 from app.validation import FieldErrors, clean_line
@@ -380,12 +380,6 @@ def stage_photo(uploader: User, data: bytes) -> StagedPhoto:
             status=refusal_status(refused.code),
         ) from None
     original = image.original
-    if original is not None and original.fmt != original_format_of(image.source_format):
-        # The served type of an original comes from the upload's format; one stored in
-        # another format could not be served truthfully, so it is not kept.
-        log.warning("original of a %s upload came as %s: not kept", image.source_format,
-                    original.fmt)  # fmt: skip
-        original = None
     renditions = [("thumb", image.thumb), ("display", image.display)]
     if original is not None:
         renditions.append(("original", original))
@@ -429,11 +423,6 @@ def stage_photo(uploader: User, data: bytes) -> StagedPhoto:
         photo.id, uploader.id, image.source_format, stored_bytes,
     )  # fmt: skip
     return StagedPhoto(photo=photo, gps=image.gps, taken_on=image.taken_on)
-
-
-def original_format_of(source_format: str) -> str:
-    """The format an original of this source format is stored in (see files.original_format)."""
-    return original_format(Photo(source_format=source_format))
 
 
 def _forget_files(storage: MediaStorage, key: str) -> None:

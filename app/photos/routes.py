@@ -48,7 +48,7 @@ from app.limits import limiter
 from app.media.storage import current_storage
 from app.models import Photo, PhotoStatus, Trace, User
 from app.photos import operations
-from app.photos.files import file_key, file_type
+from app.photos.files import file_key, file_type, original_formats
 from app.photos.operations import PhotoRefused, PhotoSpec
 from app.photos.queries import SIZES, can_view_photo, is_public_photo, photo_url
 from app.publication.tokens import token_from_request
@@ -385,6 +385,15 @@ def _may_have_original(photo: Photo) -> bool:
     return trace is not None and can_moderate(viewer, trace)
 
 
+def _original_format(photo: Photo) -> str | None:
+    """The format the kept original was stored in (see files.original_formats)."""
+    storage = current_storage()
+    for fmt in original_formats(photo):
+        if storage.exists(file_key(photo, "original", fmt)):
+            return fmt
+    return None
+
+
 @bp.get("/photos/<int:photo_id>/<size>")
 def serve(photo_id: int, size: str) -> Response:
     """One size of a photo, to those who may see it (404 for everyone else, as for none)."""
@@ -395,8 +404,9 @@ def serve(photo_id: int, size: str) -> Response:
         return _not_found()
     if size == "original" and not _may_have_original(photo):
         return _not_found()
-    key = file_key(photo, size)
-    ext, content_type = file_type(photo, size)
+    fmt = _original_format(photo) if size == "original" else None
+    key = file_key(photo, size, fmt)
+    ext, content_type = file_type(photo, size, fmt)
     filename = f"photo-{photo.id}-{size}.{ext}"
     storage = current_storage()
     seconds = int(current_app.config.get("MEDIA_URL_SECONDS", 300))

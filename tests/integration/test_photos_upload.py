@@ -311,3 +311,23 @@ def test_a_failed_insert_leaves_no_files(app: Flask, session: Session) -> None:
         db.session.rollback()
     assert media_files(app) == before
     assert _photo_count(session) == 0
+
+
+def test_kept_originals_are_clean_and_only_for_the_uploader(
+    app: Flask, session: Session, client: FlaskClient, resident: tuple[User, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """HERITAGE_KEEP_ORIGINALS: a third, full-size file, re-encoded without metadata."""
+    monkeypatch.setitem(app.config, "KEEP_ORIGINALS", True)
+    response = upload(client, resident[1], jpeg(2400, 1800, gps=True))
+    assert response.status_code == 201
+    photo = session.get(Photo, response.json["id"])
+    assert photo.has_original
+    stored = {name for name in media_files(app) if name.startswith(photo.storage_key)}
+    assert len(stored) == 3
+    served = client.get(f"/photos/{photo.id}/original")
+    assert served.status_code == 200
+    assert served.headers["Cache-Control"] == "private, no-store"
+    img = assert_clean_image(served.get_data())
+    assert img.size == (2400, 1800)
+    assert app.test_client().get(f"/photos/{photo.id}/original").status_code == 404
