@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 
 from app.auth.passwords import hash_password
 from app.db import db
-from app.models import Project, Trace, TraceStatus, User
+from app.models import Photo, PhotoStatus, Project, Trace, TraceStatus, User
 from app.traces import submissions
 from app.traces.validation import clean_submission
 from tests.conftest import csrf_from, log_in
+from tests.integration.photo_support import jpeg, upload
 
 ALTA = {"type": "Point", "coordinates": [23.2715, 69.9689]}
 
@@ -329,3 +330,29 @@ def test_a_lost_race_on_the_key_gives_back_the_winners_trace(app: Flask) -> None
         release.set()
         with app.app_context(), db.engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {DATA_TABLES} RESTART IDENTITY CASCADE"))
+
+
+def test_outbox_resend_with_a_real_photo_makes_one_trace_with_its_photo(
+    client: FlaskClient, session: Session, project: Project, make_user, login
+) -> None:
+    """What the offline outbox does: upload the photo, send the trace, send it again (the
+    first answer was lost). One trace, one photo on it, the photo served to its author."""
+    token = login(make_user())
+    uploaded = upload(client, token, jpeg(1200, 900))
+    assert uploaded.status_code == 201, uploaded.get_json()
+    photo_id = uploaded.get_json()["id"]
+    key = str(uuid.uuid4())
+    photos = [{"id": photo_id, "caption": "Tufta", "credit": "Kari", "licence": "CC0-1.0"}]
+    first = post_api(client, token, key, photos=photos)
+    assert first.status_code == 201, first.get_json()
+    again = post_api(client, token, key, photos=photos)
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert again.get_json()["photos"] == [photo_id]
+    (trace,) = traces_with_key(session, key)
+    stored = session.execute(select(Photo).where(Photo.trace_id == trace.id)).scalars().all()
+    assert [(p.id, p.status, p.caption, p.licence) for p in stored] == [
+        (photo_id, PhotoStatus.PENDING, "Tufta", "CC0-1.0")
+    ]
+    thumb = client.get(f"/photos/{photo_id}/thumb")
+    assert thumb.status_code in (200, 302)
