@@ -174,6 +174,10 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "PHOTO_DAILY_QUOTA": _env_int("HERITAGE_PHOTO_DAILY_QUOTA", 200),
         "PHOTO_USER_QUOTA_MB": _env_int("HERITAGE_PHOTO_USER_QUOTA_MB", 2000),
         "PHOTO_RATE_LIMIT": os.environ.get("HERITAGE_PHOTO_RATE_LIMIT", "60/minute"),
+        # The release that names the service worker's caches and versions static URLs
+        # (empty: a hash of static/ at start-up), and how many map tiles it keeps offline.
+        "RELEASE": os.environ.get("HERITAGE_RELEASE", ""),
+        "TILE_CACHE_LIMIT": _env_int("HERITAGE_TILE_CACHE_LIMIT", 3000),
     }
     config.update(overrides or {})
     base = urlsplit(config["BASE_URL"])

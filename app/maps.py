@@ -74,6 +74,11 @@ def _static_base() -> str:
     return url_for("static", filename="").rstrip("/")
 
 
+def _release() -> str:
+    """The release that versions the map's asset URLs (app/offline)."""
+    return str(current_app.config.get("RELEASE") or "")
+
+
 def _layer_options(**extra: object) -> dict[str, object]:
     options: dict[str, object] = {
         "dataUrl": url_for("api.map_data"),
@@ -111,27 +116,41 @@ def index_map() -> dict[str, str]:
     cache = current_app.extensions.setdefault("index_map_cache", {})
     key = (str(get_locale()), _static_base())
     if key not in cache:
-        fmap = base_map(tile_sources(), _static_base(), aria_label=gettext("Map of traces"))
+        fmap = base_map(
+            tile_sources(), _static_base(), aria_label=gettext("Map of traces"), release=_release()
+        )
         # syncUrl: the view and the filters live in the address, so a view can be shared.
-        add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True, syncUrl=True))
+        add_heritage_layer(
+            fmap, _static_base(), _layer_options(fitNorway=True, syncUrl=True), _release()
+        )
         cache[key] = render_parts(fmap)
     return cache[key]
 
 
 def drawing_map(field_id: str, current_geometry: str) -> dict[str, str]:
     """A map to draw the new trace on; the existing traces are shown for orientation."""
-    fmap = base_map(tile_sources(), _static_base(), aria_label=gettext("Map for drawing the trace"))
-    add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True))
-    add_draw_control(fmap, _static_base(), field_id)
+    fmap = base_map(
+        tile_sources(),
+        _static_base(),
+        aria_label=gettext("Map for drawing the trace"),
+        release=_release(),
+    )
+    add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True), _release())
+    add_draw_control(fmap, _static_base(), field_id, release=_release())
     del current_geometry  # the draw binding reads the hidden field itself after a failed submit
     return render_parts(fmap)
 
 
 def area_drawing_map(field_id: str) -> dict[str, str]:
     """A map to draw one area on (a polygon or a box); the traces are shown for orientation."""
-    fmap = base_map(tile_sources(), _static_base(), aria_label=gettext("Map for drawing the area"))
-    add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True))
-    add_draw_control(fmap, _static_base(), field_id, AREA_SHAPES)
+    fmap = base_map(
+        tile_sources(),
+        _static_base(),
+        aria_label=gettext("Map for drawing the area"),
+        release=_release(),
+    )
+    add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True), _release())
+    add_draw_control(fmap, _static_base(), field_id, AREA_SHAPES, _release())
     return render_parts(fmap)
 
 
@@ -172,6 +191,7 @@ def _detail_parts(
         zoom=13 if approximate else 15,
         aria_label=gettext("Map of where the trace is"),
         height="100%",
+        release=_release(),
     )
     if approximate:
         folium.Circle(

@@ -29,15 +29,20 @@ class TileSource:
     max_zoom: int = 18
 
 
-def vendor_assets(static_base: str) -> dict[str, list[tuple[str, str]]]:
-    """The self-hosted Leaflet files, as (name, URL) lists for Folium's default_js/default_css."""
+def vendor_assets(static_base: str, release: str = "") -> dict[str, list[tuple[str, str]]]:
+    """The self-hosted Leaflet files, as (name, URL) lists for Folium's default_js/default_css.
+
+    With a release, each URL carries ``?v=<release>``, so a new release is never served from
+    a browser's or service worker's old copy.
+    """
     base = static_base.rstrip("/") + "/vendor"
+    v = f"?v={release}" if release else ""
     return {
-        "map_js": [("leaflet", f"{base}/leaflet/leaflet.js")],
-        "map_css": [("leaflet_css", f"{base}/leaflet/leaflet.css")],
-        "draw_js": [("leaflet_draw_js", f"{base}/leaflet-draw/leaflet.draw.js")],
-        "draw_css": [("leaflet_draw_css", f"{base}/leaflet-draw/leaflet.draw.css")],
-        "app_js": [("heritage_map_js", f"{static_base.rstrip('/')}/js/heritage-map.js")],
+        "map_js": [("leaflet", f"{base}/leaflet/leaflet.js{v}")],
+        "map_css": [("leaflet_css", f"{base}/leaflet/leaflet.css{v}")],
+        "draw_js": [("leaflet_draw_js", f"{base}/leaflet-draw/leaflet.draw.js{v}")],
+        "draw_css": [("leaflet_draw_css", f"{base}/leaflet-draw/leaflet.draw.css{v}")],
+        "app_js": [("heritage_map_js", f"{static_base.rstrip('/')}/js/heritage-map.js{v}")],
     }
 
 
@@ -140,9 +145,10 @@ def base_map(
     zoom: int = 5,
     aria_label: str = "Map",
     height: str = "100%",
+    release: str = "",
 ) -> HeritageMap:
     """A map with the configured base maps (first one shown) and self-hosted Leaflet."""
-    assets = vendor_assets(static_base)
+    assets = vendor_assets(static_base, release)
     fmap = HeritageMap(
         location=list(location),
         zoom_start=zoom,
@@ -167,9 +173,11 @@ def base_map(
     return fmap
 
 
-def add_heritage_layer(fmap: folium.Map, static_base: str, options: dict[str, Any]) -> None:
+def add_heritage_layer(
+    fmap: folium.Map, static_base: str, options: dict[str, Any], release: str = ""
+) -> None:
     """Load traces by viewport from the JSON endpoint named in options (see heritage-map.js)."""
-    HeritageLayer(options, vendor_assets(static_base)["app_js"]).add_to(fmap)
+    HeritageLayer(options, vendor_assets(static_base, release)["app_js"]).add_to(fmap)
 
 
 TRACE_SHAPES = {
@@ -192,10 +200,14 @@ AREA_SHAPES = {
 
 
 def add_draw_control(
-    fmap: folium.Map, static_base: str, field_id: str, shapes: dict[str, Any] | None = None
+    fmap: folium.Map,
+    static_base: str,
+    field_id: str,
+    shapes: dict[str, Any] | None = None,
+    release: str = "",
 ) -> None:
     """Let the user draw one shape (a trace's by default), written as GeoJSON into field_id."""
-    assets = vendor_assets(static_base)
+    assets = vendor_assets(static_base, release)
     draw = Draw(
         export=False,
         show_geometry_on_click=False,

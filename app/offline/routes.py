@@ -134,14 +134,12 @@ def _shell_assets() -> list[str]:
 
 
 def _unversioned_assets() -> list[str]:
-    """Folium's links (Leaflet, Leaflet.draw, the map script) and their images, by plain URL.
-
-    They carry no ?v= (geo/maps.py builds them on the bare folder), so the worker keeps them
-    in its release-named runtime cache from the start: the map then opens offline even when
-    the first visit happened before the worker was in control.
+    """Folium's links (Leaflet, Leaflet.draw, the map script, versioned like the pages use
+    them) and the plugins' images (plain URLs: their CSS names them), kept from install so the
+    map opens offline even when the first visit happened before the worker was in control.
     """
     base = url_for("static", filename="").rstrip("/")
-    urls = [url for group in vendor_assets(base).values() for _name, url in group]
+    urls = [url for group in vendor_assets(base, release()).values() for _name, url in group]
     folder = Path(current_app.static_folder or "static")
     for image in sorted(folder.glob("vendor/*/images/*")):
         if image.is_file():

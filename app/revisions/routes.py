@@ -98,6 +98,7 @@ def _comparison_map(before: BaseGeometry | None, after: BaseGeometry) -> dict[st
         location=(centre.y, centre.x),
         zoom=15,
         aria_label=gettext("Map of the place before and after this version"),
+        release=current_app.config["RELEASE"],
     )
     if before is not None and not same_geometry(before, after):
         _add_shape(fmap, before, BEFORE_STYLE)
@@ -121,6 +122,7 @@ def _approximate_map(before: BaseGeometry | None, after: BaseGeometry) -> dict[s
         location=(after.y, after.x),
         zoom=APPROXIMATE_ZOOM,
         aria_label=gettext("Map of the approximate place before and after this version"),
+        release=current_app.config["RELEASE"],
     )
     moved = before is not None and not same_geometry(before, after)
     if moved:

@@ -143,7 +143,10 @@ def new_page(browser: Any, live_server: str, watch: Watch) -> Iterator[Callable[
     contexts: list[Any] = []
 
     def make(mobile: bool = False, **extra: Any) -> Any:
-        options: dict[str, Any] = {"base_url": live_server, "locale": "nb-NO", **extra}
+        # The service worker answers before page.route() can: tests that stub or fail a
+        # request need it out of the way, so only the offline tests let it in (pass "allow").
+        options: dict[str, Any] = {"base_url": live_server, "locale": "nb-NO",
+                                   "service_workers": "block", **extra}  # fmt: skip
         if mobile:
             options.update(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                            is_mobile=True, has_touch=True)  # fmt: skip

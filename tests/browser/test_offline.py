@@ -91,7 +91,7 @@ def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
     mobile: bool,
 ) -> None:  # fmt: skip
     seed_basics()
-    page = new_page(mobile=mobile)
+    page = new_page(mobile=mobile, service_workers="allow")
     context = page.context
     login(page, "resident@example.org")
     page.get_by_role("button", name="English").click()
@@ -161,7 +161,7 @@ def test_draft_survives_a_closed_tab(
     app: Any, new_page: Callable[..., Any], seed_basics: Callable[..., Any], watch: Any
 ) -> None:
     seed_basics()
-    page = new_page()
+    page = new_page(service_workers="allow")
     context = page.context
     login(page, "resident@example.org")
     page.get_by_role("button", name="English").click()

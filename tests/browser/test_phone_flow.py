@@ -99,7 +99,7 @@ def test_new_resident_submits_a_point_in_eight_interactions(app, new_page, seed,
     page.wait_for_selector("body[data-where-state=ready]")
     assert page.locator("#project").input_value() == "eiker"  # chosen from the place
     act.fill(page.locator("#title"), "Kullgrop ved Hoensvatnet", "title")
-    act.tap(page.locator("#trace-form .what button[type=submit]"), "Send for approval")
+    act.tap(page.locator("#trace-form button[type=submit]"), "Send for approval")
     page.wait_for_url(re.compile(r"/traces/\d+$"))
     elapsed = time.monotonic() - started
     screenshot(page, "phone-flow-submitted")

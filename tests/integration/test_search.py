@@ -277,7 +277,7 @@ def test_the_box_is_a_form_for_the_page_without_script(app: Flask):
 
         html = render_template("search/_box.html")
     assert 'action="/search"' in html and 'name="q"' in html
-    assert 'src="/static/js/map-search.js"' in html and "defer" in html
+    assert 'src="/static/js/map-search.js?v=' in html and "defer" in html
     assert 'role="status"' in html and 'aria-live="polite"' in html
 
 
