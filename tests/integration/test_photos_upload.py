@@ -331,3 +331,21 @@ def test_kept_originals_are_clean_and_only_for_the_uploader(
     img = assert_clean_image(served.get_data())
     assert img.size == (2400, 1800)
     assert app.test_client().get(f"/photos/{photo.id}/original").status_code == 404
+
+
+def test_a_rolled_back_upload_takes_its_files_with_it(
+    app: Flask, session: Session, make_user: Callable[..., User]
+) -> None:
+    """Stored and inserted, then the transaction rolls back: the files go with the row."""
+    from app.db import db
+    from app.photos import operations
+
+    user = make_user()
+    before = media_files(app)
+    with app.test_request_context():
+        staged = operations.stage_photo(db.session.get(User, user.id), jpeg(300, 200))
+        key = staged.photo.storage_key
+        assert {name.split("/")[0] for name in media_files(app) - before} == {key}
+        db.session.rollback()
+    assert media_files(app) == before
+    assert _photo_count(session) == 0
