@@ -204,6 +204,13 @@ class Export:
             count, precise, generalised = cursor.execute(sql, params).fetchone()
             if count < PARALLEL_MIN_ROWS:
                 self._jobs = 1
+            elif self._jobs == 1:
+                # One connection for many features: photos grouped once and hash-joined keep
+                # PostgreSQL's parallel workers (publication.features.photo_joins). A few
+                # features, or our own id-range chunks, look each trace's photos up instead.
+                self._query = feature_query(
+                    self._precise, self.source.base_url, self.filters, whole=True
+                )
             if self._jobs > 1:
                 self._snapshot = cursor.execute("SELECT pg_export_snapshot()").fetchone()[0]
                 low, high = cursor.execute("SELECT min(id), max(id) FROM traces").fetchone()

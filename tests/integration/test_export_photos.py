@@ -23,9 +23,10 @@ from flask.testing import FlaskClient
 from geoalchemy2.shape import from_shape
 from PIL import Image
 from shapely.geometry import Point
-from sqlalchemy import func, select, text, update
+from sqlalchemy import false, func, select, text, true, update
 from sqlalchemy.orm import Session
 
+from app.access import precise_allowed
 from app.db import db, engine_of
 from app.export.cells import join_values, restore, split_values
 from app.export.stream import CSV_COLUMNS
@@ -44,6 +45,7 @@ from app.models import (
     UserRole,
 )
 from app.photos.operations import PhotoSpec, attach_photos, decide_photo, stage_photo
+from app.publication.features import ExportFilters, feature_query
 from app.publication.tokens import create_token
 from tests.integration.test_export import add_user, empty_tables, login, make_export_app
 from tests.integration.test_import_roundtrip import _import, _new_project
@@ -478,3 +480,31 @@ def test_a_photo_approved_later_shows_in_the_next_harvest(
     (link,) = found[trace.id]["properties"]["photos"]
     assert link["href"] == f"{BASE}/photos/{photo_id}/display"
     assert link["caption"] == "Naustet i dag"
+
+
+# --- A whole export groups the photos once: the same lists as the per-trace look-up --------
+
+
+@pytest.mark.parametrize("receiver", ["public", "everything", "partner", "librarian"])
+def test_a_whole_export_gives_the_same_photos_as_a_page(
+    world: tuple[Flask, dict[str, Any]], receiver: str
+) -> None:
+    app, ids = world
+    with app.app_context():
+        librarian = db.session.execute(
+            select(User).where(User.email == "librarian@example.org")
+        ).scalar_one()
+        precise = {
+            "public": false(),
+            "everything": true(),
+            "partner": precise_allowed(None, [ids["project"]]),
+            "librarian": precise_allowed(librarian),
+        }[receiver]
+        filters = ExportFilters(project_slug=SLUG)
+        paged = db.session.execute(feature_query(precise, BASE, filters)).all()
+        whole = db.session.execute(feature_query(precise, BASE, filters, whole=True)).all()
+        db.session.remove()
+    assert [tuple(row) for row in whole] == [tuple(row) for row in paged]
+    photos = {row.id: json.loads(row.feature)["properties"]["photos"] for row in whole}
+    assert len(photos[ids["protected"]]) == (1 if receiver == "public" else 2)
+    assert photos[ids["hidden_refs"]] == ([] if receiver == "public" else _references())
