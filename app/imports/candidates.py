@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from app.errors import ValidationFailed
 from app.export.cells import split_values
-from app.revisions.operations import normalise_tags
+from app.traces.edit_operations import normalise_tags
 from app.traces.messages import geometry_message
 from app.traces.validation import DESCRIPTION_MAX, LICENCES, SOURCES_MAX, TITLE_MAX
 from app.validation import FieldErrors, clean_line, has_visible_text, strip_controls

@@ -166,7 +166,9 @@ class Trace(Base):
     submission_key: Mapped[str | None] = mapped_column(String(64))
     # Photo links carried in by an import of another installation's export, kept as given:
     # [{"href", "thumbnail", "caption", "credit", "licence"}]. Shown as links, never fetched.
-    photo_references: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    photo_references: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSONB(none_as_null=True)
+    )
 
     project: Mapped[Project] = relationship(lazy="joined")
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])

@@ -34,7 +34,7 @@ from app.moderation.operations import decide, mark_duplicate, set_sensitivity
 from app.moderation.states import Action
 from app.publication.harvest import HARVEST_OVERLAP
 from app.publication.tokens import create_token
-from app.revisions.operations import update_trace
+from app.traces.edit_operations import update_trace
 from app.traces.validation import Submission
 from app.vocab.operations import update_term
 from tests.integration.test_export import add_user, empty_tables, make_export_app
