@@ -204,6 +204,17 @@ def openapi_document(
                 "post": {
                     "summary": "Submit a new trace (stored as pending)",
                     "security": [{"session": [], "csrf": []}],
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "A key the client makes per entry (an offline "
+                            "outbox may send it twice): a resend by the same author answers 200 "
+                            "with the trace the first request made",
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -216,6 +227,15 @@ def openapi_document(
                         },
                     },
                     "responses": {
+                        "200": {
+                            "description": "Sent before with this Idempotency-Key: the trace "
+                            "that request made",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Created"}
+                                }
+                            },
+                        },
                         "201": {
                             "description": "Created; Location holds the trace's page",
                             "headers": {"Location": {"schema": {"type": "string"}}},
@@ -226,7 +246,10 @@ def openapi_document(
                             },
                         },
                         **_COMMON,
-                        "400": _problem("Missing or invalid CSRF token, or a control character"),
+                        "400": _problem(
+                            "Missing or invalid CSRF token, a control character, or a bad "
+                            "Idempotency-Key (`bad_submission_key`)"
+                        ),
                         "401": _problem("Not logged in"),
                         "403": _problem("Not allowed"),
                         "413": _problem("Body too large"),
@@ -288,6 +311,11 @@ def openapi_document(
                         "api_url": {"type": "string"},
                         "status": {"type": "string", "enum": ["pending", "approved"]},
                         "version": {"type": "integer"},
+                        "photos": {
+                            "type": "array",
+                            "items": {"type": "integer"},
+                            "description": "The ids of the photos now on the trace",
+                        },
                     },
                 },
                 "TraceFeature": {
@@ -326,6 +354,31 @@ def openapi_document(
                                     "type": ["string", "null"],
                                     "enum": ["CC-BY-4.0", "CC0-1.0", None],
                                     "description": "The project's default licence if omitted",
+                                },
+                                "photos": {
+                                    "type": ["array", "null"],
+                                    "maxItems": 10,
+                                    "description": "Uploads (POST /api/photos) to attach",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["id"],
+                                        "properties": {
+                                            "id": {"type": "integer", "minimum": 1},
+                                            "caption": {"type": "string", "maxLength": 300},
+                                            "credit": {"type": "string", "maxLength": 200},
+                                            "licence": {"type": "string", "maxLength": 32},
+                                            "taken_on": {
+                                                "type": ["string", "null"],
+                                                "format": "date",
+                                            },
+                                        },
+                                    },
+                                },
+                                "submission_key": {
+                                    "type": ["string", "null"],
+                                    "minLength": 1,
+                                    "maxLength": 64,
+                                    "description": "The same as the Idempotency-Key header",
                                 },
                                 "confirm_outside_area": {
                                     "type": ["boolean", "null"],

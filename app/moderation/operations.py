@@ -7,17 +7,17 @@ import logging
 from dataclasses import dataclass
 
 from flask_babel import gettext
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit
 from app.access import can_moderate, can_revert, can_view, project_role
 from app.db import db
 from app.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from app.models import MembershipRole, Photo, Trace, TraceStatus, User
+from app.models import MembershipRole, Trace, TraceStatus, User
 from app.moderation.states import TRANSITIONS, Action, Actor, NotAllowedFrom, Unchanged, plan
 from app.notify import notify
-from app.photos.operations import approve_with_trace, remove_photo
+from app.photos.operations import approve_with_trace, remove_trace_photos
 from app.traces.messages import status_label
 from app.traces.operations import record_revision
 
@@ -133,14 +133,12 @@ def _photos_follow(trace: Trace, user: User, target: TraceStatus) -> None:
     """The trace's photos follow its decision: approved with it, removed when it is deleted.
 
     Photos the moderator rejected one by one stay rejected; a deleted trace's photos are
-    removed through the photos' own operation, so their files go after the commit.
+    removed in one statement (no revision per photo), and their files go after the commit.
     """
     if target == TraceStatus.APPROVED:
         approve_with_trace(trace, user)
     elif target == TraceStatus.DELETED:
-        photos = db.session.execute(select(Photo).where(Photo.trace_id == trace.id)).scalars()
-        for photo in list(photos):
-            remove_photo(photo, user)
+        remove_trace_photos(trace)
 
 
 def _tell_author(user: User, trace: Trace, target: TraceStatus, reason: str) -> None:

@@ -441,6 +441,7 @@ def _counted_photos(trace: Trace) -> int:
         db.session.execute(
             select(func.count(Photo.id)).where(
                 Photo.trace_id == trace.id,
+                Photo.comment_id.is_(None),  # a comment's photo is the comment's, not the trace's
                 Photo.status.in_((PhotoStatus.PENDING, PhotoStatus.APPROVED)),
             )
         ).scalar_one()
@@ -602,6 +603,7 @@ def remove_photo(photo: Photo, user: User) -> None:
         raise Forbidden(gettext("You may not remove this photo."))
     trace = db.session.get(Trace, photo.trace_id) if photo.trace_id is not None else None
     photo_id = photo.id
+    on_comment = photo.comment_id is not None
     if trace is not None and user.id != photo.uploader_id:
         audit.record(
             user, "photo.removed", "photo", photo_id, project_id=trace.project_id,
@@ -610,9 +612,22 @@ def remove_photo(photo: Photo, user: User) -> None:
     db.session.delete(photo)
     db.session.flush()
     queue_removal_now()
-    if trace is not None:
+    if trace is not None and not on_comment:  # a comment's photo is no part of the trace
         _new_revision(trace, user, "photo removed")
     log.info("photo removed: photo=%s by=%s", photo_id, user.id)
+
+
+def remove_trace_photos(trace: Trace) -> int:
+    """Delete every photo of a trace being deleted (files go after commit); how many.
+
+    One statement, and no "photo removed" revision per photo: the trace's deletion is the
+    change. A trace restored later comes back without them.
+    """
+    count = db.session.execute(delete(Photo).where(Photo.trace_id == trace.id)).rowcount
+    db.session.flush()
+    if count:
+        queue_removal_now()
+    return int(count or 0)
 
 
 def decide_photo(
@@ -681,7 +696,9 @@ def approve_with_trace(trace: Trace, moderator: User) -> list[int]:
     ids = list(
         db.session.execute(
             update(Photo)
-            .where(Photo.trace_id == trace.id, Photo.status == PhotoStatus.PENDING)
+            # A comment's photo is decided with its comment, not with the trace.
+            .where(Photo.trace_id == trace.id, Photo.comment_id.is_(None),
+                   Photo.status == PhotoStatus.PENDING)
             .values(status=PhotoStatus.APPROVED, decided_by_id=moderator.id,
                     decided_at=func.now())
             .returning(Photo.id)

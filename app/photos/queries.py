@@ -82,11 +82,11 @@ def visible_photo_condition(viewer: User | None) -> ColumnElement[bool]:
 
 
 def visible_photos(trace: Trace, viewer: User | None) -> list[Photo]:
-    """The trace's photos this viewer may see, in their order."""
+    """The trace's own photos (not its comments') this viewer may see, in their order."""
     query = (
         select(Photo)
         .join(Trace, Trace.id == Photo.trace_id)
-        .where(Trace.id == trace.id, visible_photo_condition(viewer))
+        .where(Trace.id == trace.id, Photo.comment_id.is_(None), visible_photo_condition(viewer))
         .order_by(Photo.position, Photo.id)
     )
     return list(db.session.execute(query).scalars())
@@ -100,7 +100,7 @@ def first_thumbnails(trace_ids: list[int], viewer: User | None) -> dict[int, Pho
     query = (
         select(Photo)
         .join(Trace, Trace.id == Photo.trace_id)
-        .where(Trace.id.in_(ids), visible_photo_condition(viewer))
+        .where(Trace.id.in_(ids), Photo.comment_id.is_(None), visible_photo_condition(viewer))
         .order_by(Photo.trace_id, Photo.position, Photo.id)
         .ext(distinct_on(Photo.trace_id))
     )

@@ -98,7 +98,7 @@ def photos_json(precise: ColumnElement[bool], base_url: str):  # noqa: ANN201 - 
     # Correlated per trace: an index scan of ix_photos_trace (trace_id, position) each.
     own = (
         select(func.json_agg(aggregate_order_by(photo, Photo.position, Photo.id)))
-        .where(public_photo_condition(precise))
+        .where(Photo.comment_id.is_(None), public_photo_condition(precise))
         .correlate(Trace)
         .scalar_subquery()
     )
@@ -179,7 +179,7 @@ def photo_joins(precise: ColumnElement[bool], base_url: str) -> tuple[Any, Any, 
     own = (
         select(Photo.trace_id.label("trace_id"), listing)
         .join(Trace, Trace.id == Photo.trace_id)
-        .where(public_photo_condition(precise))
+        .where(Photo.comment_id.is_(None), public_photo_condition(precise))
         .group_by(Photo.trace_id)
         .correlate(None)
         .subquery("own_photos")

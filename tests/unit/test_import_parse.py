@@ -450,7 +450,7 @@ def test_our_geojson_export_is_read_whole(vocabulary: Vocabulary) -> None:
     assert candidate.fields["recorded_at"] == "2026-11-01T08:00:00.123456+00:00"
     assert candidate.protected and candidate.fields["location"] is None
     assert parsed.unused == [
-        "approved_at", "approved_by_role", "description_text", "library", "photos", "project",
+        "approved_at", "approved_by_role", "description_text", "library", "project",
         "project_name", "updated_at",
     ]  # fmt: skip
 
