@@ -422,6 +422,10 @@
   function restoreItems(list) {
     records.slice().forEach(forget);
     records = [];
+    // What was said about the photos that went away ("No connection: x is kept…") no longer
+    // holds: after an entry went to the outbox the list is emptied, and a restored draft
+    // speaks for itself (its items show their own state; uploads announce themselves).
+    announce("");
     (list || []).forEach(function (raw) {
       if (!raw) { return; }
       var item = copyItem(raw);

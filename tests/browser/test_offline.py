@@ -81,6 +81,14 @@ def _traces(app: Any) -> list[tuple[int, str, str | None, int]]:
     return [tuple(r) for r in rows]
 
 
+def _small_targets(page: Any, selector: str) -> list[str]:
+    """The visible matches of selector under 44 px high (a finger's width on a phone)."""
+    return page.locator(selector).evaluate_all(
+        "els => els.filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)"
+        ".map(e => e.outerHTML.slice(0, 80) + ' ' + e.getBoundingClientRect().height)"
+    )
+
+
 def _entries(page: Any) -> list[str]:
     return page.locator("#outbox-list > li").evaluate_all("els => els.map(e => e.dataset.state)")
 
@@ -106,6 +114,9 @@ def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
     page.get_by_label("Title").fill("Fangstgrop ved Storvatnet")
     page.get_by_label("Description").fill("Tre groper på rad, typed with no signal.")
     assert _attach_photo(page), "the photos-form helper's file input is missing"
+    page.wait_for_function(
+        "() => document.getElementById('photos-status').textContent.includes('grop.jpg')"
+    )
     key = page.locator("#submission_key").input_value()
     assert re.fullmatch(r"[0-9a-f-]{36}", key)
     page.get_by_role("button", name="Send for approval").click()
@@ -113,6 +124,10 @@ def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
     page.wait_for_selector("#outbox-list > li[data-state=waiting]")
     assert "outbox" in page.locator("#outbox-note").inner_text()
     assert page.locator("#geometry").input_value() == ""  # the form is ready for the next one
+    # The photo went to the outbox with the entry: the form's "No connection: grop.jpg is
+    # kept…" note went with it (it stayed on the emptied form once).
+    assert page.locator("#photos-status").inner_text() == ""
+    assert page.locator("#photos-status").is_hidden()
     assert _traces(app) == []
     screenshot(page, f"offline-outbox-waiting-{'phone' if mobile else 'desktop'}")
 
@@ -133,6 +148,8 @@ def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
     assert stored_key == key
     assert photos == 1
     assert page.locator("#outbox-list a").get_attribute("href").endswith(f"/traces/{trace_id}")
+    if mobile:
+        assert _small_targets(page, "#outbox-list a, #outbox-list button") == []
     screenshot(page, f"offline-outbox-sent-{'phone' if mobile else 'desktop'}")
 
     # The entry marked waiting again (as if the answer had been lost) and flushed twice more:
@@ -154,6 +171,13 @@ def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_timeout(500)
     assert len(_traces(app)) == 1
+
+    # The page the worker shows for what it has not kept: its two ways on are buttons.
+    page.goto("/offline")
+    assert page.locator(".offline-actions a.button").count() == 2
+    if mobile:
+        assert _small_targets(page, ".offline-actions a") == []
+    screenshot(page, f"offline-page-{'phone' if mobile else 'desktop'}")
     assert watch.page_errors == []
 
 

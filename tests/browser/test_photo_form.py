@@ -120,6 +120,14 @@ def _view_shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
+def _small_targets(page: Any, selector: str) -> list[str]:
+    """The visible matches of selector under 44 px high (a finger's width on a phone)."""
+    return page.locator(selector).evaluate_all(
+        "els => els.filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)"
+        ".map(e => e.outerHTML.slice(0, 80) + ' ' + e.getBoundingClientRect().height)"
+    )
+
+
 def _photos_field(page: Any) -> list[dict[str, Any]]:
     raw = page.locator("#photos-json").input_value()
     return json.loads(raw) if raw else []
@@ -161,6 +169,10 @@ def test_phone_heic_with_gps_offers_the_place_and_shows_the_thumbnail(
     assert _geometry(page) is None
     assert page.locator(".leaflet-marker-icon.leaflet-marker-draggable").count() == 0
     assert "place where it was taken" in page.locator("#photos-status").inner_text()
+    assert _small_targets(page, "#photo-offer button, #photo-list button, #photo-files") == []
+    # The caption's hint is lighter than its name (three bold lines once).
+    hint = item.locator(".photo-hint")
+    assert hint.evaluate("e => getComputedStyle(e).fontWeight") == "400"
     screenshot(page, "photo-form-offer-phone")
 
     page.get_by_role("button", name="Use this position").click()

@@ -92,6 +92,14 @@ def _thumb_loaded(page: Any, selector: str) -> bool:
     return page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 0")
 
 
+def _small_targets(page: Any, selector: str) -> list[str]:
+    """The visible matches of selector under 44 px high (a finger's width on a phone)."""
+    return page.locator(selector).evaluate_all(
+        "els => els.filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)"
+        ".map(e => e.outerHTML.slice(0, 80) + ' ' + e.getBoundingClientRect().height)"
+    )
+
+
 def test_librarian_approves_photos_and_the_public_sees_them(
     new_page: Callable[..., Any], seed: Callable[..., Any], tmp_path: Path, watch: Any
 ) -> None:
@@ -110,6 +118,10 @@ def test_librarian_approves_photos_and_the_public_sees_them(
     # The author sees their photos waiting, with the state said in words.
     resident.goto(f"/traces/{ids['approved']}")
     assert resident.locator(".photo-item.photo-pending").count() == 2
+    assert (
+        _small_targets(resident, ".photo-edit summary, .photo-remove button, .photo-add summary")
+        == []
+    )
     screenshot(resident, "photos-gallery-author-phone")
 
     librarian = new_page()
@@ -135,6 +147,12 @@ def test_librarian_approves_photos_and_the_public_sees_them(
         phone_queue.wait_for_function(
             "i => i.complete && i.naturalWidth > 0", arg=img.element_handle()
         )
+    assert _small_targets(phone_queue, ".queue-photo-grid .button, .queue-photo-grid input") == []
+    # One photo a row on a phone: the reason field and both buttons have room.
+    lefts = phone_queue.locator(".queue-photo-grid > li").evaluate_all(
+        "els => [...new Set(els.map(e => Math.round(e.getBoundingClientRect().left)))]"
+    )
+    assert len(lefts) == 1, lefts
     screenshot(phone_queue, "photos-queue-phone")
 
     # Approve both new photos, one by one, with the buttons in the queue.
@@ -200,6 +218,29 @@ def test_librarian_approves_photos_and_the_public_sees_them(
         phone.locator("a.photo-link").nth(n).scroll_into_view_if_needed()
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(phone, "photos-gallery-phone")
+    # The viewer on a phone: the photo, its words and the three buttons fit the screen, and
+    # the buttons are finger-sized.
+    phone.locator("a.photo-link").first.click()
+    phone_viewer = phone.locator("dialog.photo-viewer")
+    phone_viewer.wait_for(state="visible")
+    phone.wait_for_function(
+        "() => { const i = document.querySelector('dialog.photo-viewer img');"
+        " return i.complete && i.naturalWidth > 0; }"
+    )
+    assert phone.evaluate(
+        "document.querySelector('.photo-viewer-nav').getBoundingClientRect().bottom"
+        " <= window.innerHeight"
+    )
+    assert _small_targets(phone, ".photo-viewer-nav button") == []
+    screenshot(phone, "photos-viewer-phone")
+    phone.keyboard.press("Escape")
+    phone_viewer.wait_for(state="hidden")
+
+    # "My traces": the author's entry with its first photo beside it.
+    resident.goto("/me/traces")
+    resident.locator(".my-trace-thumb img").first.wait_for(state="visible")
+    assert resident.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(resident, "photos-my-traces-phone")
 
     # The map: the popup and the list under it carry the first photo, with its alt text.
     public.goto(f"/#15/{HERE[0]}/{HERE[1]}")
