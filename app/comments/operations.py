@@ -77,16 +77,21 @@ def attach_comment_photo(
     """One photo with a comment: stored by the photos' own operations, then tied to the comment.
 
     It is pending while the comment is (approved at once with a moderator's comment) and is
-    decided with it. PhotoRefused for a refused file, ValidationFailed('photos') when the trace
-    has no room left.
+    decided with it. PhotoRefused for a refused file (the trace's limit of photos is not its),
+    ValidationFailed for a caption or credit that is too long.
     """
+    # Cleaned as every caption is (it is the picture's alt text, and goes into exports).
+    errors = FieldErrors()
+    details = photo_operations.clean_details({"caption": caption, "credit": credit}, errors)
+    errors.raise_if_any()
     staged = photo_operations.stage_photo(author, data)
     spec = photo_operations.PhotoSpec(
-        id=staged.photo.id, caption=caption[:300], credit=credit[:200], licence=trace.licence
+        id=staged.photo.id,
+        caption=details["caption"],
+        credit=details["credit"],
+        licence=trace.licence,
     )
-    photo = photo_operations.attach_photos(trace, author, [spec])[0]
-    photo.comment_id = comment.id
-    db.session.flush()
+    photo = photo_operations.attach_photos(trace, author, [spec], comment=comment)[0]
     log.info("comment photo: comment=%s photo=%s", comment.id, photo.id)
     return photo
 

@@ -79,6 +79,8 @@ def create(trace_id: int) -> Response | tuple[str, int]:
         except ValidationFailed as error:
             if "photos" in error.errors:
                 form.photo.errors = list(error.errors["photos"])
+            elif "caption" in error.errors:
+                form.photo_caption.errors = list(error.errors["caption"])
             else:
                 form.body.errors = list(error.errors.get("body", [error.message]))
         except PhotoRefused as error:

@@ -12,6 +12,7 @@ Contract (owned by the photos backend work; traces, moderation and comments call
 - ``attach_photos(trace, user, specs) -> list[Photo]``: staged photos of ``user`` become the
   trace's, pending (approved at once when ``user`` moderates the trace), positions after the
   existing ones; more than HERITAGE_PHOTOS_PER_TRACE raises ``ValidationFailed('photos')``.
+  ``comment=`` makes them that comment's photos (not counted against the trace's limit).
   Does not record a revision itself: callers that change the trace already do.
 - ``add_photos(trace, user, specs) -> list[Photo]``: photos added later to an existing trace;
   attaches them and records one revision ("photo added").
@@ -467,8 +468,14 @@ def check_room(trace: Trace, adding: int) -> None:
         )
 
 
-def attach_photos(trace: Trace, user: User, specs: list[PhotoSpec]) -> list[Photo]:
-    """Staged uploads of ``user`` become this trace's photos (see the module docstring)."""
+def attach_photos(
+    trace: Trace, user: User, specs: list[PhotoSpec], comment: Comment | None = None
+) -> list[Photo]:
+    """Staged uploads of ``user`` become this trace's photos (see the module docstring).
+
+    With ``comment``, they become that comment's photos instead: on the trace, but not
+    counted against its PHOTOS_PER_TRACE.
+    """
     if not specs:
         return []
     if trace.id is None:
@@ -507,7 +514,8 @@ def attach_photos(trace: Trace, user: User, specs: list[PhotoSpec]) -> list[Phot
                 ]
             }
         )
-    check_room(trace, len(specs))
+    if comment is None:
+        check_room(trace, len(specs))
     position = db.session.execute(
         select(func.coalesce(func.max(Photo.position) + 1, 0)).where(Photo.trace_id == trace.id)
     ).scalar_one()
@@ -516,6 +524,7 @@ def attach_photos(trace: Trace, user: User, specs: list[PhotoSpec]) -> list[Phot
     for spec in specs:
         photo = found[spec.id]
         photo.trace_id = trace.id
+        photo.comment_id = comment.id if comment is not None else None
         photo.caption = spec.caption
         photo.credit = spec.credit
         photo.licence = spec.licence or trace.licence
@@ -569,7 +578,11 @@ def may_change_photo(user: User | None, photo: Photo) -> bool:
 
 
 def edit_photo(photo: Photo, user: User, raw: dict[str, Any]) -> None:
-    """Change a photo's caption, credit, licence and date taken (ValidationFailed if wrong)."""
+    """Change a photo's caption, credit, licence and date taken (ValidationFailed if wrong).
+
+    An approved photo changed by someone who does not moderate its trace waits for a
+    librarian again.
+    """
     if not may_change_photo(user, photo):
         raise Forbidden(gettext("You may not change this photo."))
     errors = FieldErrors()
@@ -584,10 +597,20 @@ def edit_photo(photo: Photo, user: User, raw: dict[str, Any]) -> None:
     }
     if all(getattr(photo, name) == value for name, value in values.items()):
         return
+    moderator = trace is not None and can_moderate(user, trace)
+    if photo.comment_id is not None and photo.status == PhotoStatus.APPROVED and not moderator:
+        # A published comment cannot be rewritten either; its author may delete it instead.
+        raise Forbidden(gettext("A published comment's photo cannot be changed."))
     for name, value in values.items():
         setattr(photo, name, value)
+    if photo.status == PhotoStatus.APPROVED and not moderator:
+        # New words under an approved picture are new content: a librarian sees them first
+        # (the author cannot change an approved trace either; the caption is its alt text).
+        photo.status = PhotoStatus.PENDING
+        photo.decided_by_id = None
+        photo.decided_at = None
     db.session.flush()
-    if trace is not None:
+    if trace is not None and photo.comment_id is None:  # a comment's photo is no part of it
         _new_revision(trace, user, "photo changed")
 
 

@@ -3,9 +3,10 @@
 Contract (owned by the photos backend work; the trace page, map, queue and exports use these):
 
 - ``can_view_photo(viewer, photo) -> bool``: staged: the uploader only. Otherwise the viewer
-  must be able to see the trace (app.access.can_view); the uploader, the trace's author and its
-  moderators see every state; others only approved photos of approved traces, and of a
-  protected (sensitive) trace only when ``sees_precisely`` or ``photo.public_when_protected``.
+  must be able to see the trace (app.access.can_view); the uploader, the trace's author (not
+  for a comment's photo) and its moderators see every state; others only approved photos of
+  approved traces, and of a protected (sensitive) trace only when ``sees_precisely`` or
+  ``photo.public_when_protected``.
 - ``visible_photos(trace, viewer) -> list[Photo]``: in position order.
 - ``first_thumbnails(trace_ids, viewer) -> dict[int, Photo]``: one photo per trace, for lists.
 - ``public_photo_condition(precise)``: a SQL condition over ``Photo`` correlated with ``Trace``
@@ -75,7 +76,8 @@ def visible_photo_condition(viewer: User | None) -> ColumnElement[bool]:
     # precise rights are the same people (admins aside), so others get the public rule.
     involved = or_(
         Photo.uploader_id == viewer.id,
-        Trace.author_id == viewer.id,
+        # A comment's photo is the comment's: the trace's author sees it as the comment is seen.
+        and_(Trace.author_id == viewer.id, Photo.comment_id.is_(None)),
         moderation_scope(viewer),
     )
     return and_(on_trace, visible_traces(viewer), or_(involved, public_photo_condition(False)))
@@ -122,7 +124,7 @@ def can_view_photo(
         return False
     if viewer is not None and (
         photo.uploader_id == viewer.id
-        or trace.author_id == viewer.id
+        or (trace.author_id == viewer.id and photo.comment_id is None)
         or can_moderate(viewer, trace)
     ):
         return True
