@@ -60,24 +60,32 @@ def join_tags(tags: Iterable[str]) -> str:
 
 def split_tags(cell: str) -> list[str]:
     """The tags of one cell (join_tags reversed); empty pieces are dropped."""
-    tags: list[str] = []
+    return [tag for tag in _split_escaped(cell, ";") if tag]
+
+
+def _split_escaped(cell: str, separator: str) -> list[str]:
+    """Pieces of a cell cut at every ``separator`` without a backslash before it, unescaped.
+
+    A backslash escapes only the separator and itself; any other backslash is kept as it is.
+    """
+    pieces: list[str] = []
     current: list[str] = []
     index = 0
     while index < len(cell):
         char = cell[index]
         following = cell[index + 1] if index + 1 < len(cell) else ""
-        if char == "\\" and following in ("\\", ";"):
+        if char == "\\" and following in ("\\", separator):
             current.append(following)
             index += 2
             continue
-        if char == ";":
-            tags.append("".join(current))
+        if char == separator:
+            pieces.append("".join(current))
             current = []
         else:
             current.append(char)
         index += 1
-    tags.append("".join(current))
-    return [tag for tag in tags if tag]
+    pieces.append("".join(current))
+    return pieces
 
 
 VALUE_SEPARATOR = " | "
@@ -97,23 +105,7 @@ def split_values(cell: str) -> list[str]:
     """
     if cell == "":
         return []
-    pieces: list[str] = []
-    current: list[str] = []
-    index = 0
-    while index < len(cell):
-        char = cell[index]
-        following = cell[index + 1] if index + 1 < len(cell) else ""
-        if char == "\\" and following in ("\\", "|"):
-            current.append(following)
-            index += 2
-            continue
-        if char == "|":
-            pieces.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        index += 1
-    pieces.append("".join(current))
+    pieces = _split_escaped(cell, "|")
     last = len(pieces) - 1
     for number, piece in enumerate(pieces):
         if number < last and piece.endswith(" "):

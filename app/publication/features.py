@@ -73,18 +73,11 @@ def _term_json(term):  # noqa: ANN001, ANN202 - an aliased Term and a SQL expres
     )
 
 
-def photos_json(precise: ColumnElement[bool], base_url: str):  # noqa: ANN201 - SQL expression
-    """JSON list of the trace's photos the receiver may see, as links, in their order.
-
-    Our own photos (the photos backend's rule, app.photos.queries.public_photo_condition)
-    with absolute addresses of the app's stable photo URLs; a trace without any that carries
-    photo links from an import gets those instead, marked "reference": true. References of a
-    protected site go only to receivers who see it precisely: their captions may describe
-    the place, and no moderator here has looked at them.
-    """
+def _photo_link(base_url: str):  # noqa: ANN202 - a SQL expression
+    """SQL: one of our photos as the JSON object exports carry (absolute stable addresses)."""
     base = base_url.rstrip("/")
     address = lambda size: func.concat(base, "/photos/", Photo.id, "/", size)  # noqa: E731
-    photo = func.json_build_object(
+    return func.json_build_object(
         "href", address("display"),
         "thumbnail", address("thumb"),
         "caption", Photo.caption,
@@ -95,6 +88,30 @@ def photos_json(precise: ColumnElement[bool], base_url: str):  # noqa: ANN201 - 
         "height", Photo.height,
         "type", func.concat("image/", Photo.image_format),
     )  # fmt: skip
+
+
+def _reference_link(value):  # noqa: ANN001, ANN202 - a jsonb element and a SQL expression
+    """SQL: one imported photo link (an element of photo_references), marked as a reference."""
+    return func.json_build_object(
+        "href", value.op("->>")("href"),
+        "thumbnail", value.op("->>")("thumbnail"),
+        "caption", value.op("->>")("caption"),
+        "credit", value.op("->>")("credit"),
+        "licence", value.op("->>")("licence"),
+        "reference", true(),
+    )  # fmt: skip
+
+
+def photos_json(precise: ColumnElement[bool], base_url: str):  # noqa: ANN201 - SQL expression
+    """JSON list of the trace's photos the receiver may see, as links, in their order.
+
+    Our own photos (the photos backend's rule, app.photos.queries.public_photo_condition)
+    with absolute addresses of the app's stable photo URLs; a trace without any that carries
+    photo links from an import gets those instead, marked "reference": true. References of a
+    protected site go only to receivers who see it precisely: their captions may describe
+    the place, and no moderator here has looked at them.
+    """
+    photo = _photo_link(base_url)
     # Correlated per trace: an index scan of ix_photos_trace (trace_id, position) each.
     own = (
         select(func.json_agg(aggregate_order_by(photo, Photo.position, Photo.id)))
@@ -107,15 +124,7 @@ def photos_json(precise: ColumnElement[bool], base_url: str):  # noqa: ANN201 - 
         .table_valued("value", with_ordinality="n")
         .render_derived(name="ref")
     )
-    value = element.c.value
-    reference = func.json_build_object(
-        "href", value.op("->>")("href"),
-        "thumbnail", value.op("->>")("thumbnail"),
-        "caption", value.op("->>")("caption"),
-        "credit", value.op("->>")("credit"),
-        "licence", value.op("->>")("licence"),
-        "reference", true(),
-    )  # fmt: skip
+    reference = _reference_link(element.c.value)
     references = (
         select(func.json_agg(aggregate_order_by(reference, element.c.n)))
         .select_from(element)
@@ -143,19 +152,7 @@ def photo_joins(precise: ColumnElement[bool], base_url: str) -> tuple[Any, Any, 
     a correlated subquery (or LATERAL) only in the leader process, which took a whole
     export's parallel workers away (2.7x slower at 100k traces).
     """
-    base = base_url.rstrip("/")
-    address = lambda size: func.concat(base, "/photos/", Photo.id, "/", size)  # noqa: E731
-    photo = func.json_build_object(
-        "href", address("display"),
-        "thumbnail", address("thumb"),
-        "caption", Photo.caption,
-        "credit", Photo.credit,
-        "licence", Photo.licence,
-        "taken_on", Photo.taken_on,
-        "width", Photo.width,
-        "height", Photo.height,
-        "type", func.concat("image/", Photo.image_format),
-    )  # fmt: skip
+    photo = _photo_link(base_url)
     listing = func.json_agg(aggregate_order_by(photo, Photo.position, Photo.id)).label("list")
     # Most traces have no references (SQL NULL, or JSON null when an ORM write gave None).
     listed = case((func.jsonb_typeof(Trace.photo_references) == "array", Trace.photo_references))
@@ -164,15 +161,7 @@ def photo_joins(precise: ColumnElement[bool], base_url: str) -> tuple[Any, Any, 
         .table_valued("value", with_ordinality="n")
         .render_derived(name="ref")
     )
-    value = element.c.value
-    reference = func.json_build_object(
-        "href", value.op("->>")("href"),
-        "thumbnail", value.op("->>")("thumbnail"),
-        "caption", value.op("->>")("caption"),
-        "credit", value.op("->>")("credit"),
-        "licence", value.op("->>")("licence"),
-        "reference", true(),
-    )  # fmt: skip
+    reference = _reference_link(element.c.value)
     referenced = func.json_agg(aggregate_order_by(reference, element.c.n)).label("list")
     shown = or_(not_(Trace.is_sensitive), precise)
     # The rule's Trace is each subquery's own join here, not the outer row.
