@@ -17,6 +17,7 @@ from app.models import Comment, CommentKind, CommentStatus, Photo, Trace, User
 from app.models.base import utcnow
 from app.notify import notify
 from app.photos import operations as photo_operations
+from app.photos.details import clean_details
 from app.validation import FieldErrors, clean_text
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def attach_comment_photo(
     """
     # Cleaned as every caption is (it is the picture's alt text, and goes into exports).
     errors = FieldErrors()
-    details = photo_operations.clean_details({"caption": caption, "credit": credit}, errors)
+    details = clean_details({"caption": caption, "credit": credit}, errors)
     errors.raise_if_any()
     staged = photo_operations.stage_photo(author, data)
     spec = photo_operations.PhotoSpec(

@@ -18,7 +18,7 @@ from app.comments.thread import comments_for
 from app.errors import DomainError, ValidationFailed
 from app.limits import limiter
 from app.models import Comment, CommentStatus, Trace
-from app.photos.operations import PhotoRefused, refuse_too_large
+from app.photos.limits import PhotoRefused, refuse_too_large
 from app.traces import queries as trace_queries
 from app.web import safe_target
 

@@ -8,7 +8,8 @@ Contract (owned by the photos backend work; traces, moderation and comments call
   field ``photos`` on anything wrong.
 - ``stage_photo(uploader, data: bytes) -> StagedPhoto``: processes and stores an upload as a
   staged Photo (no trace yet); ``StagedPhoto.photo`` and ``.gps`` (``GpsFix | None``, only in
-  the answer, never stored). Raises ``PhotoRefused`` (code, message) on a refused file or quota.
+  the answer, never stored). Raises ``PhotoRefused`` (code, message) on a refused file or quota
+  (app.photos.limits: the limits, quotas and their messages; app.photos.details: the fields).
 - ``attach_photos(trace, user, specs) -> list[Photo]``: staged photos of ``user`` become the
   trace's, pending (approved at once when ``user`` moderates the trace), positions after the
   existing ones; more than HERITAGE_PHOTOS_PER_TRACE raises ``ValidationFailed('photos')``.
@@ -23,7 +24,8 @@ Contract (owned by the photos backend work; traces, moderation and comments call
 - ``approve_with_trace(trace, moderator)``: pending photos that came with the trace are
   approved when the trace is (moderation calls this).
 - ``remove_due_files(now=None) -> int``: deletes files of due media_garbage rows and staged
-  uploads older than HERITAGE_MEDIA_STAGED_HOURS; returns how many photos' files went.
+  uploads older than HERITAGE_MEDIA_STAGED_HOURS; returns how many photos' files went (each
+  step in app.photos.sweep).
 
 When files go (docs/photos.md): a deleted photo's files (also by a trace's or an account's
 deletion) right after the change commits, at the latest at the next ``flask media sweep``; a
@@ -50,24 +52,28 @@ from sqlalchemy import delete, func, select, text, update
 from app import audit
 from app.access import can_moderate
 from app.db import db
-from app.errors import DomainError, Forbidden, ValidationFailed
-from app.media.imaging import GpsFix, ImageLimits, ImageRefused, process_image
+from app.errors import Forbidden, ValidationFailed
+from app.media.imaging import GpsFix, ImageRefused, process_image
 from app.media.storage import MediaStorage, current_storage
 from app.models import Comment, MediaGarbage, Photo, PhotoStatus, Trace, TraceStatus, User
 from app.notify import notify
+from app.photos import sweep
+from app.photos.details import clean_details
 from app.photos.files import key_for
+from app.photos.limits import (
+    PhotoRefused,
+    check_quota,
+    image_limits,
+    refusal_message,
+    refusal_status,
+    refuse_too_large,
+)
 from app.traces.operations import record_revision
-from app.traces.validation import LICENCES
-from app.validation import FieldErrors, clean_line
+from app.validation import FieldErrors
 
 log = logging.getLogger(__name__)
 
-MEGABYTE = 1024 * 1024
-CAPTION_MAX = 300
-CREDIT_MAX = 200
 REASON_MAX = 1000
-# The first photograph was taken in 1826; an earlier date is a typing error.
-EARLIEST_TAKEN = date(1826, 1, 1)
 # Files with no photo row are swept once they are this old: an upload in progress is younger.
 ORPHAN_SECONDS = 3600
 # Stored keys are token_urlsafe(32): 43 characters of [A-Za-z0-9_-].
@@ -76,18 +82,6 @@ KEY_BYTES = 32
 GARBAGE_FLAG = "media_garbage_queued"
 # Session info: the files stored in this transaction, removed again if it rolls back.
 STAGED_FILES = "photos_stored_files"
-
-
-class PhotoRefused(DomainError):
-    """An upload that was not stored: a refused file (its ImageRefused code) or a quota."""
-
-    status = 422
-    code = "photo_refused"
-
-    def __init__(self, code: str, message: str, status: int = 422, **extra: Any) -> None:
-        super().__init__(message, **extra)
-        self.code = code
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -111,59 +105,6 @@ class StagedPhoto:
 
 
 # --- Reading what a form or the API says about photos ------------------------------------------
-
-
-def latest_date() -> date:
-    """The latest calendar date anywhere on Earth now (a date taken may not come after it)."""
-    return (datetime.now(UTC) + timedelta(hours=14)).date()
-
-
-def clean_taken_on(raw: Any, field: str, errors: FieldErrors) -> date | None:
-    """A date taken (YYYY-MM-DD, not in the future), or None when empty."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    if not isinstance(raw, str):
-        errors.add(field, gettext("Write the date taken as YYYY-MM-DD."))
-        return None
-    try:
-        value = date.fromisoformat(raw.strip())
-    except ValueError:
-        errors.add(field, gettext("Write the date taken as YYYY-MM-DD."))
-        return None
-    if value > latest_date():
-        errors.add(field, gettext("The date taken cannot be in the future."))
-        return None
-    if value < EARLIEST_TAKEN:
-        errors.add(field, gettext("The date taken cannot be before 1826."))
-        return None
-    return value
-
-
-def clean_licence(raw: Any, field: str, errors: FieldErrors) -> str:
-    """A licence from the project's vocabulary, or "" for the trace's own."""
-    if raw is None or raw == "":
-        return ""
-    if not isinstance(raw, str) or raw not in LICENCES:
-        errors.add(field, gettext("Choose one of: %(choices)s.", choices=", ".join(LICENCES)))
-        return ""
-    return raw
-
-
-def clean_details(raw: dict[str, Any], errors: FieldErrors, prefix: str = "") -> dict[str, Any]:
-    """Caption, credit, licence and date taken from a form or an object, cleaned and checked.
-
-    Problems are added under ``{prefix}{name}`` (the form's own field names when no prefix).
-    """
-    return {
-        "caption": clean_line(
-            raw.get("caption"), field=f"{prefix}caption", errors=errors, max_len=CAPTION_MAX
-        ),
-        "credit": clean_line(
-            raw.get("credit"), field=f"{prefix}credit", errors=errors, max_len=CREDIT_MAX
-        ),
-        "licence": clean_licence(raw.get("licence"), f"{prefix}licence", errors),
-        "taken_on": clean_taken_on(raw.get("taken_on"), f"{prefix}taken_on", errors),
-    }
 
 
 def _max_per_trace() -> int:
@@ -226,136 +167,6 @@ def parse_photo_specs(raw: Any) -> list[PhotoSpec]:
 # --- Taking an upload in --------------------------------------------------------------------
 
 
-def image_limits() -> ImageLimits:
-    """What this installation accepts and produces (HERITAGE_PHOTO_* settings)."""
-    cfg = current_app.config
-    return ImageLimits(
-        max_bytes=int(cfg["PHOTO_MAX_MB"]) * MEGABYTE,
-        max_pixels=int(cfg["PHOTO_MAX_MEGAPIXELS"]) * 1_000_000,
-        thumb_px=int(cfg["PHOTO_THUMB_PX"]),
-        display_px=int(cfg["PHOTO_DISPLAY_PX"]),
-        fmt=str(cfg["PHOTO_FORMAT"]),
-        keep_original=bool(cfg["KEEP_ORIGINALS"]),
-    )
-
-
-def refusal_message(code: str, params: dict[str, Any]) -> str:
-    """The translated message of one ImageRefused code: which limit, and what to do."""
-    limits = image_limits()
-    limit_mb = params.get("limit_mb") or limits.max_bytes // MEGABYTE
-    limit_mp = params.get("limit_megapixels") or limits.max_pixels // 1_000_000
-    if code == "empty":
-        return gettext("The file is empty. Choose the photo again and send it once more.")
-    if code == "too_large":
-        return gettext(
-            "The photo is larger than %(limit)s MB, the most a photo may weigh. Save it at a "
-            "smaller size or lower quality and try again.",
-            limit=limit_mb,
-        )
-    if code == "too_many_pixels":
-        megapixels = params.get("megapixels")
-        if megapixels is None:
-            return gettext(
-                "The photo has more than %(limit)s megapixels, the most a photo may have. "
-                "Save it at a smaller size and try again.",
-                limit=limit_mp,
-            )
-        return gettext(
-            "The photo is %(megapixels)s megapixels; the limit is %(limit)s. Save it at a "
-            "smaller size and try again.",
-            megapixels=_round_megapixels(megapixels),
-            limit=limit_mp,
-        )
-    if code == "svg":
-        return gettext(
-            "SVG drawings are not accepted, only photos. Send a JPEG, PNG, WebP or HEIC file."
-        )
-    if code == "animated":
-        return gettext(
-            "Animated images are not accepted. Send a single still photo (JPEG, PNG, WebP or HEIC)."
-        )
-    if code == "polyglot":
-        return gettext(
-            "The file is an image with something else hidden in it (%(kind)s), so it is not "
-            "accepted. Open the photo in an image program, save it again as JPEG and send "
-            "that.",
-            kind=_polyglot_kind(str(params.get("kind", ""))),
-        )
-    if code == "broken":
-        return gettext(
-            "The photo could not be read: the file seems damaged or cut off. Open it on your "
-            "device to check it, save it again and try once more."
-        )
-    # unknown_type, and any code added later without a message of its own.
-    return gettext(
-        "This is not a photo we can take: send a JPEG, PNG, WebP or HEIC (iPhone) file. The "
-        "file's type is read from its content, not its name."
-    )
-
-
-def _round_megapixels(value: Any) -> str:
-    try:
-        return f"{float(value):.0f}" if float(value) >= 10 else f"{float(value):.1f}"
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _polyglot_kind(kind: str) -> str:
-    kinds = {
-        "html": gettext("a web page"),
-        "zip": gettext("an archive"),
-        "svg": gettext("an SVG drawing"),
-        "trailing": gettext("data after the end of the picture"),
-    }
-    return kinds.get(kind, gettext("other data"))
-
-
-def refusal_status(code: str) -> int:
-    """413 for a file over the size limit, 422 for every other refusal."""
-    return 413 if code == "too_large" else 422
-
-
-def refuse_too_large() -> PhotoRefused:
-    """The refusal of a body over the size limit (before or while it was read)."""
-    return PhotoRefused("too_large", refusal_message("too_large", {}), status=413)
-
-
-def _check_quota(uploader: User, adding: int) -> None:
-    """Refuse an upload past the uploader's daily count or stored megabytes."""
-    cfg = current_app.config
-    daily = int(cfg["PHOTO_DAILY_QUOTA"])
-    quota_mb = int(cfg["PHOTO_USER_QUOTA_MB"])
-    count, stored = db.session.execute(
-        select(
-            func.count(Photo.id).filter(Photo.created_at > func.now() - timedelta(hours=24)),
-            func.coalesce(func.sum(Photo.stored_bytes), 0),
-        ).where(Photo.uploader_id == uploader.id)
-    ).one()
-    if count >= daily:
-        raise PhotoRefused(
-            "daily_quota",
-            gettext(
-                "You have sent %(count)s photos in the last 24 hours, the most one person may "
-                "send in a day. Try again tomorrow, or ask a librarian if you need more.",
-                count=daily,
-            ),
-            status=429,
-            limit=daily,
-        )
-    if int(stored) + adding > quota_mb * MEGABYTE:
-        raise PhotoRefused(
-            "storage_quota",
-            gettext(
-                "Your photos take up %(used)s MB, and each person may store at most "
-                "%(limit)s MB. Remove photos you no longer need, or ask a librarian.",
-                used=round(int(stored) / MEGABYTE),
-                limit=quota_mb,
-            ),
-            status=422,
-            limit_mb=quota_mb,
-        )
-
-
 def new_storage_key() -> str:
     """A fresh random storage key (43 characters of [A-Za-z0-9_-]); never from user input."""
     return secrets.token_urlsafe(KEY_BYTES)
@@ -367,7 +178,7 @@ def stage_photo(uploader: User, data: bytes) -> StagedPhoto:
     The files are stored first and the row inserted after; if the insert fails, the files are
     removed again. The GPS position is returned for the answer only: neither stored nor logged.
     """
-    _check_quota(uploader, 0)
+    check_quota(uploader, 0)
     limits = image_limits()
     if len(data) > limits.max_bytes:
         raise refuse_too_large()
@@ -391,7 +202,7 @@ def stage_photo(uploader: User, data: bytes) -> StagedPhoto:
         text("SELECT pg_advisory_xact_lock(hashtext('photos.quota'), :uid)"),
         {"uid": uploader.id},
     )
-    _check_quota(uploader, stored_bytes)
+    check_quota(uploader, stored_bytes)
     storage = current_storage()
     key = new_storage_key()
     try:
@@ -739,88 +550,15 @@ def approve_with_trace(trace: Trace, moderator: User) -> list[int]:
 # --- Removing files --------------------------------------------------------------------------
 
 
-def _remove_garbage(storage: MediaStorage, now: datetime | None, limit: int | None) -> int:
-    """Delete the files of due media_garbage rows; how many storage keys went."""
-    due_at = now if now is not None else func.now()
-    query = (
-        select(MediaGarbage.storage_key)
-        .where(MediaGarbage.due_at <= due_at)
-        .order_by(MediaGarbage.due_at)
-        .with_for_update(skip_locked=True)
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    keys = list(dict.fromkeys(db.session.execute(query).scalars()))
-    removed = 0
-    for key in keys:
-        photo = db.session.execute(
-            select(Photo).where(Photo.storage_key == key)
-        ).scalar_one_or_none()
-        if photo is not None and photo.status != PhotoStatus.REJECTED:
-            # Approved again after a rejection: the files stay, the entry goes.
-            db.session.execute(delete(MediaGarbage).where(MediaGarbage.storage_key == key))
-            continue
-        if photo is not None:
-            # A rejected photo past its grace period goes for good, row and files.
-            db.session.delete(photo)
-            db.session.flush()
-        storage.delete_prefix(key)
-        db.session.execute(delete(MediaGarbage).where(MediaGarbage.storage_key == key))
-        removed += 1
-    db.session.flush()
-    return removed
-
-
-def _remove_forgotten_uploads(now: datetime | None) -> int:
-    """Delete staged uploads older than MEDIA_STAGED_HOURS (their files are queued)."""
-    hours = int(current_app.config.get("MEDIA_STAGED_HOURS", 24))
-    cutoff = (now or datetime.now(UTC)) - timedelta(hours=hours)
-    result = db.session.execute(
-        delete(Photo)
-        .where(Photo.status == PhotoStatus.STAGED, Photo.created_at < cutoff)
-        .returning(Photo.id)
-        .execution_options(synchronize_session=False)
-    )
-    return len(result.all())
-
-
-def _remove_orphans(storage: MediaStorage) -> int:
-    """Delete stored keys with no photo row at all, written over an hour ago."""
-    removed = 0
-    batch: list[str] = []
-
-    def flush_batch() -> int:
-        known = set(
-            db.session.execute(
-                select(Photo.storage_key).where(Photo.storage_key.in_(batch))
-            ).scalars()
-        )
-        gone = 0
-        for key in batch:
-            if key not in known:
-                storage.delete_prefix(key)
-                gone += 1
-        batch.clear()
-        return gone
-
-    for key in storage.list_prefixes(ORPHAN_SECONDS):
-        batch.append(key)
-        if len(batch) >= 500:
-            removed += flush_batch()
-    if batch:
-        removed += flush_batch()
-    return removed
-
-
 def remove_due_files(now: datetime | None = None) -> int:
     """Delete the files that are due (see the module docstring); how many photos' files went.
 
     ``now`` moves the clock for the due times and the staged uploads' age (tests, catch-up).
     """
     storage = current_storage()
-    forgotten = _remove_forgotten_uploads(now)
-    removed = _remove_garbage(storage, now, None)
-    orphans = _remove_orphans(storage)
+    forgotten = sweep.remove_forgotten_uploads(now)
+    removed = sweep.remove_garbage(storage, now, None)
+    orphans = sweep.remove_orphans(storage, ORPHAN_SECONDS)
     if forgotten or removed or orphans:
         log.info(
             "media sweep: %s forgotten uploads, %s photos' files, %s orphaned keys",
@@ -844,7 +582,7 @@ def remove_files_after_commit(app: Any, *, queued: bool) -> None:
     _last_look = now
     with app.app_context():
         try:
-            removed = _remove_garbage(current_storage(), None, 1000)
+            removed = sweep.remove_garbage(current_storage(), None, 1000)
             db.session.commit()
             if removed:
                 log.info("removed the files of %s photos after a commit", removed)

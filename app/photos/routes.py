@@ -45,7 +45,9 @@ from app.errors import (
 from app.limits import limiter
 from app.models import Photo, PhotoStatus, Trace, User
 from app.photos import operations, serving
-from app.photos.operations import PhotoRefused, PhotoSpec
+from app.photos.details import clean_details
+from app.photos.limits import PhotoRefused, refuse_too_large
+from app.photos.operations import PhotoSpec
 from app.photos.queries import can_view_photo, photo_url
 from app.validation import FieldErrors
 from app.web import safe_target
@@ -126,7 +128,7 @@ def _refusal(error: PhotoRefused, trace_id: int | None = None) -> tuple[Any, int
 def _too_large(_error: RequestEntityTooLarge) -> tuple[Any, int]:
     """413 with the limit in megabytes and what to do (nothing of the body is stored)."""
     trace_id = (request.view_args or {}).get("trace_id")
-    return _refusal(operations.refuse_too_large(), trace_id if isinstance(trace_id, int) else None)
+    return _refusal(refuse_too_large(), trace_id if isinstance(trace_id, int) else None)
 
 
 @bp.errorhandler(PhotoRefused)
@@ -157,7 +159,7 @@ def _read_upload() -> bytes:
     limit = _limit_mb() * MEGABYTE
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
-        raise operations.refuse_too_large()
+        raise refuse_too_large()
     return data
 
 
@@ -238,7 +240,7 @@ def add_to_trace(trace_id: int) -> Any:
     if not operations.may_add_photos(viewer, trace):
         raise Forbidden(gettext("Only the trace's author and its librarians may add photos."))
     errors = FieldErrors()
-    details = operations.clean_details(request.form, errors)
+    details = clean_details(request.form, errors)
     if errors:
         messages = [message for field in errors.errors.values() for message in field]
         raise PhotoRefused("validation_failed", " ".join(messages), fields=errors.errors)
