@@ -55,7 +55,16 @@ from app.db import db
 from app.errors import Forbidden, ValidationFailed
 from app.media.imaging import GpsFix, ImageRefused, process_image
 from app.media.storage import MediaStorage, current_storage
-from app.models import Comment, MediaGarbage, Photo, PhotoStatus, Trace, TraceStatus, User
+from app.models import (
+    Comment,
+    CommentStatus,
+    MediaGarbage,
+    Photo,
+    PhotoStatus,
+    Trace,
+    TraceStatus,
+    User,
+)
 from app.notify import notify
 from app.photos import sweep
 from app.photos.details import clean_details
@@ -480,6 +489,13 @@ def decide_photo(
         raise ValidationFailed(
             {"reason": [gettext("At most %(limit)s characters.", limit=REASON_MAX)]}
         )
+    if approve and photo.comment_id is not None:
+        comment = db.session.get(Comment, photo.comment_id)
+        if comment is None or comment.status != CommentStatus.APPROVED:
+            # Shown alone, the photo would be out before the comment it belongs to.
+            raise ValidationFailed(
+                {"action": [gettext("Approve the comment this photo came with; it follows.")]}
+            )
     source = photo.status
     target = PhotoStatus.APPROVED if approve else PhotoStatus.REJECTED
     if public_when_protected is not None:

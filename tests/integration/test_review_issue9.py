@@ -173,3 +173,27 @@ def test_a_comment_photo_caption_is_cleaned_like_every_other_caption(
     )  # fmt: skip
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
     assert _comment_photo(session, trace, place["neighbour"]).caption == "Buet i 1950"
+
+
+def test_a_comment_photo_is_not_published_before_its_comment(
+    app: Flask, session: Session, place: dict[str, Any]
+) -> None:
+    """Approving the photo alone (its own decide form) would show it while the comment waits."""
+    trace = place["trace"]
+    neighbour, token = _client(app, place["neighbour"])
+    assert _post_comment_with_photo(neighbour, token, trace).status_code == 302
+    photo = _comment_photo(session, trace, place["neighbour"])
+    librarian, ltoken = _client(app, place["librarian"])
+    decided = librarian.post(
+        f"/photos/{photo.id}/decide", data={"csrf_token": ltoken, "action": "approve"},
+        headers={"Accept": "application/json"},
+    )  # fmt: skip
+    assert decided.status_code == 422, decided.get_data(as_text=True)
+    assert _status(session, photo.id) == PhotoStatus.PENDING
+    assert app.test_client().get(photo_path(photo.id, "thumb")).status_code == 404
+    # Rejecting it alone is fine: less is shown, never more.
+    rejected = librarian.post(
+        f"/photos/{photo.id}/decide", data={"csrf_token": ltoken, "action": "reject"},
+        headers={"Accept": "application/json"},
+    )  # fmt: skip
+    assert rejected.status_code == 200
