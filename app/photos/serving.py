@@ -98,7 +98,9 @@ def serve(photo_id: int, size: str) -> Response:
     # Originals are never for everyone; other sizes may be kept by shared caches only when
     # anyone at all may see them.
     public = size != "original" and is_public_photo(photo)
-    cache_control = "public, max-age=86400" if public else "private, no-store"
+    # no-cache: shared caches may keep a public photo but must ask again (the ETag makes that
+    # a 304), so a photo rejected or withdrawn later is not served on from a cache for a day.
+    cache_control = "public, no-cache" if public else "private, no-store"
     if etag in request.if_none_match:
         response = Response(status=304)
     else:

@@ -400,7 +400,11 @@ def test_the_uploader_edits_caption_credit_licence_and_date(
     other = app.test_client()
     token = log_in(other, make_user().email)
     refused = other.post(f"/photos/{photo.id}/edit", data={"csrf_token": token, "caption": "x"})
-    assert refused.status_code == 403
+    # The uploader's edit sent the photo back to moderation, so to anyone else it is now the
+    # same 404 as a photo that does not exist; either way nothing changed.
+    assert refused.status_code == 404
+    session.expire_all()
+    assert session.get(Photo, photo.id).caption != "x"
 
 
 def test_removing_a_photo_removes_its_files_right_after_the_commit(
