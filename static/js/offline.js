@@ -31,7 +31,12 @@
   var list = document.getElementById("outbox-list");
   var form = mode === "form" ? document.getElementById("trace-form") : null;
 
-  var DB_NAME = "heritage-offline";
+  // One database per account: on a shared computer (a library's public PC) a draft or an
+  // outbox entry is offered and sent only to the person who made it.
+  var userMeta = document.querySelector('meta[name="heritage-user"]');
+  var userId = userMeta ? userMeta.getAttribute("content") : "";
+  if (!userId) { return; }  // not logged in: nothing of anyone's is shown or sent
+  var DB_NAME = "heritage-offline-" + userId;
   var DRAFT_ID = "new-trace";
   var SKIP = { csrf_token: true, submission_key: true, geometry: true, photos: true };
   var WRITABLE = ["project", "title", "description", "trace_type", "period", "condition",
