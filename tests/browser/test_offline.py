@@ -81,6 +81,16 @@ def _traces(app: Any) -> list[tuple[int, str, str | None, int]]:
     return [tuple(r) for r in rows]
 
 
+def _english(page: Any) -> None:
+    """Choose English on a page with no map requests in flight (they save the session too,
+    and the last one written wins: the choice was sometimes lost under load)."""
+    page.goto("/projects")
+    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
+    page.wait_for_selector("html[lang=en]", state="attached")
+
+
 def _small_targets(page: Any, selector: str) -> list[str]:
     """The visible matches of selector under 44 px high (a finger's width on a phone)."""
     return page.locator(selector).evaluate_all(
@@ -102,7 +112,7 @@ def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
     page = new_page(mobile=mobile, service_workers="allow")
     context = page.context
     login(page, "resident@example.org")
-    page.get_by_role("button", name="English").click()
+    _english(page)
     _open_form(page)
     _controlled(page)
     _open_form(page)  # once more, now through the worker: it keeps the page for offline use
@@ -157,7 +167,9 @@ def test_offline_entry_waits_in_the_outbox_and_is_sent_once(
     page.evaluate(
         """async () => {
             const db = await new Promise((ok, no) => {
-              const r = indexedDB.open('heritage-offline'); r.onsuccess = () => ok(r.result);
+              const user = document.querySelector('meta[name="heritage-user"]').content;
+              const r = indexedDB.open('heritage-offline-' + user);  // one database per account
+              r.onsuccess = () => ok(r.result);
               r.onerror = () => no(r.error); });
             const all = await new Promise(ok => { const r = db.transaction('outbox')
               .objectStore('outbox').getAll(); r.onsuccess = () => ok(r.result); });
@@ -188,7 +200,7 @@ def test_draft_survives_a_closed_tab(
     page = new_page(service_workers="allow")
     context = page.context
     login(page, "resident@example.org")
-    page.get_by_role("button", name="English").click()
+    _english(page)
     _open_form(page)
     _tap_map(page)
     page.get_by_label("Title").fill("Kolgrop i lia")
@@ -399,3 +411,6 @@ def test_seen_tiles_are_kept_within_the_limit_and_shown_offline(
     finally:
         context.close()
         tiles.shutdown()
+        # shutdown() only stops the loop: without this its listening socket was left to the
+        # garbage collector, whose ResourceWarning then failed whichever test ran next.
+        tiles.server_close()
