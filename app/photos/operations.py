@@ -120,6 +120,17 @@ def _max_per_trace() -> int:
     return int(current_app.config.get("PHOTOS_PER_TRACE", 10))
 
 
+def _field_label(field: str) -> str:
+    """A photo field's name as the form shows it, in the reader's language."""
+    labels = {
+        "caption": gettext("caption"),
+        "credit": gettext("photographer"),
+        "licence": gettext("licence"),
+        "taken_on": gettext("date taken"),
+    }
+    return labels.get(field, field)
+
+
 def parse_photo_specs(raw: Any) -> list[PhotoSpec]:
     """The photos a form (JSON text) or the API (a list) attaches; ValidationFailed('photos')."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -162,7 +173,7 @@ def parse_photo_specs(raw: Any) -> list[PhotoSpec]:
                 gettext(
                     "Photo %(num)s, %(field)s: %(message)s",
                     num=number,
-                    field=field,
+                    field=_field_label(field),
                     message=message,
                 )  # fmt: skip
                 for message in field_messages
