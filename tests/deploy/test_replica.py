@@ -320,6 +320,14 @@ def test_approval_reaches_the_map_through_the_standby_and_the_primary_takes_over
     primary.sql("SELECT pg_current_xact_id()")
     _caught_up(primary, standby)
     standby.sql("SELECT pg_wal_replay_pause()")
+    # pg_wal_replay_pause() only asks: an idle standby pauses when the next WAL arrives, and
+    # until then it may still replay what comes (the approval below, which the test then saw
+    # on the standby). Wait until it reports 'paused', giving it WAL to stop at.
+    deadline = time.monotonic() + 10
+    while standby.sql("SELECT pg_get_wal_replay_pause_state()") != "paused":
+        assert time.monotonic() < deadline, "the standby did not pause within 10 s"
+        primary.sql("SELECT pg_current_xact_id()")
+        time.sleep(0.05)
     librarian = Browser()
     login = librarian.request(
         a + "/login",
