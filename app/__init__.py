@@ -42,8 +42,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.main import routes as main_routes
     from app.me import routes as me_routes
     from app.moderation import routes as moderation_routes
-    from app.ogc import routes as ogc_routes
     from app.offline import routes as offline_routes
+    from app.ogc import routes as ogc_routes
     from app.photos import routes as photos_routes
     from app.projects import routes as projects_routes
     from app.publication import routes as publication_routes
