@@ -74,7 +74,9 @@ def alta_place(app: Flask, alta: dict[str, Any]) -> Iterator[None]:
 def _english(new_page: Callable[..., Any], **options: Any) -> Any:
     """A page whose visitor chose English (the language is kept in the session)."""
     page = new_page(**options)
-    page.goto("/")
+    # A page with no map requests in flight: their session writes could overtake the choice.
+    page.goto("/projects")
+    page.wait_for_load_state("networkidle")
     page.locator("button[name=lang][value=en]").click()
     page.wait_for_selector("html[lang=en]")
     page.goto("about:blank")  # so that the next address loads the page anew
