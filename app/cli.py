@@ -1,4 +1,4 @@
-"""flask commands: create-user, seed-demo, mail send-pending."""
+"""flask commands: create-user, seed-demo, mail send-pending, media sweep, digest send."""
 
 from __future__ import annotations
 
@@ -96,6 +96,7 @@ def media_sweep() -> None:
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI."""
     from app.export.cli import export_command
+    from app.moderation.digest import digest_group
     from app.places.cli import places_group
 
     app.cli.add_command(create_user)
@@ -104,3 +105,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(export_command)
     app.cli.add_command(places_group)
     app.cli.add_command(media_group)  # photos: flask media sweep
+    app.cli.add_command(digest_group)  # flask digest send (weekly, from cron)

@@ -194,5 +194,5 @@ def _demo_trace(
     )
     db.session.add(trace)
     db.session.flush()
-    record_revision(trace, author, comment="demo data")
+    record_revision(trace, author, event={"kind": "demo"})
     return 1

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -70,6 +71,13 @@ class Trace(Base):
             name="approved_has_moderator",
         ),
         CheckConstraint("version > 0", name="version_positive"),
+        CheckConstraint(
+            "informant_birth_year IS NULL OR informant_birth_year BETWEEN 1850 AND 2100",
+            name="informant_birth_year_range",
+        ),
+        CheckConstraint(
+            "informant_name IS NULL OR recorder_id IS NOT NULL", name="informant_has_recorder"
+        ),
         CheckConstraint(
             "status NOT IN ('rejected', 'needs_changes') OR decided_by_id IS NOT NULL",
             name="decision_has_moderator",
@@ -160,18 +168,26 @@ class Trace(Base):
     source_uri: Mapped[str | None] = mapped_column(String(500))
     source_id: Mapped[str | None] = mapped_column(String(200))
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Assisted registration: a librarian or curator (the recorder) entered the trace for a
+    # resident who told it (the informant, the knowledge holder). Names go to museums only
+    # with informant_consent (docs/domain.md, provenance).
+    recorder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    informant_name: Mapped[str | None] = mapped_column(String(120))
+    informant_birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    informant_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # How the knowledge was passed on ("fortalt av far", "egen observasjon"), as told.
+    knowledge_source: Mapped[str | None] = mapped_column(String(200))
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_EXPRESSION, persisted=True))
     # The client's idempotency key for a submission (an offline outbox may send it twice):
     # the same author and key give back the trace already made (unique per author).
     submission_key: Mapped[str | None] = mapped_column(String(64))
     # Photo links carried in by an import of another installation's export, kept as given:
     # [{"href", "thumbnail", "caption", "credit", "licence"}]. Shown as links, never fetched.
-    photo_references: Mapped[list[dict[str, Any]] | None] = mapped_column(
-        JSONB(none_as_null=True)
-    )
+    photo_references: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB(none_as_null=True))
 
     project: Mapped[Project] = relationship(lazy="joined")
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    recorder: Mapped[User | None] = relationship(foreign_keys=[recorder_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     trace_type: Mapped[Term | None] = relationship(foreign_keys=[trace_type_id])
     period: Mapped[Term | None] = relationship(foreign_keys=[period_id])
@@ -194,7 +210,11 @@ class Revision(Base):
     version: Mapped[int] = mapped_column(Integer)
     editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at_column()
+    # What the editor typed about their change, as typed (empty for the system's own events).
     comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # What the system did, as a kind with parameters ({"kind": "decision", "action": ...});
+    # app/events.py renders it in the reader's language. None for a plain edit.
+    event: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
     geom: Mapped[WKBElement] = mapped_column(
         Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False

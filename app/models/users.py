@@ -41,6 +41,9 @@ class User(UserMixin, Base):
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     show_name_publicly: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     notify_by_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Librarians and curators: a weekly e-mail of what waits for them (flask digest send).
+    weekly_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    digest_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
 
     @property

@@ -15,7 +15,7 @@ from app.db import db
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.maps import tile_sources
 from app.models import MembershipRole, Project, Trace, User
-from app.moderation import operations, queries
+from app.moderation import backlog, operations, queries
 from app.moderation.forms import BulkForm, DecisionForm, DuplicateForm, SensitivityForm
 from app.moderation.states import TRANSITIONS, Action, Actor, available
 from app.params import db_int, int_arg
@@ -34,8 +34,13 @@ def index() -> str:
     projects = moderated_projects(current_user)
     counts = {p.id: queries.pending_count(current_user, p) for p in projects}  # (n, capped)
     photo_counts = {p.id: queries.new_photo_count(current_user, p) for p in projects}
+    backlogs = {p.id: backlog.project_backlog(current_user, p) for p in projects}
     return render_template(
-        "moderation/index.html", projects=projects, counts=counts, photo_counts=photo_counts
+        "moderation/index.html",
+        projects=projects,
+        counts=counts,
+        photo_counts=photo_counts,
+        backlogs=backlogs,
     )
 
 

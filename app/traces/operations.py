@@ -30,7 +30,7 @@ def submit_trace(author: User, submission: Submission) -> Trace:
     With photos or an idempotency key, app.traces.submissions.submit does the same in steps.
     """
     trace = new_trace(author, submission)
-    record_revision(trace, author, comment="submitted")
+    record_revision(trace, author, event={"kind": "submitted"})
     return trace
 
 
@@ -66,14 +66,21 @@ def new_trace(author: User, submission: Submission, submission_key: str | None =
     return trace
 
 
-def record_revision(trace: Trace, editor: User | None, comment: str = "") -> Revision:
-    """Append a full snapshot of the trace as it is now (nothing is ever overwritten)."""
+def record_revision(
+    trace: Trace, editor: User | None, comment: str = "", *, event: dict[str, Any] | None = None
+) -> Revision:
+    """Append a full snapshot of the trace as it is now (nothing is ever overwritten).
+
+    ``comment`` is what a person typed about the change, kept as typed; ``event`` is what
+    the system did, as a kind with parameters (app/events.py renders it per reader).
+    """
     db.session.refresh(trace)
     revision = Revision(
         trace_id=trace.id,
         version=trace.version,
         editor_id=editor.id if editor else None,
         comment=comment,
+        event=event,
         snapshot=snapshot(trace),
         geom=trace.geom,
     )

@@ -119,7 +119,7 @@ def submit(
             trace = new_trace(author, submission, submission_key=key)
             attach_photos(trace, author, photos)
             # After the photos, so that the first revision records them.
-            record_revision(trace, author, comment="submitted")
+            record_revision(trace, author, event={"kind": "submitted"})
     except IntegrityError as error:
         if key is None or KEY_INDEX not in str(error.orig):
             raise
