@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.imports import routes as imports_routes
     from app.main import routes as main_routes
     from app.me import routes as me_routes
+    from app.moderation import merge_routes  # noqa: F401 - its routes join moderation.bp
     from app.moderation import routes as moderation_routes
     from app.offline import routes as offline_routes
     from app.ogc import routes as ogc_routes
