@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale, gettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from app import access
 from app.errors import Forbidden, ValidationFailed
 from app.maps import area_drawing_map
 from app.models import MembershipRole, Project, User
-from app.projects import operations, queries
+from app.projects import charts, operations, queries
 from app.projects.forms import GrantForm, ProjectEditForm, ProjectForm, clean_project, parse_area
+from app.projects.story import project_story, story_csv
 from app.text import render_markdown
+from geo.svgmap import coverage_svg
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
@@ -72,6 +76,53 @@ def show(slug: str) -> str:
         role=access.project_role(viewer, project.id),
         can_manage=access.can_manage_project(viewer, project),
         role_labels=operations.ROLE_LABELS,
+    )
+
+
+@bp.get("/<slug>/story")
+def story(slug: str) -> str:
+    """The project's story for the public, the municipality and the funder: printable."""
+    project = _project(slug)
+    found = project_story(project, str(get_locale()))
+    months = [(format_date(start, "LLL yy"), count) for start, count in found.by_month]
+    coverage = found.coverage
+    return render_template(
+        "projects/story.html",
+        project=project,
+        story=found,
+        months=months,
+        type_chart=charts.horizontal_bars(
+            [(r.label, r.count) for r in found.by_type], labelled_by="types-caption"
+        ),
+        period_chart=charts.horizontal_bars(
+            [(r.label, r.count) for r in found.by_period], labelled_by="periods-caption"
+        ),
+        month_chart=charts.columns(months, labelled_by="months-caption"),
+        map_svg=Markup(  # noqa: S704 - built from numbers only (geo/svgmap.py)
+            coverage_svg(
+                coverage.frame, coverage.polygons, coverage.dots, labelled_by="map-caption"
+            )
+        )
+        if coverage
+        else None,
+        median_days=None if found.median_seconds is None else found.median_seconds / 86400,
+        today=format_date(datetime.now(UTC).date(), "long"),
+        public_url=_public_url(url_for("projects.story", slug=project.slug)),
+    )
+
+
+@bp.get("/<slug>/story.csv")
+def story_download(slug: str) -> Response:
+    """The story's numbers as CSV (UTF-8, one tidy table with a section column)."""
+    project = _project(slug)
+    body = story_csv(project_story(project, str(get_locale())))
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{project.slug}-story.csv"',
+            "Content-Type": "text/csv; charset=utf-8",
+        },
     )
 
 
@@ -151,6 +202,13 @@ def revoke(slug: str, membership_id: int) -> Response | tuple[str, int]:
     else:
         flash(gettext("These rights were already withdrawn; nothing changed."))
     return redirect(url_for("projects.members", slug=project.slug))
+
+
+def _public_url(path: str) -> str:
+    """The page on the configured base URL (never the Host header), as printed on paper."""
+    if request.script_root:
+        path = path[len(request.script_root) :]
+    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 def _viewer() -> User:
