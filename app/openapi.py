@@ -14,10 +14,12 @@ from app.openapi_schemas import (
     VISIBLE_TEXT,
     code_schema,
     geometry_schema,
+    informant_schema,
     position_schema,
 )
 from app.params import PG_INT_MAX
 from app.photos.openapi import photo_paths, photo_schemas
+from app.traces.informants import last_birth_year
 
 _NUMBER = r"-?[0-9]{1,3}(\.[0-9]{1,7})?"
 
@@ -385,6 +387,7 @@ def openapi_document(
                                     "description": "Keep the chosen project although the place "
                                     "lies outside its area",
                                 },
+                                "informant": informant_schema(last_birth_year()),
                             },
                         },
                     },

@@ -122,3 +122,37 @@ def code_schema(codes: list[str] | None, what: str) -> dict[str, Any]:
     if codes is not None:
         schema["enum"] = [*codes, None]
     return schema
+
+
+def informant_schema(last_birth_year: int) -> dict[str, Any]:
+    """Assisted registration: who told the trace (only the project's moderators may send it)."""
+    return {
+        "type": ["object", "null"],
+        "description": "Registered for someone else: the resident who told it (the "
+        "informant). Only the project's librarians and curators (in their area) may send "
+        "it, else 403 and nothing is stored; the sender is recorded as the recorder. The "
+        "name and year of birth are published only with consent",
+        "required": ["name"],
+        "properties": {
+            "name": {
+                "type": "string",
+                "maxLength": 120,
+                "pattern": VISIBLE_TEXT,
+                "description": "Name or initials, with at least one visible letter or digit",
+            },
+            "birth_year": {
+                "type": ["integer", "null"],
+                "minimum": 1850,
+                "maximum": last_birth_year,
+            },
+            "consent": {
+                "type": ["boolean", "null"],
+                "description": "They agree to be named publicly and to museums (default false)",
+            },
+            "knowledge_source": {
+                "type": ["string", "null"],
+                "maxLength": 200,
+                "description": 'How the knowledge was passed on, such as "fortalt av far"',
+            },
+        },
+    }

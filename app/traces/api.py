@@ -27,10 +27,11 @@ from geo.geojson import feature, geometry_to_geojson
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 # Properties a client may set; anything else (status, author_id, ...) is ignored (no mass
-# assignment, docs/security.md item 10).
+# assignment, docs/security.md item 10). "informant" is for the project's moderators: anyone
+# else sending one gets 403 and nothing is stored (app/traces/informants.py).
 WRITABLE = (
     "project", "title", "description", "trace_type", "period", "condition", "dating_method",
-    "sources", "licence", "confirm_outside_area",
+    "sources", "licence", "confirm_outside_area", "informant",
 )  # fmt: skip
 JSON_TYPES = ("application/json", "application/geo+json")
 
@@ -150,7 +151,8 @@ def _map_filters() -> tiles.MapFilter:
 def create_trace() -> tuple[Response, int]:
     """Submit a trace as a GeoJSON Feature; 201 with its URL, or 4xx problem details.
 
-    ``properties.photos`` attaches staged uploads (POST /api/photos). With an
+    ``properties.photos`` attaches staged uploads (POST /api/photos); a moderator of the
+    project may add ``properties.informant`` (assisted registration). With an
     ``Idempotency-Key`` header (or ``properties.submission_key``) a resend by the same author
     answers 200 with the trace the first request made, never a second trace.
     """

@@ -27,6 +27,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.errors import ValidationFailed
 from app.models import Project, Scheme, Term, Trace
+from app.traces import informants
 from app.traces.edit_operations import COMMENT_MAX, MAX_TAGS, TAG_MAX
 from app.traces.messages import geometry_message
 from app.traces.validation import DESCRIPTION_MAX, LICENCES, SOURCES_MAX, TITLE_MAX
@@ -157,6 +158,100 @@ class TraceForm(FlaskForm):
             "licence": self.licence.data,
             "confirm_outside_area": bool(self.confirm_outside_area.data),
         }
+
+
+class NewTraceForm(TraceForm):
+    """A new trace; a project's moderators may also record it for someone who told it.
+
+    The informant fields are removed (remove_informant) for everyone who moderates no open
+    project: residents never see them, and what they post in those names is never read.
+    """
+
+    informant_name = StringField(
+        _l("Name or initials"),
+        validators=[Optional(), Length(max=informants.NAME_MAX)],
+        description=_l("Required when you register for someone else, for example “Kari N.”."),
+    )
+    informant_birth_year = StringField(
+        _l("Year of birth (if they give it)"),
+        validators=[Optional()],
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": "4"},
+        description=_l("Four digits, for example 1948."),
+    )
+    informant_consent = BooleanField(
+        _l("They agree to be named as the source"),
+        description=_l(
+            "Ticked: the name and year of birth are shown on the trace’s page and sent to "
+            "museums and archives with the trace. Not ticked: they read “a local informant”, "
+            "and only the project’s librarians and curators see the name."
+        ),
+    )
+    knowledge_source = StringField(
+        _l("How did they come to know it?"),
+        validators=[Optional(), Length(max=informants.SOURCE_MAX)],
+        render_kw={"list": "knowledge-sources", "autocomplete": "off"},
+        description=_l("Choose a suggestion or write your own, for example “told by father”."),
+    )
+
+    # The form's field names for the error names clean_informant uses (informant.<key>).
+    INFORMANT_FIELDS = {
+        "informant": "informant_name",
+        "informant.name": "informant_name",
+        "informant.birth_year": "informant_birth_year",
+        "informant.consent": "informant_consent",
+        "informant.knowledge_source": "knowledge_source",
+    }
+
+    @property
+    def records_informant(self) -> bool:
+        """Whether this form offers the informant fields (the user moderates a project)."""
+        return getattr(self, "informant_name", None) is not None  # del sets a field to None
+
+    def remove_informant(self) -> None:
+        """Take the informant fields out: this user moderates no open project."""
+        for name in ("informant_name", "informant_birth_year", "informant_consent",
+                     "knowledge_source"):  # fmt: skip
+            delattr(self, name)
+
+    def informant_used(self) -> bool:
+        """Whether any informant field holds a value (the fieldset then opens)."""
+        if not self.records_informant:
+            return False
+        texts = (self.informant_name, self.informant_birth_year, self.knowledge_source)
+        return any((f.data or "").strip() for f in texts) or bool(self.informant_consent.data)
+
+    def submitted_fields(self) -> dict[str, Any]:
+        """The trace's fields, plus the informant object when this form offers it."""
+        fields = super().submitted_fields()
+        if self.records_informant:
+            fields["informant"] = {
+                "name": self.informant_name.data,
+                "birth_year": self.informant_birth_year.data,
+                "consent": bool(self.informant_consent.data),
+                "knowledge_source": self.knowledge_source.data,
+            }
+        return fields
+
+    def informant_errors(self, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Errors named informant.<key> renamed to this form's fields (for show_errors)."""
+        renamed: dict[str, list[str]] = {}
+        for name, messages in errors.items():
+            renamed.setdefault(self.INFORMANT_FIELDS.get(name, name), []).extend(messages)
+        return renamed
+
+
+def knowledge_suggestions() -> list[str]:
+    """Common answers to "how did they come to know it?", in the reader's language."""
+    return [
+        gettext("told by father"),
+        gettext("told by mother"),
+        gettext("told by grandparents"),
+        gettext("told by neighbours"),
+        gettext("own observation"),
+        gettext("worked there"),
+        gettext("local tradition"),
+        gettext("read in a local history book"),
+    ]
 
 
 class EditTraceForm(TraceForm):

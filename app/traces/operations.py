@@ -9,8 +9,10 @@ from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
+from app.access import can_moderate
 from app.db import db
 from app.models import Photo, PhotoStatus, Revision, Trace, TraceStatus, User
+from app.traces.informants import not_allowed
 from app.traces.placement import place
 from app.traces.validation import Submission
 from geo.geojson import geometry_to_geojson
@@ -30,8 +32,15 @@ def submit_trace(author: User, submission: Submission) -> Trace:
     With photos or an idempotency key, app.traces.submissions.submit does the same in steps.
     """
     trace = new_trace(author, submission)
-    record_revision(trace, author, event={"kind": "submitted"})
+    record_revision(trace, author, event=submitted_event(submission))
     return trace
+
+
+def submitted_event(submission: Submission) -> dict[str, Any]:
+    """The first revision's event: submitted, and whether for an informant (on behalf)."""
+    if submission.informant is not None:
+        return {"kind": "submitted", "on_behalf": True}
+    return {"kind": "submitted"}
 
 
 def new_trace(author: User, submission: Submission, submission_key: str | None = None) -> Trace:
@@ -39,9 +48,12 @@ def new_trace(author: User, submission: Submission, submission_key: str | None =
 
     ``submission_key`` is unique per author (uq_traces_submission_key): a second insert with
     the same key raises IntegrityError at this flush.
+    A trace told by an informant names the author as its recorder; only a moderator of the
+    placed trace may record one (InformantNotAllowed, 403), and then nothing is stored.
     """
     project = place(submission.project, submission.geometry, submission.confirm_outside_area)
     terms = submission.terms
+    informant = submission.informant
     trace = Trace(
         project_id=project.id,
         author_id=author.id,
@@ -58,11 +70,23 @@ def new_trace(author: User, submission: Submission, submission_key: str | None =
         submitted_at=func.now(),
         submission_key=submission_key,
     )
-    db.session.add(trace)
-    db.session.flush()
+    if informant is not None:
+        trace.recorder_id = author.id
+        trace.informant_name = informant.name
+        trace.informant_birth_year = informant.birth_year
+        trace.informant_consent = informant.consent
+        trace.knowledge_source = informant.knowledge_source
+    # A savepoint: a refused informant takes the row back out (never half-stored).
+    with db.session.begin_nested():
+        db.session.add(trace)
+        db.session.flush()
+        # Asked of the inserted row, so a curator's area is checked against the shape itself.
+        if informant is not None and not can_moderate(author, trace):
+            raise not_allowed()
     log.info(
-        "trace submitted: trace=%s project=%s author=%s", trace.id, trace.project_id, author.id
-    )
+        "trace submitted: trace=%s project=%s author=%s on_behalf=%s",
+        trace.id, trace.project_id, author.id, informant is not None,
+    )  # fmt: skip
     return trace
 
 

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from geoalchemy2.shape import to_shape
 from werkzeug.wrappers import Response
 
-from app.access import can_edit, can_view, sees_precisely, viewer_of
+from app.access import can_edit, can_view, moderated_projects, sees_precisely, viewer_of
 from app.auth.sessions import submission_rate_limit, user_rate_key
 from app.errors import ValidationFailed
 from app.limits import limiter
@@ -26,8 +26,16 @@ from app.photos import queries as photo_queries
 from app.text import render_markdown
 from app.traces import edit_routes, queries, submissions
 from app.traces.blueprint import bp
-from app.traces.forms import TraceForm, show_errors, submitted_geometry, typed_place
+from app.traces.forms import (
+    NewTraceForm,
+    knowledge_suggestions,
+    show_errors,
+    submitted_geometry,
+    typed_place,
+)
+from app.traces.informants import FIRST_BIRTH_YEAR, InformantNotAllowed, last_birth_year
 from app.traces.placement import OutsideProjectArea, project_bounds
+from app.traces.provenance import provenance_for
 
 __all__ = ["bp", "edit_routes"]  # importing edit_routes adds edit and revert to bp
 
@@ -41,9 +49,14 @@ def new() -> str | Response | tuple[str, int]:
     The map opens at ?at=zoom/lat/lon (the view the resident came from), else at the chosen
     project's area, else (in the browser) at the resident's position, else all of Norway.
     """
-    form = TraceForm()
+    form = NewTraceForm()
     locale = str(get_locale())
     projects = queries.open_projects()
+    # Registering for an informant is offered in the open projects this user moderates.
+    open_ids = {p.id for p in projects}
+    recording_in = [p for p in moderated_projects(current_user) if p.id in open_ids]
+    if not recording_in:
+        form.remove_informant()
     form.fill_choices(projects, queries.terms_by_scheme(), locale)
     form.join_form("trace-form")
     explicit = request.form.get("project_explicit") == "1"
@@ -68,9 +81,12 @@ def new() -> str | Response | tuple[str, int]:
             done = submissions.submit(current_user, submission, photos, key)
         except submissions.BadSubmissionKey as error:
             form.submission_key.errors = [error.message]
+        except InformantNotAllowed as error:
+            form.informant_name.errors = [*form.informant_name.errors, error.message]
         except ValidationFailed as error:
             outside = isinstance(error, OutsideProjectArea)
-            show_errors(form, error.errors, typed=typed_place(form, typed_wins=False))
+            errors = form.informant_errors(error.errors)
+            show_errors(form, errors, typed=typed_place(form, typed_wins=False))
         else:
             if not done.created:  # lost a race against its own resend
                 return _sent_before(done.trace)
@@ -92,6 +108,9 @@ def new() -> str | Response | tuple[str, int]:
         project_explicit=explicit,
         project_areas=project_bounds(projects),
         show_confirm=outside or bool(request.form.get("confirm_outside_area")),
+        recording_in=recording_in,
+        knowledge_suggestions=knowledge_suggestions() if recording_in else [],
+        birth_years=(FIRST_BIRTH_YEAR, last_birth_year()),
     ), status
 
 
@@ -136,4 +155,5 @@ def show(trace_id: int) -> str:
         precise_for_staff=precise and trace.is_sensitive,
         cell_metres=current_app.config["PRIVACY_CELL_METRES"],
         photos=photo_queries.visible_photos(trace, viewer),
+        provenance=provenance_for(trace, viewer),
     )

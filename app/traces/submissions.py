@@ -21,7 +21,7 @@ from app.db import db
 from app.errors import DomainError, ValidationFailed
 from app.models import Project, Trace, User
 from app.photos.operations import PhotoSpec, attach_photos, parse_photo_specs
-from app.traces.operations import new_trace, record_revision
+from app.traces.operations import new_trace, record_revision, submitted_event
 from app.traces.validation import Submission, clean_submission
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def submit(
             trace = new_trace(author, submission, submission_key=key)
             attach_photos(trace, author, photos)
             # After the photos, so that the first revision records them.
-            record_revision(trace, author, event={"kind": "submitted"})
+            record_revision(trace, author, event=submitted_event(submission))
     except IntegrityError as error:
         if key is None or KEY_INDEX not in str(error.orig):
             raise

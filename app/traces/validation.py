@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.db import db
 from app.models import Project, Scheme, Term
+from app.traces.informants import Informant, clean_informant
 from app.traces.messages import geometry_message
 from app.validation import FieldErrors, clean_line, clean_text
 from geo.errors import GeometryError
@@ -41,6 +42,8 @@ class Submission:
     geometry: BaseGeometry
     terms: dict[str, Term | None]
     confirm_outside_area: bool = False
+    # Assisted registration: who told it (app/traces/informants.py); None for one's own trace.
+    informant: Informant | None = None
 
 
 def clean_submission(
@@ -77,10 +80,14 @@ def clean_submission(
         except GeometryError as error:
             errors.add("geometry", geometry_message(error))
 
+    informant = clean_informant(raw.get("informant"), errors)
+
     errors.raise_if_any()
     assert shape is not None
     confirmed = _flag(raw.get("confirm_outside_area"))
-    return Submission(project, title, description, sources, licence, shape, terms, confirmed)
+    return Submission(
+        project, title, description, sources, licence, shape, terms, confirmed, informant
+    )
 
 
 def _flag(value: Any) -> bool:
