@@ -1,17 +1,21 @@
 """Telling people what happened to their traces: on the page, and by e-mail when set up.
 
 Both are written in the request's transaction, so they exist exactly when the decision does.
-The mail itself goes out after the commit (app.mail); its subject comes from a fixed template
-per kind, never from the message, which may hold several lines of a moderator's text.
+A notification is stored as a kind with parameters (no language): "My traces" renders it in the
+reader's language (app/events.py). The mail itself goes out after the commit (app.mail); its
+subject comes from a fixed template per kind, never from the message, which may hold several
+lines of a moderator's text.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 
+from app import events
 from app.db import db
 from app.mail import clean_body, one_line, send_mail
 from app.models import Notification, Trace, User
@@ -31,6 +35,9 @@ def subject_for(kind: str, trace: Trace | None = None) -> str:
         ),
         "trace.rejected": gettext("Your trace «%(title)s» was not approved", title=title),
         "trace.deleted": gettext("Your trace «%(title)s» was removed", title=title),
+        "trace.merged": gettext(
+            "Your trace «%(title)s» was merged with another trace", title=title
+        ),
         "comment_approved": gettext("A new comment on your trace «%(title)s»", title=title),
         "comment_rejected": gettext("Your comment on «%(title)s» was not published", title=title),
         "rights": gettext("Your rights in a project have changed"),
@@ -45,19 +52,32 @@ def subject_for(kind: str, trace: Trace | None = None) -> str:
     return one_line(f"{current_app.config['INSTALLATION_NAME']}: {subject}")
 
 
-def notify(user: User | None, kind: str, message: str, trace: Trace | None = None) -> None:
-    """Store a notification for the user and queue a mail if they want mail."""
+def notify(user: User | None, kind: str, trace: Trace | None = None, **params: Any) -> None:
+    """Store a notification (kind and parameters) for the user and queue a mail if wanted.
+
+    ``params`` are what the sentence needs (titles, a moderator's message as typed); text is
+    cleaned of control characters (a NUL cannot be stored in JSON) and otherwise kept.
+    """
     if user is None:
         return
-    message = clean_body(message)
+    params = {k: clean_body(v) if isinstance(v, str) else v for k, v in params.items()}
     db.session.add(
         Notification(
-            user_id=user.id, trace_id=trace.id if trace else None, kind=kind, message=message
+            user_id=user.id,
+            trace_id=trace.id if trace else None,
+            kind=kind,
+            params=params,
+            message="",
         )
     )
     if user.notify_by_email and user.is_enabled:
+        # The installation's language for now: people choose a language for their mail with
+        # a later issue (the page already shows each reader's own language).
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            body = events.notification_line(kind, params, "", events.may_see_for(user)).text()
+            subject = subject_for(kind, trace)
         link = _trace_link(trace) if trace is not None else ""
-        send_mail(user.email, subject_for(kind, trace), f"{message}\n\n{link}".strip())
+        send_mail(user.email, subject, f"{body}\n\n{link}".strip())
 
 
 def _trace_link(trace: Trace) -> str:

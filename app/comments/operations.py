@@ -145,15 +145,7 @@ def moderate_comment(
     if target == CommentStatus.APPROVED:
         _tell_trace_author(comment, trace)
     elif comment.author is not None and comment.author_id != moderator.id:
-        notify(
-            comment.author,
-            "comment_rejected",
-            gettext(
-                "Your comment on “%(title)s” was not published by the moderators.",
-                title=trace.title,
-            ),
-            trace,
-        )
+        notify(comment.author, "comment_rejected", trace, title=trace.title)
     return True
 
 
@@ -197,12 +189,7 @@ def _tell_trace_author(comment: Comment, trace: Trace) -> None:
     """A published comment on someone's trace is news to them (not their own comments)."""
     if trace.author is None or trace.author_id == comment.author_id:
         return
-    notify(
-        trace.author,
-        "comment_approved",
-        gettext("There is a new comment on your trace “%(title)s”.", title=trace.title),
-        trace,
-    )
+    notify(trace.author, "comment_approved", trace, title=trace.title)
 
 
 def _conflict() -> CommentConflict:

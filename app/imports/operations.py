@@ -33,11 +33,6 @@ from app.traces.operations import record_revision
 log = logging.getLogger(__name__)
 
 SEAL_MAX_AGE = 6 * 3600  # seconds a dry-run report may be confirmed
-# In the trace's history (revision comments are stored as written, like "imported from").
-GENERALISED_COMMENT = (
-    "the source gave a generalised position (location: generalised), not the exact one: "
-    "imported as protected, the stored position is only approximate"
-)
 
 
 class ReportInvalid(DomainError):
@@ -112,10 +107,9 @@ def import_candidates(
     db.session.add_all(traces)
     db.session.flush()
     for trace, candidate in zip(traces, chosen, strict=True):
-        comment = f"imported from {filename}"
-        if candidate.fields.get("location") == GENERALISED:
-            comment += f"; {GENERALISED_COMMENT}"
-        record_revision(trace, librarian, comment=comment)
+        generalised = candidate.fields.get("location") == GENERALISED
+        event = {"kind": "imported", "file": filename, "generalised": generalised}
+        record_revision(trace, librarian, event=event)
     result = ImportResult(len(traces), len(skipped), len(candidates) - len(importable))
     if traces:
         audit.record(

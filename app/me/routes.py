@@ -7,6 +7,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from app import events
 from app.access import can_edit_vocabulary
 from app.me import operations, queries
 from app.me.forms import MarkReadForm
@@ -24,6 +25,10 @@ NOTE_SHOWN_FOR = (TraceStatus.NEEDS_CHANGES, TraceStatus.REJECTED)
 def traces() -> str:
     """The user's traces and notifications (reading the page marks nothing)."""
     notifications = queries.my_notifications(current_user)
+    may_see = events.may_see_for(current_user)
+    lines = {
+        n.id: events.notification_line(n.kind, n.params, n.message, may_see) for n in notifications
+    }  # in this reader's language, whoever caused them
     traces = queries.my_traces(current_user)
     return render_template(
         "me/traces.html",
@@ -31,6 +36,7 @@ def traces() -> str:
         thumbnails=first_thumbnails([t.id for t in traces], current_user),
         waiting_photos=queries.waiting_photos(traces),
         notifications=notifications,
+        lines=lines,
         unread=sum(1 for n in notifications if n.read_at is None),
         up_to=max((n.id for n in notifications), default=None),
         note_shown_for=NOTE_SHOWN_FOR,

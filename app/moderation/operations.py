@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext
 from sqlalchemy import func
@@ -14,6 +15,7 @@ from app import audit
 from app.access import can_moderate, can_revert, can_view, project_role
 from app.db import db
 from app.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from app.mail import clean_body
 from app.models import MembershipRole, Trace, TraceStatus, User
 from app.moderation.states import TRANSITIONS, Action, Actor, NotAllowedFrom, Unchanged, plan
 from app.notify import notify
@@ -61,6 +63,22 @@ def decide(
     user: User, trace: Trace, action: Action, expected_version: int | None, reason: str = ""
 ) -> Outcome:
     """Apply one moderation action to one trace, or refuse it with the reason."""
+    return _decide(user, trace, action, expected_version, reason, None)
+
+
+def _decide(
+    user: User,
+    trace: Trace,
+    action: Action,
+    expected_version: int | None,
+    reason: str,
+    merged_into: Trace | None,
+) -> Outcome:
+    """decide(); with ``merged_into`` a rejection that closes a duplicate of that trace.
+
+    A merge needs no typed reason: the event and the notification say what happened, in
+    each reader's language.
+    """
     if not can_view(user, trace):
         raise NotFound(gettext("No such trace."))
     if not may_act(user, trace, action):
@@ -75,7 +93,7 @@ def decide(
             current_version=trace.version,
             current_status=trace.status.value,
         )
-    reason = (reason or "").strip()
+    reason = clean_body(reason or "").strip()
     try:
         target = plan(action, trace.status)
     except Unchanged:
@@ -89,7 +107,7 @@ def decide(
             gettext("This cannot be done while the trace is %(status)s.",
                     status=status_label(trace.status).lower())
         ) from None  # fmt: skip
-    if TRANSITIONS[action].needs_reason and not reason:
+    if TRANSITIONS[action].needs_reason and not reason and merged_into is None:
         raise ValidationFailed({"reason": [gettext("Write a reason or a message to the author.")]})
     if len(reason) > REASON_MAX:
         raise ValidationFailed(
@@ -104,13 +122,25 @@ def decide(
         raise Conflict(
             gettext("Someone else decided on this trace at the same moment. Reload and look again.")
         ) from None
-    record_revision(trace, user, comment=f"{action.value}: {reason}".strip(": "))
+    event: dict[str, Any] = (
+        {"kind": "decision", "action": action.value, "message": reason}
+        if merged_into is None
+        else {"kind": "merged", "into": merged_into.id, "title": merged_into.title}
+    )
+    record_revision(trace, user, event=event)
     audit.record(
         user, f"trace.{action.value}", "trace", trace.id, project_id=trace.project_id,
-        from_state=source.value, to_state=target.value, reason=reason,
+        from_state=source.value, to_state=target.value,
+        reason=reason if merged_into is None else f"duplicate of #{merged_into.id}",
     )  # fmt: skip
     _photos_follow(trace, user, target)
-    _tell_author(user, trace, target, reason)
+    if merged_into is None:
+        _tell_author(user, trace, target, reason)
+    elif trace.author is not None and trace.author_id != user.id:
+        notify(
+            trace.author, "trace.merged", trace, title=trace.title,
+            original_id=merged_into.id, original_title=merged_into.title,
+        )  # fmt: skip
     return Outcome(True, gettext("Done: the trace is now %(status)s.",
                                  status=status_label(target).lower()))  # fmt: skip
 
@@ -141,23 +171,23 @@ def _photos_follow(trace: Trace, user: User, target: TraceStatus) -> None:
         remove_trace_photos(trace)
 
 
+# The status a decision leads to, and the notification kind that tells the author about it.
+TOLD_AUTHOR = {
+    TraceStatus.APPROVED: "trace.approved",
+    TraceStatus.NEEDS_CHANGES: "trace.needs_changes",
+    TraceStatus.REJECTED: "trace.rejected",
+    TraceStatus.DELETED: "trace.deleted",
+}
+
+
 def _tell_author(user: User, trace: Trace, target: TraceStatus, reason: str) -> None:
-    if trace.author is None or trace.author_id == user.id:
+    kind = TOLD_AUTHOR.get(target)
+    if kind is None or trace.author is None or trace.author_id == user.id:
         return
-    messages = {
-        TraceStatus.APPROVED: gettext("Your trace “%(title)s” is approved and now on the map.",
-                                      title=trace.title),
-        TraceStatus.NEEDS_CHANGES: gettext(
-            "Your trace “%(title)s” needs changes: %(reason)s", title=trace.title, reason=reason
-        ),
-        TraceStatus.REJECTED: gettext("Your trace “%(title)s” was not approved: %(reason)s",
-                                      title=trace.title, reason=reason),
-        TraceStatus.DELETED: gettext("Your trace “%(title)s” was removed: %(reason)s",
-                                     title=trace.title, reason=reason),
-    }  # fmt: skip
-    message = messages.get(target)
-    if message:
-        notify(trace.author, f"trace.{target.value}", message, trace)
+    if target == TraceStatus.APPROVED:
+        notify(trace.author, kind, trace, title=trace.title)
+    else:
+        notify(trace.author, kind, trace, title=trace.title, message=reason)
 
 
 @dataclass
@@ -220,12 +250,11 @@ def mark_duplicate(user: User, trace: Trace, original: Trace, expected_version: 
         )
     if original.status == TraceStatus.DELETED:
         raise NotAllowedNow(gettext("A deleted trace cannot be the original."))
-    reason = gettext("Duplicate of “%(title)s” (#%(id)s).", title=original.title, id=original.id)
     # Set before the decision is flushed (in the same UPDATE, not autoflushed ahead of the
     # version check), so the harvest tombstone the database writes says "merged".
     previous, trace.duplicate_of_id = trace.duplicate_of_id, original.id
     with db.session.no_autoflush:
-        outcome = decide(user, trace, Action.REJECT, expected_version, reason)
+        outcome = _decide(user, trace, Action.REJECT, expected_version, "", original)
     if not outcome.changed:
         trace.duplicate_of_id = previous
     else:
@@ -260,7 +289,7 @@ def set_sensitivity(user: User, trace: Trace, choice: str, expected_version: int
         db.session.flush()
     except StaleDataError:
         raise Conflict(gettext("Someone else changed this trace. Reload and look again.")) from None
-    record_revision(trace, user, comment=f"sensitivity: {choice}")
+    record_revision(trace, user, event={"kind": "sensitivity", "choice": choice})
     audit.record(
         user, "trace.sensitivity", "trace", trace.id, project_id=trace.project_id,
         from_state=str(before).lower(), to_state=str(trace.is_sensitive).lower(), reason=choice,

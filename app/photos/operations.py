@@ -16,7 +16,7 @@ Contract (owned by the photos backend work; traces, moderation and comments call
   ``comment=`` makes them that comment's photos (not counted against the trace's limit).
   Does not record a revision itself: callers that change the trace already do.
 - ``add_photos(trace, user, specs) -> list[Photo]``: photos added later to an existing trace;
-  attaches them and records one revision ("photo added").
+  attaches them and records one revision (event photos_added).
 - ``remove_photo(photo, user) -> None``: deletes the row (the trigger queues its files) and
   records a revision when it was on a trace.
 - ``decide_photo(photo, moderator, approve: bool, reason: str = "",
@@ -381,11 +381,11 @@ def may_add_photos(user: User | None, trace: Trace) -> bool:
     return trace.author_id == user.id or can_moderate(user, trace)
 
 
-def _new_revision(trace: Trace, user: User, comment: str) -> None:
+def _new_revision(trace: Trace, user: User, event: dict[str, Any]) -> None:
     """A revision of the trace for a change of its photos (the trace's version moves on)."""
     trace.updated_at = func.now()
     db.session.flush()  # the version counter moves with the row's update
-    record_revision(trace, user, comment=comment)
+    record_revision(trace, user, event=event)
 
 
 def add_photos(trace: Trace, user: User, specs: list[PhotoSpec]) -> list[Photo]:
@@ -394,7 +394,7 @@ def add_photos(trace: Trace, user: User, specs: list[PhotoSpec]) -> list[Photo]:
         raise Forbidden(gettext("Only the trace's author and its librarians may add photos."))
     photos = attach_photos(trace, user, specs)
     if photos:
-        _new_revision(trace, user, "photo added" if len(photos) == 1 else "photos added")
+        _new_revision(trace, user, {"kind": "photos_added", "count": len(photos)})
     return photos
 
 
@@ -442,7 +442,7 @@ def edit_photo(photo: Photo, user: User, raw: dict[str, Any]) -> None:
         photo.decided_at = None
     db.session.flush()
     if trace is not None and photo.comment_id is None:  # a comment's photo is no part of it
-        _new_revision(trace, user, "photo changed")
+        _new_revision(trace, user, {"kind": "photo_changed"})
 
 
 def queue_removal_now() -> None:
@@ -467,7 +467,7 @@ def remove_photo(photo: Photo, user: User) -> None:
     db.session.flush()
     queue_removal_now()
     if trace is not None and not on_comment:  # a comment's photo is no part of the trace
-        _new_revision(trace, user, "photo removed")
+        _new_revision(trace, user, {"kind": "photo_removed"})
     log.info("photo removed: photo=%s by=%s", photo_id, user.id)
 
 
@@ -543,13 +543,7 @@ def _tell_uploader(photo: Photo, moderator: User, trace: Trace, reason: str) -> 
     uploader = photo.uploader
     if uploader is None or uploader.id == moderator.id:
         return
-    message = (
-        gettext("A photo you added to “%(title)s” was not approved: %(reason)s",
-                title=trace.title, reason=reason)
-        if reason
-        else gettext("A photo you added to “%(title)s” was not approved.", title=trace.title)
-    )  # fmt: skip
-    notify(uploader, "photo.rejected", message, trace)
+    notify(uploader, "photo.rejected", trace, title=trace.title, message=reason)
 
 
 def approve_with_trace(trace: Trace, moderator: User) -> list[int]:

@@ -148,15 +148,7 @@ def grant_role(
         user_id=user.id,
         has_area=area is not None,
     )
-    notify(
-        user,
-        "rights",
-        gettext(
-            "You are now %(role)s in the project %(project)s.",
-            role=ROLE_LABELS[role],
-            project=project.name,
-        ),
-    )
+    notify(user, "rights", change="granted", role=role.value, project=project.name)
     return membership, True
 
 
@@ -169,11 +161,9 @@ def revoke_membership(actor: User, project: Project, membership: Membership) -> 
     notify(
         membership.user,
         "rights",
-        gettext(
-            "Your rights as %(role)s in the project %(project)s were withdrawn.",
-            role=ROLE_LABELS[membership.role],
-            project=project.name,
-        ),
+        change="withdrawn",
+        role=membership.role.value,
+        project=project.name,
     )
     return True
 

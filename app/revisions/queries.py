@@ -1,6 +1,7 @@
 """Reads for the history page: revisions newest first, what each changed, labels in the locale.
 
-How each change reads on the page (labels, comments, photos) is app/revisions/views.py.
+How each change reads on the page (labels, photos) is app/revisions/views.py; what the system
+did (a revision's event) reads as app/events.py renders it, in the reader's language.
 Every version is shown as the viewer may see the trace (docs/security.md, protected sites):
 who may not see a protected trace precisely sees each version's generalised point only, an
 editor's name only with their consent, and never a moderator's message to the author.
@@ -21,6 +22,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Boolean, ColumnElement, Integer, exists, func, literal_column, or_, select
 
+from app import events
 from app.access import can_moderate, precise_allowed
 from app.db import db
 from app.models import Photo, Revision, Term, Trace, User
@@ -47,6 +49,8 @@ class Audience:
     staff: bool  # moderators in scope and admins: every editor's name
     messages: bool  # moderators' messages to the author: for the author and the moderators
     viewer: User | None = field(default=None, compare=False, repr=False)  # for photo access
+    # Other traces an event names (a merge's original): titled only if the viewer sees them.
+    may_see: events.MaySee = field(default=lambda _id: False, compare=False, repr=False)
 
     def may_name(self, editor_id: int | None, consents: bool) -> bool:
         """An editor's name only with their consent, to themselves, or to the moderators."""
@@ -55,7 +59,11 @@ class Audience:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One revision in the list: who, when, why, and which fields it changed."""
+    """One revision in the list: who, when, what the system did, why, what it changed.
+
+    ``event`` is the system's line in the reader's language; ``comment`` what the editor
+    typed, as typed.
+    """
 
     version: int
     created_at: datetime
@@ -64,6 +72,8 @@ class HistoryEntry:
     changes: list[views.ChangeView]
     first: bool  # no earlier revision to compare with
     message: str = ""  # a moderator's message to the author, only for those who may read it
+    event: events.Rendered | None = None
+    message_by_author: bool = False  # the message was typed by the author (resubmit, withdraw)
     # A revert: photos the reverted-to version had that were removed since (not brought back).
     photos_not_restored: list[views.PhotoView] = field(default_factory=list)
 
@@ -108,6 +118,7 @@ def audience(viewer: User | None, trace: Trace) -> Audience:
         staff=staff,
         messages=staff or own,
         viewer=viewer,
+        may_see=events.may_see_for(viewer),
     )
 
 
@@ -205,6 +216,7 @@ def _revisions(trace_id: int, audience: Audience) -> Any:
             Revision.version,
             Revision.created_at,
             Revision.comment,
+            Revision.event,
             Revision.snapshot,
             Revision.editor_id,
             shown.label("geom"),
@@ -250,7 +262,7 @@ def _entry(
     first: bool,
     with_html: bool,
 ) -> HistoryEntry:
-    comment, message = views.comment_text(row.comment or "", changes)
+    message, by_author = events.decision_message(row.event)
     if row.display_name is None:
         name = gettext("Deleted account")
     elif audience.may_name(row.editor_id, bool(row.show_name_publicly)):
@@ -261,13 +273,15 @@ def _entry(
         version=row.version,
         created_at=row.created_at,
         editor_name=name,
-        comment=comment,
+        comment=row.comment or "",
+        event=events.revision_line(row.event, audience.may_see),
         changes=[
             views.change_view(change, labels, with_html, photos, audience.viewer, audience.messages)
             for change in changes
         ],
         first=first,
         message=message if audience.messages else "",
+        message_by_author=by_author,
         photos_not_restored=[
             views.photo_view(p, photos, audience.viewer, audience.messages)
             for p in _not_restored(row)

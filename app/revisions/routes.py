@@ -15,6 +15,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from app import events
 from app.access import can_edit, can_revert, can_view, viewer_of
 from app.errors import DomainError, NotFound
 from app.maps import tile_sources
@@ -65,6 +66,12 @@ def history(trace_id: int) -> str:
         may_edit=can_edit(viewer, trace),
         cell_metres=current_app.config["PRIVACY_CELL_METRES"],
     )
+
+
+@bp.app_template_global("merged_status")
+def merged_status(trace: Trace) -> events.Rendered:
+    """A merged duplicate's status for the viewer: "Merged with «original»" (traces/_status)."""
+    return events.merged_status(trace, viewer_of(current_user))
 
 
 def _visible_trace(trace_id: int, viewer: User | None) -> Trace:

@@ -1,12 +1,13 @@
-"""How a revision's changes read on the history page: labels, comments and photos.
+"""How a revision's changes read on the history page: labels and photos.
 
 Plain formatting of what app.revisions.diff found, for app.revisions.queries; the one place
-that decides which recorded photo captions and thumbnails a viewer gets.
+that decides which recorded photo captions and thumbnails a viewer gets. What the system did
+(a revision's event) reads as app/events.py renders it; a revision's comment is what a person
+typed, shown as typed.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +21,6 @@ from app.revisions.diff import TERM_FIELDS, Change, photo_changes
 from app.text import render_markdown
 from app.traces.messages import status_label
 
-REVERTED = re.compile(r"Reverted to version (\d+)")
-# moderation.operations writes "<action>: <reason>" (or just "<action>") with every decision.
-DECISION = re.compile(
-    r"(approve|reject|request_changes|resubmit|withdraw|delete|restore)(?:: (.*))?", re.DOTALL
-)
-SENSITIVITY = re.compile(r"sensitivity: (rules|sensitive|open)")
 FIELD_LABELS = {
     "title": lazy_gettext("Title"),
     "trace_type_id": lazy_gettext("Type of trace"),
@@ -39,18 +34,6 @@ FIELD_LABELS = {
     "tags": lazy_gettext("Tags"),
     "geometry": lazy_gettext("Place on the map"),
     "photos": lazy_gettext("Photos"),
-}
-# Comments the application writes for changes of photos (app.photos.operations), shown translated.
-PHOTO_COMMENTS = {
-    "photo added": lazy_gettext("Photo added"),
-    "photos added": lazy_gettext("Photos added"),
-    "photo changed": lazy_gettext("Photo details changed"),
-    "photo removed": lazy_gettext("Photo removed"),
-}
-SENSITIVITY_LABELS = {
-    "rules": lazy_gettext("Location protection: follows the rules for its type and period"),
-    "sensitive": lazy_gettext("Location protection: protected"),
-    "open": lazy_gettext("Location protection: not protected"),
 }
 
 
@@ -110,38 +93,6 @@ def photo_view(
         thumbnail=photo_url(photo, "thumb") if visible and photo is not None else None,
         removed_since=photo is None,
     )
-
-
-def comment_text(raw: str, changes: list[Change]) -> tuple[str, str]:
-    """The comment for everyone, and the moderator's message to the author (kept apart).
-
-    Comments the application writes itself are stored in English; they are shown translated.
-    A decision always changes the status, which tells it from an edit comment that merely
-    begins like one (edits never change the status).
-    """
-    if raw == "submitted":
-        return gettext("Submitted for approval"), ""
-    if raw in PHOTO_COMMENTS:
-        return str(PHOTO_COMMENTS[raw]), ""
-    match = REVERTED.fullmatch(raw)
-    if match:
-        return gettext("Reverted to version %(version)s", version=match.group(1)), ""
-    match = SENSITIVITY.fullmatch(raw)
-    if match:
-        return str(SENSITIVITY_LABELS[match.group(1)]), ""
-    status = next((c for c in changes if c.field == "status"), None)
-    match = DECISION.fullmatch(raw)
-    if match and status is not None:
-        return _decision_label(status.after), (match.group(2) or "").strip()
-    return raw, ""
-
-
-def _decision_label(status: Any) -> str:
-    try:
-        label = status_label(TraceStatus(status))
-    except ValueError:
-        label = str(status)
-    return gettext("Decision: %(status)s", status=label)
 
 
 def change_view(

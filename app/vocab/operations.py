@@ -247,14 +247,13 @@ def suggest_change(term: Term, user: User, raw: Any) -> int:
         user, "vocab.change_suggested", "term", term.id, reason=text,
         scheme=term.scheme.value, code=term.code,
     )  # fmt: skip
-    # One line in the notification list; the edit page shows the text as written.
-    message = gettext(
-        "%(name)s suggests a change to the term “%(code)s” (%(scheme)s): %(text)s",
-        name=user.display_name,
-        code=term.code,
-        scheme=term.scheme.value,
-        text=" ".join(text.split()),
-    )
+    # One line in the notification list (app/events.py); the edit page shows the text as written.
+    params = {
+        "name": user.display_name,
+        "code": term.code,
+        "scheme": term.scheme.value,
+        "text": " ".join(text.split()),
+    }
     editors = db.session.execute(
         select(User)
         .where(User.role.in_((UserRole.LIBRARIAN, UserRole.ADMIN)), User.is_enabled)
@@ -263,7 +262,7 @@ def suggest_change(term: Term, user: User, raw: Any) -> int:
     told = 0
     for editor in editors:
         if editor.id != user.id:
-            notify(editor, "vocab_suggestion", message)
+            notify(editor, "vocab_suggestion", **params)
             told += 1
     return told
 

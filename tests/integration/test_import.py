@@ -291,7 +291,10 @@ def test_confirm_imports_approved_traces_with_revisions_and_audit(
         assert trace.sensitivity_override is None  # the file did not protect them
         revisions = session.execute(select(Revision).where(Revision.trace_id == trace.id))
         (revision,) = revisions.scalars()
-        assert revision.comment == "imported from sites.geojson"
+        assert revision.comment == ""
+        assert revision.event == {
+            "kind": "imported", "file": "sites.geojson", "generalised": False
+        }  # fmt: skip
         assert revision.editor_id == librarian.id
         assert revision.snapshot["status"] == "approved"
     assert pit.title == "Fangstgrop ved Storvatnet"
@@ -605,7 +608,7 @@ def test_a_generalised_position_is_imported_as_protected_with_a_note(
     assert grave.sensitivity_override is True and grave.is_sensitive
     assert house.sensitivity_override is None and not house.is_sensitive
     (revision,) = session.execute(select(Revision).where(Revision.trace_id == grave.id)).scalars()
-    assert "generalised position" in revision.comment and "protected" in revision.comment
+    assert revision.event == {"kind": "imported", "file": "public.geojson", "generalised": True}
 
 
 def test_provenance_is_kept_and_unused_properties_are_named(

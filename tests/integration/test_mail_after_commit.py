@@ -180,7 +180,7 @@ def test_two_line_message_keeps_the_decision_and_mails_one_line_subject(
     session.expire_all()
     assert session.get(Trace, trace.id).status == EXPECTED[action]
     (note,) = notifications_of(session, world["author"])
-    assert TWO_LINES in note.message  # the page shows the whole message
+    assert note.params["message"] == TWO_LINES  # kept whole, as typed, for the page
     (row,) = outbox_rows(session, world["author"].email)
     assert is_one_line(row.subject) and row.subject.startswith("Kulturspor: ")
     assert "Fangstgrop ved elva" in row.subject

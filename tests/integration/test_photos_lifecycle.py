@@ -222,7 +222,8 @@ def test_adding_a_photo_later_is_a_revision_and_waits_alone(
         .scalars()
         .first()
     )
-    assert revision.comment == "photo added" and revision.version == version + 1
+    assert revision.event == {"kind": "photos_added", "count": 1} and revision.comment == ""
+    assert revision.version == version + 1
     # Pending: the author sees it, the public does not (yet).
     assert client.get(photo_path(photo.id, "thumb")).status_code == 200
     assert client.application.test_client().get(photo_path(photo.id, "thumb")).status_code == 404
@@ -318,7 +319,7 @@ def test_rejected_photos_files_go_after_the_grace_period(
     note = session.execute(
         select(Notification).where(Notification.user_id == place["author"].id)
     ).scalar_one()
-    assert note.kind == "photo.rejected" and "neighbour" in note.message
+    assert note.kind == "photo.rejected" and "neighbour" in note.params["message"]
     # Within the grace period the sweep leaves the files alone (and the author still sees it).
     _sweep(app)
     assert _files_of(app, key) == {f"{key}/thumb.webp", f"{key}/display.webp"}
@@ -389,7 +390,7 @@ def test_the_uploader_edits_caption_credit_licence_and_date(
     revision = session.execute(
         select(Revision).where(Revision.trace_id == place["trace"].id)
     ).scalar_one()
-    assert revision.comment == "photo changed"
+    assert (revision.event, revision.comment) == ({"kind": "photo_changed"}, "")
     bad = client.post(
         f"/photos/{photo.id}/edit",
         data={"csrf_token": token, "licence": "all-rights-reserved", "taken_on": "2999-01-01"},
@@ -426,7 +427,7 @@ def test_removing_a_photo_removes_its_files_right_after_the_commit(
     revision = session.execute(
         select(Revision).where(Revision.trace_id == place["trace"].id)
     ).scalar_one()
-    assert revision.comment == "photo removed"
+    assert (revision.event, revision.comment) == ({"kind": "photo_removed"}, "")
 
 
 def test_a_failed_removal_keeps_the_files(

@@ -119,7 +119,7 @@ def first_revision(session: Session, trace: Trace, editor: User | None = None) -
         trace_id=trace.id,
         version=trace.version,
         editor_id=(editor.id if editor else trace.author_id),
-        comment="submitted",
+        event={"kind": "submitted"},
         snapshot={**snapshot(trace), "tags": list(trace.tags or [])},
         geom=trace.geom,
     )
@@ -646,7 +646,7 @@ def test_librarian_reverts_to_an_earlier_version(
     history = revisions(session, trace)
     assert [r.version for r in history] == [1, 2, 3], "nothing is lost"
     latest = history[-1]
-    assert latest.comment == "Reverted to version 1"
+    assert (latest.comment, latest.event) == ("", {"kind": "revert", "to": 1})
     assert {k: v for k, v in latest.snapshot.items() if k != "status"} == {
         k: v for k, v in original.items() if k != "status"
     }

@@ -35,7 +35,7 @@ def site(session, make_user, make_project, make_trace):
         Point(*PRECISE), status=TraceStatus.APPROVED, author=author, project=project,
         title="Helleristning", sensitivity_override=True,
     )  # fmt: skip
-    session.add(Revision(trace_id=trace.id, version=1, comment="submitted", geom=trace.geom,
+    session.add(Revision(trace_id=trace.id, version=1, event={"kind": "submitted"}, geom=trace.geom,
                          snapshot={"title": trace.title, "status": "approved"}))  # fmt: skip
     session.commit()
     public = generalise_location(Point(*PRECISE))

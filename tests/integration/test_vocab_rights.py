@@ -202,7 +202,7 @@ def test_a_curators_suggestion_reaches_the_installation_librarians(
     assert "sent to the installation librarians" in client.get("/vocab/").get_data(as_text=True)
     told = dict(
         session.execute(
-            select(Notification.user_id, Notification.message).where(
+            select(Notification.user_id, Notification.params).where(
                 Notification.kind == "vocab_suggestion"
             )
         ).all()
@@ -215,9 +215,9 @@ def test_a_curators_suggestion_reaches_the_installation_librarians(
     )
     assert set(told) == expected
     assert {people["installation_librarian"].id, people["admin"].id} <= set(told)
-    message = told[people["installation_librarian"].id]
-    assert "testgrav" in message and "Area Curator" in message
-    assert " ".join(text.split()) in message
+    params = told[people["installation_librarian"].id]
+    assert (params["code"], params["name"]) == ("testgrav", "Area Curator")
+    assert params["text"] == " ".join(text.split())
     event = session.execute(
         select(AuditEvent).where(AuditEvent.action == "vocab.change_suggested")
     ).scalar_one()
