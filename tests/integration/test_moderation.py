@@ -96,7 +96,8 @@ def test_curator_approves_inside_their_area(client, login, session, world):
     note = session.execute(
         select(Notification).where(Notification.user_id == world["resident"].id)
     ).scalar_one()
-    assert "Tuft i Alta" in note.message and note.trace_id == trace.id
+    assert note.kind == "trace.approved" and note.params == {"title": "Tuft i Alta"}
+    assert note.trace_id == trace.id
 
 
 def test_curator_cannot_touch_entries_outside_their_area(client, login, session, world):
