@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext
@@ -20,7 +21,9 @@ from app import audit
 from app.access import AUTHOR_EDITABLE, can_edit, can_moderate, can_revert, is_admin
 from app.db import db
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.models import Revision, Trace, User
+from app.models import Revision, Trace, TraceStatus, User
+from app.moderation.operations import decide
+from app.moderation.states import Action
 from app.params import PG_INT_MAX
 from app.photos.operations import PhotoSpec, attach_photos
 from app.traces.compare import same_geometry, same_tags
@@ -74,6 +77,15 @@ def normalise_tags(values: Iterable[str]) -> list[str]:
     return tags
 
 
+@dataclass(frozen=True)
+class Edited:
+    """What saving an edit did: the edit's revision (None: nothing changed) and whether the
+    trace went back to the moderators' queue with it."""
+
+    revision: Revision | None
+    resubmitted: bool
+
+
 def update_trace(
     editor: User,
     trace: Trace,
@@ -82,12 +94,14 @@ def update_trace(
     comment: str,
     tags: list[str] | None = None,
     photos: list[PhotoSpec] | None = None,
-) -> Revision | None:
-    """Apply a checked edit as a new revision; None when nothing changed.
+) -> Edited:
+    """Apply a checked edit as a new revision; the author's save answers a request for changes.
 
     ``tags`` None leaves the tags alone; only moderators may pass a list. The project never
     changes here, whatever the submission names. ``photos`` are staged uploads of the editor
     to attach (app.photos.operations.attach_photos), recorded in the same revision.
+    When the author saves a trace the moderators asked to change, it goes back to their queue
+    (see answers_request), as a second revision after the edit's own.
     """
     if not can_edit(editor, trace):
         raise Forbidden(gettext("You may not edit this trace."))
@@ -107,7 +121,8 @@ def update_trace(
     }
     if tags is not None:
         values["tags"] = normalise_tags(tags)
-    return _apply(
+    resubmit = answers_request(editor, trace)
+    revision = _apply(
         editor,
         trace,
         values,
@@ -117,6 +132,23 @@ def update_trace(
         check_scope=True,
         photos=photos or [],
     )
+    if resubmit:
+        # The edit has bumped the version (or left it, when nothing changed): the decision
+        # expects the version the author's own edit just wrote, never the one the form sent.
+        decide(editor, trace, Action.RESUBMIT, trace.version)
+    return Edited(revision, resubmit)
+
+
+def answers_request(editor: User, trace: Trace) -> bool:
+    """Whether this editor's save sends the trace back to the queue: its author, answering
+    a request for changes.
+
+    Saving is the answer even when no field changed: the form's one button says it sends the
+    trace again. A librarian or curator fixing the trace does not resubmit for the author:
+    resubmitting is the author's word that they are done, and a moderator who finds the trace
+    good now approves it (allowed from "needs changes") instead of queueing it for themselves.
+    """
+    return trace.status == TraceStatus.NEEDS_CHANGES and trace.author_id == editor.id
 
 
 def revert_trace(
@@ -136,9 +168,10 @@ def revert_trace(
         trace,
         values,
         to_shape(target.geom),
-        f"Reverted to version {version}",
+        "",  # nobody typed anything: the event says what happened, in the reader's language
         "trace.reverted",
         check_scope=False,  # librarians revert anywhere in their project
+        event={"kind": "revert", "to": version},
         reverted_to=version,
     )
     gone = photos_not_restored(trace, target)
@@ -188,6 +221,7 @@ def _apply(
     *,
     check_scope: bool,
     photos: list[PhotoSpec] | None = None,
+    event: dict[str, Any] | None = None,
     **details: Any,
 ) -> Revision | None:
     """Write the allow-listed values that differ, attach photos, bump the version, record
@@ -209,7 +243,7 @@ def _apply(
         _check_still_in_scope(editor, trace)
     if photos:
         attach_photos(trace, editor, photos)  # before the revision, which records them
-    revision = record_revision(trace, editor, _clean_comment(comment))
+    revision = record_revision(trace, editor, _clean_comment(comment), event=event)
     fields = changed + (["geometry"] if moved else []) + (["photos"] if photos else [])
     audit.record(
         editor,

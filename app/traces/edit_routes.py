@@ -11,7 +11,7 @@ from app.access import can_edit, can_moderate, can_revert, can_view, viewer_of
 from app.db import db
 from app.errors import Conflict, ValidationFailed
 from app.maps import drawing_map
-from app.models import Trace, User
+from app.models import Trace, TraceStatus, User
 from app.photos.queries import visible_photos
 from app.traces import edit_operations, queries
 from app.traces.blueprint import bp
@@ -51,7 +51,7 @@ def edit(trace_id: int) -> str | Response | tuple[str, int]:
                 form.photos.data,
                 project=trace.project,  # an edit never moves a trace to another project
             )
-            revision = edit_operations.update_trace(
+            edited = edit_operations.update_trace(
                 editor,
                 trace,
                 submission,
@@ -66,10 +66,7 @@ def edit(trace_id: int) -> str | Response | tuple[str, int]:
         except Conflict:
             return _conflict(trace_id, form)
         else:
-            if revision is None:
-                flash(gettext("Nothing changed."), "info")
-            else:
-                flash(gettext("Your changes are saved."), "success")
+            flash(*_saved_message(edited, trace))
             return redirect(url_for("traces.show", trace_id=trace_id))
     status = 422 if form.errors else 200
     page_map = drawing_map("geometry", form.geometry.data or "")
@@ -79,7 +76,25 @@ def edit(trace_id: int) -> str | Response | tuple[str, int]:
         trace=trace,
         page_map=page_map,
         existing_photos=visible_photos(trace, editor),
+        resubmits=edit_operations.answers_request(editor, trace),
     ), status
+
+
+def _saved_message(edited: edit_operations.Edited, trace: Trace) -> tuple[str, str]:
+    """The flash after a save: what was saved, and where the trace goes now."""
+    if edited.resubmitted:
+        if edited.revision is None:
+            return gettext("Nothing changed; sent back to the librarian as it is."), "success"
+        return gettext("Saved and sent back to the librarian."), "success"
+    if edited.revision is None:
+        return gettext("Nothing changed."), "info"
+    if trace.status == TraceStatus.NEEDS_CHANGES:
+        # A moderator's fix: the author was asked, so it does not go back to the queue alone.
+        return gettext(
+            "Your changes are saved. The trace still waits for changes from its author; "
+            "approve it when it is ready."
+        ), "success"
+    return gettext("Your changes are saved."), "success"
 
 
 @bp.post("/<int:trace_id>/revert/<int:version>")

@@ -97,7 +97,7 @@ def test_edit_keeps_the_shape_and_history_compares_and_reverts(
 
     trace, revisions = _trace_and_revisions(app, trace_id)
     assert trace.title == HOSTILE and trace.version == 3
-    assert revisions[-1].comment == "Reverted to version 1"
+    assert (revisions[-1].comment, revisions[-1].event) == ("", {"kind": "revert", "to": 1})
     for p in (page, librarian):
         assert p.evaluate("typeof globalThis.PWNED") == "undefined"
     assert watch.dialogs == [] and watch.page_errors == []

@@ -221,9 +221,9 @@ def protected_later(app: Flask, session: Session, cast: dict[str, Any]) -> Story
         decide(curator, trace, Action.REQUEST_CHANGES, trace.version, REQUEST_MARKER)
         story.places[trace.version], story.requested = p2, True
         update_trace(author, trace, submission(trace, project, p3, "gravminne"), trace.version, "")
-        story.places[trace.version] = p3
-        decide(author, trace, Action.RESUBMIT, trace.version)
-        story.places[trace.version] = p3
+        # The author's save answers the request: the edit, then the resubmission it makes.
+        story.places[trace.version - 1] = story.places[trace.version] = p3
+        assert trace.status == TraceStatus.PENDING
         decide(curator, trace, Action.APPROVE, trace.version, APPROVE_MARKER)
         story.places[trace.version] = p3
         assert trace.is_sensitive and trace.status == TraceStatus.APPROVED
