@@ -42,7 +42,7 @@ def _seed_trace(seed: Any, basics: dict[str, Any]) -> int:
         )
         db.session.add(trace)
         db.session.flush()
-        record_revision(trace, trace.author, "submitted")
+        record_revision(trace, trace.author, event={"kind": "submitted"})
         return trace.id
 
     return seed(fn)
@@ -83,7 +83,7 @@ def test_edit_keeps_the_shape_and_history_compares_and_reverts(
     trace, revisions = _trace_and_revisions(app, trace_id)
     assert (trace.title, trace.version) == ("Tuft ved elva", 2)
     assert same_geometry(to_shape(trace.geom), SQUARE), "an untouched shape must not move"
-    assert [r.comment for r in revisions] == ["submitted", "Bedre navn"]
+    assert [r.comment for r in revisions] == ["", "Bedre navn"]
 
     librarian = new_page(mobile=True)
     login(librarian, "librarian@example.org")
