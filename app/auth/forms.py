@@ -57,6 +57,14 @@ class SettingsForm(FlaskForm):
     notify_by_email = BooleanField(
         _l("Send me an e-mail when something happens to my traces or comments")
     )
+    # Shown only to people who moderate a project (the route leaves it out for the others).
+    weekly_digest = BooleanField(
+        _l("Send me a weekly summary of what waits"),
+        description=_l(
+            "One e-mail a week with the entries waiting in the projects you moderate, "
+            "and only when something waits."
+        ),
+    )
 
 
 class NewPasswordFields(FlaskForm):

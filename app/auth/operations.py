@@ -205,8 +205,10 @@ def update_settings(
     show_name_publicly: bool,
     notify_by_email: bool,
     display_name: str | None = None,
+    weekly_digest: bool | None = None,
 ) -> None:
-    """Save the name shown to others, the publicity and the e-mail notification choices."""
+    """Save the name shown to others, the publicity and the e-mail choices (the weekly
+    digest only when given: None keeps it, for people who were not offered the box)."""
     if display_name is not None:
         name, problem = _checked_name(display_name)
         if problem:
@@ -214,6 +216,8 @@ def update_settings(
         user.display_name = name
     user.show_name_publicly = show_name_publicly
     user.notify_by_email = notify_by_email
+    if weekly_digest is not None:
+        user.weekly_digest = weekly_digest
     db.session.flush()
     audit.record(
         user,
@@ -222,6 +226,7 @@ def update_settings(
         user.id,
         show_name_publicly=show_name_publicly,
         notify_by_email=notify_by_email,
+        weekly_digest=user.weekly_digest,
     )
 
 

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from app.access import moderated_projects
 from app.auth import operations, reset
 from app.auth.forms import (
     ChangeEmailForm,
@@ -160,9 +161,17 @@ def _account_page(status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
     forms.setdefault("email_form", ChangeEmailForm(formdata=None))
     page = render_template(
-        "auth/account.html", session_count=live_session_count(current_user.id), **forms
+        "auth/account.html",
+        session_count=live_session_count(current_user.id),
+        offer_digest=_moderates_something(),
+        **forms,
     )
     return page, status
+
+
+def _moderates_something() -> bool:
+    """Whether the account page offers the weekly digest: the user moderates some project."""
+    return bool(moderated_projects(current_user))
 
 
 @bp.get("/account")
@@ -185,6 +194,8 @@ def account_settings() -> Response | tuple[str, int]:
             show_name_publicly=bool(form.show_name_publicly.data),
             notify_by_email=bool(form.notify_by_email.data),
             display_name=(form.display_name.data or "").strip() or None,  # empty: keep it
+            # Only people who moderate are offered the digest; for others it stays as it is.
+            weekly_digest=bool(form.weekly_digest.data) if _moderates_something() else None,
         )
     except ValidationFailed as error:
         _show_errors(form, error)
