@@ -34,13 +34,18 @@ from app.models import (
 )
 from app.photos.queries import visible_photo_condition
 
-PAGE_SIZE = 20
+PAGE_SIZE = 50  # compact rows (issue 10): a page is one screenful of decisions
+# "Select all matching the filter" takes at most this many (the oldest), each with its version.
+MATCHING_MAX = 500
 # The queue counts at most this many entries past the page ("more than 1,000 wait").
 COUNT_CAP = 1000
 NEARBY_METRES = 100.0
-# A bounding box comfortably larger than 100 m at any Norwegian latitude (71 N: 1 deg lon ~ 36 km),
-# so the GiST index narrows the search before the exact distance on the spheroid.
-_NEARBY_DEGREES = 0.01
+# Degrees of latitude a little over NEARBY_METRES (1 deg of latitude >= 110.5 km), so the GiST
+# index narrows the search before the exact distance on the spheroid. Longitude gets this
+# divided by the cosine of the entry's latitude farthest from the equator (wider northwards).
+# A flat 0.01 deg both ways (1.1 km north-south) fed each entry ~260 candidates in a dense
+# town, each tested on the spheroid: 6 ms per entry, 320 ms per page of 50.
+_NEARBY_DEGREES_LAT = 0.001
 
 
 @dataclass
@@ -154,6 +159,34 @@ def queue(user: User, project: Project, filters: QueueFilters, page: int = 1) ->
     )
 
 
+def matching(user: User, project: Project, filters: QueueFilters) -> list[tuple[int, int]]:
+    """(id, version) of the oldest MATCHING_MAX entries matching the filters, as they are now.
+
+    Taken when the page is rendered and carried by its form, so "all matching" decides only
+    what was there then, at the versions of then: later entries and later edits are refused.
+    """
+    rows = db.session.execute(
+        _queue_query(user, project, filters)
+        .with_only_columns(Trace.id, Trace.version)
+        .order_by(Trace.submitted_at, Trace.id)
+        .limit(MATCHING_MAX)
+    ).all()
+    return [(row.id, row.version) for row in rows]
+
+
+def pending_entry(user: User, project: Project, trace_id: int) -> QueuePage:
+    """One pending entry of the user's queue (for its expanded part), or an empty page."""
+    rows = db.session.execute(
+        _queue_query(user, project, QueueFilters())
+        .where(Trace.id == trace_id)
+        .add_columns(func.ST_AsGeoJSON(Trace.geom, 7))
+        .options(joinedload(Trace.author))
+    ).all()
+    return QueuePage(
+        [row[0] for row in rows], {row[0].id: row[1] for row in rows}, len(rows), False
+    )
+
+
 def queue_contributors(user: User, project: Project) -> list[tuple[int, str]]:
     """The people with pending traces in the user's scope, for the contributor filter.
 
@@ -193,6 +226,15 @@ class Neighbour:
     may_link: bool = False
 
 
+def _around(geom: Any, metres: float) -> Any:
+    """The geometry's box grown by a little more than `metres` each way (a SQL expression)."""
+    dy = _NEARBY_DEGREES_LAT * max(metres, 1.0) / NEARBY_METRES
+    farthest = func.greatest(func.abs(func.ST_YMax(geom)), func.abs(func.ST_YMin(geom)))
+    # cos(89 deg) at the most: a shape at a pole still gets a finite box.
+    dx = dy / func.cos(func.radians(func.least(farthest, 89.0)))
+    return func.ST_Expand(geom, dx, dy)
+
+
 def nearby(
     traces: list[Trace], viewer: User, metres: float = NEARBY_METRES
 ) -> dict[int, list[Neighbour]]:
@@ -227,7 +269,7 @@ def nearby(
             Trace.id != entries.c.eid,
             Trace.status != TraceStatus.DELETED,
             visible_traces(viewer),
-            located_in(precise, func.ST_Expand(entries.c.egeom, _NEARBY_DEGREES)),
+            located_in(precise, _around(entries.c.egeom, metres)),
             func.ST_DWithin(shown.cast(Geography), here, metres),
         )
         .order_by(distance)

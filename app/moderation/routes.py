@@ -14,12 +14,11 @@ from app.comments.queries import pending_comments_with_traces
 from app.db import db
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.maps import tile_sources
-from app.models import MembershipRole, Project, Trace, User
-from app.moderation import backlog, operations, queries
+from app.models import Project, Trace
+from app.moderation import backlog, entries, groups, operations, queries
 from app.moderation.forms import BulkForm, DecisionForm, DuplicateForm, SensitivityForm
 from app.moderation.states import TRANSITIONS, Action, Actor, available
 from app.params import db_int, int_arg
-from app.text import plain_text
 from app.traces.queries import terms_by_scheme
 from app.web import safe_target
 from geo.bbox import BBoxError, parse_bbox
@@ -47,34 +46,26 @@ def index() -> str:
 @bp.get("/<slug>")
 @login_required
 def queue(slug: str) -> str:
-    """Pending entries in the user's scope, oldest first, with filters and nearby traces."""
-    project = _project_or_404(slug)
-    if project not in moderated_projects(current_user):
-        abort(403)
+    """Pending entries in the user's scope, oldest first, as compact rows with filters."""
+    project = _moderated_project(slug)
     filters = _filters()
     page = int_arg("page", 1, min=1) or 1
     found = queries.queue(current_user, project, filters, page)
-    traces = found.traces
-    neighbours = queries.nearby(traces, current_user)
-    actions = _queue_actions(current_user, project, traces)
-    photos = queries.photos_of(traces, current_user)  # one query for the whole page
-    entries = [
-        {
-            "trace": t,
-            "geometry": found.geometries[t.id],
-            "nearby": neighbours[t.id],
-            "excerpt": plain_text(t.description, 400),
-            "actions": actions[t.id],
-            "photos": photos[t.id],
-        }
-        for t in traces
-    ]
+    built = entries.build(current_user, project, found.traces, found.geometries)
+    # "All matching" is only worth offering when more match than this page shows.
+    matching = (
+        queries.matching(current_user, project, filters)
+        if found.capped or found.total > len(built)
+        else []
+    )
     return render_template(
         "moderation/queue.html",
         project=project,
-        entries=entries,
+        entries=built,
+        rows=groups.group_entries(built, current_user),
         total=found.total,
         capped=found.capped,
+        matching=matching,
         page=page,
         pages=max(1, -(-found.total // queries.PAGE_SIZE)),
         filters=filters,
@@ -83,26 +74,37 @@ def queue(slug: str) -> str:
         pending_comments=pending_comments_with_traces(current_user, project.id),
         new_photos=queries.new_photos(current_user, project),
         map_config=_map_config(),
-        form=DecisionForm(),
         bulk_form=BulkForm(),
-        duplicate_form=DuplicateForm(),
     )
 
 
-def _queue_actions(user: User, project: Project, traces: list[Trace]) -> dict[int, list[Action]]:
-    """The actions on each queue entry, decided once for the page instead of per entry.
+@bp.get("/<slug>/entry/<int:trace_id>")
+@login_required
+def entry(slug: str, trace_id: int) -> str:
+    """One queue entry in full: preview map, description, nearby traces, photos, decision.
 
-    Every entry is pending in this project and inside the user's moderation scope (the queue
-    query holds the same conditions as can_moderate, own entries excluded for curators), so
-    only authorship differs between entries.
+    The queue fetches it when a row is opened (?part=1: the expanded part alone); without
+    script the row's link leads here, a page of its own.
     """
-    base = {Actor.MODERATOR}
-    if queries.role_in(user, project) == MembershipRole.LIBRARIAN:
-        base.add(Actor.LIBRARIAN)
-    return {
-        t.id: available(t.status, base | ({Actor.AUTHOR} if t.author_id == user.id else set()))
-        for t in traces
-    }
+    project = _moderated_project(slug)
+    found = queries.pending_entry(current_user, project, trace_id)
+    if not found.traces:
+        abort(404)
+    item = entries.build(current_user, project, found.traces, found.geometries)[0]
+    back = safe_target(request.args.get("next")) or url_for("moderation.queue", slug=slug)
+    template = (
+        "moderation/_entry_part.html" if request.args.get("part") else "moderation/entry.html"
+    )
+    return render_template(
+        template, project=project, entry=item, next_url=back, map_config=_map_config()
+    )
+
+
+def _moderated_project(slug: str) -> Project:
+    project = _project_or_404(slug)
+    if project not in moderated_projects(current_user):
+        abort(403)
+    return project
 
 
 @bp.post("/decision/<int:trace_id>")
@@ -138,10 +140,15 @@ def bulk(slug: str) -> Response:
     action = _action(form.action.data)
     if action not in (Action.APPROVE, Action.REJECT):
         abort(400)
-    items = _selection(request.form.getlist("selection"))
+    back = safe_target(request.form.get("next")) or url_for("moderation.queue", slug=project.slug)
+    if request.form.get("all_matching"):
+        # The ids and versions the page was rendered with: nothing that came later is decided.
+        items = _selection(request.form.get("matching", "").split())[: queries.MATCHING_MAX]
+    else:
+        items = _selection(request.form.getlist("selection"))
     if not items:
         flash(gettext("Select at least one entry."), "error")
-        return redirect(url_for("moderation.queue", slug=project.slug))
+        return redirect(back)
     result = operations.decide_many(current_user, items, action, form.reason.data or "")
     flash(
         gettext(
@@ -154,7 +161,7 @@ def bulk(slug: str) -> Response:
     )
     for trace_id, message in result.refused.items():
         flash(f"#{trace_id}: {message}", "error")
-    return redirect(url_for("moderation.queue", slug=project.slug))
+    return redirect(back)
 
 
 @bp.post("/duplicate/<int:trace_id>")

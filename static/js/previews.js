@@ -3,7 +3,9 @@
  * within 100 m (dashed). Geometry only, no text (docs/security.md).
  *
  * Each map is drawn on its own: an entry whose data cannot be read gets a short note instead
- * of a map, and the entries after it still get theirs.
+ * of a map, and the entries after it still get theirs. Maps are created only when shown: the
+ * queue calls window.heritagePreviews.drawIn(part) when a row is opened (static/js/queue.js);
+ * an entry's own page has its map drawn at load.
  */
 (function () {
   "use strict";
@@ -51,13 +53,20 @@
     node.setAttribute("data-drawn", "true");
   }
 
-  document.querySelectorAll(".preview-map[data-geometry]").forEach(function (node) {
-    try {
-      draw(node);
-    } catch (error) {
-      console.error("preview map could not be drawn", error);
-      node.classList.add("preview-map-failed");
-      node.textContent = node.getAttribute("data-failed-text") || "";
-    }
-  });
+  function drawIn(container) {
+    container.querySelectorAll(".preview-map[data-geometry]:not([data-drawn])").forEach(function (node) {
+      if (node.closest("details:not([open])")) { return; }  // drawn when its row is opened
+      try {
+        draw(node);
+      } catch (error) {
+        console.error("preview map could not be drawn", error);
+        node.setAttribute("data-drawn", "failed");
+        node.classList.add("preview-map-failed");
+        node.textContent = node.getAttribute("data-failed-text") || "";
+      }
+    });
+  }
+
+  window.heritagePreviews = { drawIn: drawIn };
+  drawIn(document);
 })();

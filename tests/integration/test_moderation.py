@@ -213,12 +213,20 @@ def test_queue_lists_oldest_first_within_scope_with_nearby(
                           project=world["project"], title="Kjent gammel tuft")  # fmt: skip
     token = login(world["curator"])
     assert token
-    page = client.get(f"/moderation/{world['project'].slug}").get_data(as_text=True)
+    slug = world["project"].slug
+    page = client.get(f"/moderation/{slug}").get_data(as_text=True)
     assert "Tuft i Alta" in page
     assert "Tuft langt unna" not in page  # outside the curator's area
-    assert "Kjent gammel tuft" in page  # the nearby hint
-    metres = re.search(r"Kjent gammel tuft(?:</bdi>)?</a>\s*\((\d+) m", page)
+    row = _row(page, world["inside"].id)
+    assert re.search(r'class="hint hint-nearby">[^<]*1<', row)  # the nearby hint on the row
+    assert row.count("th-near") == 1 and row.count("th-entry") == 1  # and on its thumbnail
+    # The row's expanded part names the neighbour and how far it is.
+    part = client.get(f"/moderation/{slug}/entry/{world['inside'].id}?part=1")
+    assert part.status_code == 200
+    metres = re.search(r"Kjent gammel tuft(?:</bdi>)?</a>\s*\((\d+) m", part.get_data(as_text=True))
     assert metres and 20 <= int(metres.group(1)) <= 60
+    # Outside the curator's area: no part either.
+    assert client.get(f"/moderation/{slug}/entry/{world['outside'].id}?part=1").status_code == 404
 
 
 def test_queue_filters_by_type(client, login, session, world, make_trace, term):
@@ -295,12 +303,19 @@ def test_a_curator_does_not_decide_on_their_own_entry(client, login, session, wo
     assert 'value="approve"' not in page and 'value="withdraw"' in page
 
 
-def _entry_actions(page: str, trace_id: int) -> set[str]:
-    """The action buttons inside one queue entry's article."""
-    article = re.search(rf'<article class="queue-entry" id="entry-{trace_id}".*?</article>', page,
-                        re.S)  # fmt: skip
+def _row(page: str, trace_id: int) -> str:
+    """One compact queue row's article."""
+    pattern = rf'<article class="queue-entry queue-row" id="entry-{trace_id}".*?</article>'
+    article = re.search(pattern, page, re.S)
     assert article, trace_id
-    return set(re.findall(r'name="action" value="([a-z_]+)"', article.group(0)))
+    return article.group(0)
+
+
+def _entry_actions(client, slug: str, trace_id: int) -> set[str]:
+    """The action buttons of one queue entry's expanded part (fetched as the row opens)."""
+    part = client.get(f"/moderation/{slug}/entry/{trace_id}?part=1")
+    assert part.status_code == 200, trace_id
+    return set(re.findall(r'name="action" value="([a-z_]+)"', part.get_data(as_text=True)))
 
 
 def test_queue_count_stops_at_the_cap_and_says_more_than(
@@ -343,14 +358,17 @@ def test_queue_entries_offer_the_actions_the_trace_page_offers(
 ):
     own = make_trace(ALTA, status=TraceStatus.PENDING, author=world["librarian"],
                      project=world["project"], title="Bibliotekarens egen")  # fmt: skip
+    slug = world["project"].slug
     login(world["librarian"])
-    page = client.get(f"/moderation/{world['project'].slug}").get_data(as_text=True)
     for trace in (world["inside"], own):
         on_trace_page = client.get(f"/traces/{trace.id}").get_data(as_text=True)
         offered = set(re.findall(r'name="action" value="([a-z_]+)"', on_trace_page))
-        assert _entry_actions(page, trace.id) == offered, trace.title
-    assert "delete" in _entry_actions(page, world["inside"].id)  # librarians delete
-    assert "withdraw" in _entry_actions(page, own.id)  # and withdraw their own
+        assert _entry_actions(client, slug, trace.id) == offered, trace.title
+    assert "delete" in _entry_actions(client, slug, world["inside"].id)  # librarians delete
+    assert "withdraw" in _entry_actions(client, slug, own.id)  # and withdraw their own
     login(world["curator"])
-    page = client.get(f"/moderation/{world['project'].slug}").get_data(as_text=True)
-    assert _entry_actions(page, world["inside"].id) == {"approve", "reject", "request_changes"}
+    assert _entry_actions(client, slug, world["inside"].id) == {
+        "approve",
+        "reject",
+        "request_changes",
+    }
