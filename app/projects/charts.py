@@ -6,6 +6,7 @@ table next to it carries the same numbers for screen readers and for copying.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from html import escape
 
@@ -25,6 +26,15 @@ def _svg_open(width: float, height: float, labelled_by: str, css_class: str) -> 
         f'aria-labelledby="{escape(labelled_by)}" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" height="{height:.0f}" preserveAspectRatio="xMinYMin meet">'
     )
+
+
+# Controls, lone surrogates and non-characters (U+FFFE): XML cannot hold them.
+_BAD = ("Cc", "Cs", "Cn")
+
+
+def _text(label: str) -> str:
+    """The label as SVG text: escaped, without characters XML cannot hold (controls)."""
+    return escape("".join(c for c in label if c in "\t" or unicodedata.category(c) not in _BAD))
 
 
 def _short(label: str) -> str:
@@ -50,7 +60,7 @@ def horizontal_bars(rows: Sequence[tuple[str, int]], *, labelled_by: str) -> Mar
         length = bar_length(value, largest, room)
         parts.append(
             f'<text class="label" x="{LABEL_WIDTH - 8}" y="{middle:.1f}" text-anchor="end" '
-            f'dominant-baseline="central">{escape(_short(label))}</text>'
+            f'dominant-baseline="central">{_text(_short(label))}</text>'
             f'<rect class="bar" x="{LABEL_WIDTH}" y="{top}" width="{length:.1f}" height="{BAR}"/>'
             f'<text class="value" x="{LABEL_WIDTH + length + 6:.1f}" y="{middle:.1f}" '
             f'dominant-baseline="central">{value}</text>'
@@ -88,7 +98,7 @@ def columns(rows: Sequence[tuple[str, int]], *, labelled_by: str, label_every: i
         if index % label_every == 0:
             parts.append(
                 f'<text class="label" x="{centre:.1f}" y="{height - bottom + 16}" '
-                f'text-anchor="middle">{escape(label)}</text>'
+                f'text-anchor="middle">{_text(label)}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in it is escaped above
