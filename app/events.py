@@ -183,7 +183,7 @@ def _revert(event: Mapping[str, Any], _may_see: MaySee) -> Rendered:
 
 def _photos_added(event: Mapping[str, Any], _may_see: MaySee) -> Rendered:
     count = _int(event, "count") or 1
-    return Rendered(ngettext("Photo added", "%(num)s photos added", count))
+    return Rendered(ngettext("%(num)s photo added", "%(num)s photos added", count))
 
 
 def _imported(event: Mapping[str, Any], _may_see: MaySee) -> Rendered:
