@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 WIDTH, HEIGHT = 96, 72
-# The smallest area a thumbnail shows, in degrees of latitude (~150 m): a lone point sits in
+# The smallest area a thumbnail shows, in degrees of latitude (~100 m): a lone point sits in
 # a readable frame instead of filling it.
-_MIN_SPAN = 0.0014
+_MIN_SPAN = 0.0009
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
-"""Every entry in the moderation queue gets its preview map, with and without nearby traces, and
-one entry whose map cannot be drawn does not take the maps of the others with it."""
+"""The compact queue's maps: every row has a server-drawn thumbnail of the entry and its nearby
+traces; opening a row creates its Leaflet preview with the same shapes; one entry whose map
+cannot be drawn does not take the maps of the others with it. And axe finds nothing on the
+queue, collapsed and opened, in Bokmål and in English."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +18,7 @@ from app.auth.operations import register_user
 from app.db import db
 from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, UserRole
 from tests.browser.conftest import Watch, login, screenshot
+from tests.browser.test_accessibility import _violations
 from tests.conftest import PASSWORD
 
 LIBRARIAN = "bibliotekar@example.org"
@@ -70,41 +74,64 @@ def _seed_queue(seed: Callable[..., Any]) -> list[tuple[str, int]]:
     return seed(fn)
 
 
+def _open_all(page: Any) -> None:
+    """Open every row (one click on its summary each) and wait for each part to arrive."""
+    for row in page.locator(".queue-row").all():
+        row.locator("summary").click()
+        row.locator(".entry-part").wait_for()
+
+
 def _drawn(page: Any) -> list[dict[str, Any]]:
-    """For each preview map on the page: is it a Leaflet map, how many shapes, its data."""
+    """For each row: its thumbnail's shapes, and its opened preview map's state."""
     return page.eval_on_selector_all(
-        ".queue-entry .preview-map",
-        """nodes => nodes.map(node => ({
-            title: node.closest('.queue-entry').querySelector('h2').innerText.trim(),
-            leaflet: node.classList.contains('leaflet-container'),
-            drawn: node.getAttribute('data-drawn') === 'true',
-            failed: node.classList.contains('preview-map-failed'),
-            shapes: node.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive').length,
-            nearby: node.getAttribute('data-nearby'),
-            text: node.innerText.trim(),
-        }))""",
+        ".queue-row",
+        """rows => rows.map(row => {
+            const node = row.querySelector('.preview-map');
+            return {
+              title: row.querySelector('h2').innerText.trim(),
+              thumb: row.querySelectorAll('svg.row-thumb .th-entry').length,
+              thumbNear: row.querySelectorAll('svg.row-thumb .th-near').length,
+              leaflet: !!node && node.classList.contains('leaflet-container'),
+              drawn: !!node && node.getAttribute('data-drawn') === 'true',
+              failed: !!node && node.classList.contains('preview-map-failed'),
+              shapes: node ? node.querySelectorAll(
+                '.leaflet-overlay-pane path.leaflet-interactive').length : 0,
+              nearby: node ? node.getAttribute('data-nearby') : null,
+              text: node ? node.innerText.trim() : '',
+            };
+        })""",
     )
 
 
-def _open_queue(new_page: Callable[..., Any]) -> Any:
-    page = new_page()
+def _open_queue(new_page: Callable[..., Any], **options: Any) -> Any:
+    page = new_page(**options)
     login(page, LIBRARIAN)
     return page
 
 
-def test_every_entry_gets_a_map_with_its_nearby_traces(
+def test_every_row_has_a_thumbnail_and_its_map_is_made_when_opened(
     seed: Callable[..., Any], new_page: Callable[..., Any], watch: Watch
 ) -> None:
     expected = _seed_queue(seed)
     page = _open_queue(new_page)
     page.goto("/moderation/alta")
+    page.wait_for_load_state("load")
+    # Nothing of Leaflet before a row is opened: the rows are light.
+    assert page.locator(".leaflet-container").count() == 0
+    before = _drawn(page)
+    assert [m["title"] for m in before] == [title for title, _ in expected]
+    for row, (title, neighbours) in zip(before, expected, strict=True):
+        assert (row["thumb"], row["thumbNear"]) == (1, neighbours), title
+    heights = page.locator(".queue-row").evaluate_all(
+        "rows => rows.map(r => r.getBoundingClientRect().height)"
+    )
+    assert all(60 <= h <= 130 for h in heights), heights  # compact: about 120 px or less
+    _open_all(page)
     page.wait_for_function(
         "n => document.querySelectorAll('.preview-map[data-drawn=\"true\"]').length === n",
         arg=len(expected),
     )
     maps = _drawn(page)
-    screenshot(page, "queue-previews")
-    assert [m["title"] for m in maps] == [title for title, _ in expected]
     for entry, (title, neighbours) in zip(maps, expected, strict=True):
         assert entry["leaflet"] and entry["drawn"] and not entry["failed"], entry
         # The entry itself and one shape per nearby trace.
@@ -120,23 +147,60 @@ def test_an_entry_whose_map_fails_does_not_stop_the_others(
 ) -> None:
     expected = _seed_queue(seed)
     page = _open_queue(new_page)
+    page.goto("/moderation/alta")
+    second = page.locator(".queue-row").nth(1).get_attribute("data-entry")
 
-    def break_second_entry(route: Any) -> None:
+    def break_entry(route: Any) -> None:
         response = route.fetch()
         html = response.text()
         marker = 'class="preview-map" data-geometry="'
-        first = html.index(marker)
-        second = html.index(marker, first + 1) + len(marker)
-        route.fulfill(response=response, body=html[:second] + "{not json" + html[second:])
+        at = html.index(marker) + len(marker)
+        route.fulfill(response=response, body=html[:at] + "{not json" + html[at:])
 
-    page.route("**/moderation/alta", break_second_entry)
-    page.goto("/moderation/alta")
+    page.route(re.compile(rf"/moderation/alta/entry/{second}\?part=1"), break_entry)
+    _open_all(page)
     page.wait_for_function(
-        "n => document.querySelectorAll('.preview-map[data-drawn=\"true\"]').length === n",
-        arg=len(expected) - 1,
+        "n => document.querySelectorAll('.preview-map[data-drawn]').length === n",
+        arg=len(expected),
     )
     maps = _drawn(page)
     assert [m["failed"] for m in maps] == [False, True, False, False, False]
     assert maps[1]["text"]  # says the map could not be drawn
     assert all(m["drawn"] and m["shapes"] >= 1 for i, m in enumerate(maps) if i != 1)
     assert watch.page_errors == []
+
+
+def _english(page: Any) -> None:
+    page.goto("/projects")
+    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.locator("form.lang-form button").first.click()
+
+
+def test_the_queue_has_no_axe_violations_collapsed_and_opened_in_both_languages(
+    seed: Callable[..., Any], new_page: Callable[..., Any]
+) -> None:
+    _seed_queue(seed)
+    for width in (1280, 820):
+        page = _open_queue(new_page)
+        page.set_viewport_size({"width": width, "height": 900})
+        for language in ("nb", "en"):
+            if language == "en":
+                _english(page)
+            page.goto("/moderation/alta")
+            page.wait_for_load_state("load")
+            assert page.locator("html").get_attribute("lang") == language
+            assert _violations(page) == [], (width, language, "collapsed")
+            screenshot(page, f"queue-compact-{width}-{language}")
+            first = page.locator(".queue-row").first
+            first.locator("summary").click()
+            first.locator(".preview-map[data-drawn=true]").wait_for()
+            page.keyboard.press("?")  # the shortcuts, opened
+            assert page.locator("#shortcuts").get_attribute("open") is not None
+            assert _violations(page) == [], (width, language, "opened")
+            screenshot(page, f"queue-expanded-{width}-{language}")
+            # The bulk bar stays in view at the bottom of the page.
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            top = page.locator("#bulk-form").evaluate("f => f.getBoundingClientRect().top")
+            assert 0 <= top < 5, top
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
