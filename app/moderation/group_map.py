@@ -18,11 +18,13 @@ from shapely.geometry.base import BaseGeometry
 
 from app.moderation.groups import Group, metres_per_degree
 
+XY = tuple[float, float]
 WIDTH, HEIGHT, PAD = 360.0, 240.0, 28.0
 # At least this many metres across, so entries at one spot are not drawn as one smudge.
 MIN_EXTENT_M = 40.0
 SCALES_M = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000)
 LABEL_GAP = 15.0  # px between label centres before a label is moved round its mark
+MARK_GAP = 11.0  # px between a label's centre and any mark's
 
 
 @dataclass
@@ -82,7 +84,7 @@ def group_map(group: Group) -> GroupMap:
 
     labels = group.labels
     result = GroupMap(WIDTH, HEIGHT)
-    placed: list[tuple[float, float]] = []
+    anchors: list[XY] = []
     for tid, member, g in local:
         mark = Mark(tid, labels[tid], member, _kind(g))
         if isinstance(g, Point):
@@ -99,9 +101,12 @@ def group_map(group: Group) -> GroupMap:
             anchor = px(*g.representative_point().coords[0])
         else:
             continue
-        mark.lx, mark.ly = _free_spot(anchor, placed)
-        placed.append((mark.lx, mark.ly))
+        anchors.append(anchor)
         result.marks.append(mark)
+    placed: list[XY] = []
+    for mark, anchor in zip(result.marks, anchors, strict=True):
+        mark.lx, mark.ly = _free_spot(anchor, placed, anchors)
+        placed.append((mark.lx, mark.ly))
     result.scale_m = _nice_scale((WIDTH - 2 * PAD) / 3 / scale)
     result.scale_px = round(result.scale_m * scale, 1)
     return result
@@ -115,20 +120,21 @@ def _xy(p: tuple[float, float]) -> str:
     return f"{p[0]},{p[1]}"
 
 
-XY = tuple[float, float]
-
-
-def _free_spot(anchor: XY, placed: list[XY]) -> XY:
+def _free_spot(anchor: XY, labels: list[XY], marks: list[XY]) -> XY:
     """Where a letter goes: up and right of its mark, moved round it while another letter
-    sits there (several entries at one spot are the usual case for duplicates)."""
-    for step in range(12):
-        angle = math.radians(-45 + step * 60 + (step // 6) * 30)
-        radius = 12.0 + (step // 6) * 10
+    or mark sits there (several entries at one spot are the usual case for duplicates)."""
+    spot = anchor
+    for step in range(18):
+        ring, turn = divmod(step, 6)
+        angle = math.radians(-45 + turn * 60 + ring * 30)
+        radius = 15.0 + ring * 9
         spot = (
             round(min(max(anchor[0] + radius * math.cos(angle), 8), WIDTH - 8), 1),
             round(min(max(anchor[1] + radius * math.sin(angle), 10), HEIGHT - 6), 1),
         )
-        if all(math.dist(spot, other) >= LABEL_GAP for other in placed):
+        if all(math.dist(spot, other) >= LABEL_GAP for other in labels) and all(
+            math.dist(spot, other) >= MARK_GAP for other in marks
+        ):
             return spot
     return spot
 

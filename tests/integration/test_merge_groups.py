@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -443,7 +444,10 @@ def test_an_area_curator_merges_what_lies_in_the_area_and_hears_what_does_not(
     assert response.status_code == 302
     assert fresh(session, b).duplicate_of_id == a.id
     assert fresh(session, outside).status == TraceStatus.PENDING
-    assert any(k == "error" and "Utenfor området" in t for k, t in flashes(client))
+    # Not in the curator's area, so not theirs to see: named by number, its title kept back.
+    refusals = [t for k, t in flashes(client) if k == "error"]
+    assert any(f"#{outside.id}" in t for t in refusals), refusals
+    assert not any("Utenfor området" in t for t in refusals), refusals
 
 
 @pytest.mark.parametrize(
@@ -500,3 +504,61 @@ def test_a_resident_may_not_merge(client, login, session, world):
 def test_merge_groups_flask_app_has_the_route(app: Flask) -> None:
     rules = {rule.rule: rule.methods for rule in app.url_map.iter_rules()}
     assert "POST" in rules["/moderation/<slug>/merge"]
+
+
+# --- what the contributor of a merged entry sees ---------------------------------------------
+
+
+def test_a_merged_entry_is_told_as_merged_not_rejected(client, login, session, world):
+    """Issue 10, item 3: the trace page and "My traces" say "Merged with «…»", with a link to
+    the kept trace, and the contributor's notification is the merge, not a rejection."""
+    a, b, _ = world["entries"]
+    token = as_english(client, login, world["people"]["librarian"])
+    post_merge(client, token, world["project"], a, [a, b])
+    client.post("/logout", data={"csrf_token": token})
+    as_english(client, login, world["people"]["second"])  # B's contributor
+    link = f'<a href="/traces/{a.id}">Gravrøys A</a>'
+    for path in (f"/traces/{b.id}", "/me/traces"):
+        page = client.get(path).get_data(as_text=True)
+        assert f"Merged with «{link}»" in page, path
+        assert "Rejected" not in page and "Avvist" not in page, path
+    kinds = session.execute(
+        select(Notification.kind).where(Notification.user_id == world["people"]["second"].id)
+    ).scalars()
+    assert list(kinds) == ["trace.merged"]
+
+
+# --- the group on the queue page -------------------------------------------------------------
+
+
+def test_the_queue_shows_one_group_with_what_this_moderator_may_keep(client, login, world):
+    a, b, c = world["entries"]
+    as_english(client, login, world["people"]["librarian"])
+    page = client.get("/moderation/merge-alta").get_data(as_text=True)
+    assert page.count('class="dup-group"') == 1
+    for entry in (a, b, c):
+        assert page.count(f'id="entry-{entry.id}"') == 1
+        assert f'name="version-{entry.id}" value="{entry.version}"' in page
+        assert f'name="merge" value="{entry.id}"' in page
+    # The approved trace of this project is kept by default; the other project's is listed
+    # as near, never offered to keep (the librarian does not moderate it).
+    assert re.search(rf'name="keep" value="{world["approved"].id}"[^>]*data-approved checked', page)
+    assert f'name="keep" value="{world["foreign"].id}"' not in page
+    assert "Røys i nabokommunen" in page and "it cannot be kept here" in page
+    # The map is one picture with nothing to focus inside.
+    (svg,) = re.findall(r'<svg viewBox[^>]*role="img".*?</svg>', page, re.S)
+    assert "<a" not in svg and "tabindex" not in svg and svg.count("<circle") == 5
+
+
+def test_an_area_curator_is_offered_only_what_lies_in_the_area(client, login, world, make_trace):
+    # 95 m north of entry C, 5 m outside the curator's area: near, but not theirs to keep.
+    border = make_trace(at(20, 155), project=world["project"], title="Røys ved grensen")
+    kept = rf'name="keep" value="{border.id}"'
+    as_english(client, login, world["people"]["area_curator"])
+    page = client.get("/moderation/merge-alta").get_data(as_text=True)
+    assert page.count('class="dup-group"') == 1 and "Røys ved grensen" in page
+    assert not re.search(kept, page)
+    assert re.search(rf'name="keep" value="{world["approved"].id}"[^>]*data-approved checked', page)
+    # The librarian moderates the whole project: the same trace is offered to them.
+    as_english(client, login, world["people"]["librarian"])
+    assert re.search(kept, client.get("/moderation/merge-alta").get_data(as_text=True))
