@@ -68,6 +68,12 @@ _CSV_TEXT = (
     ("sensitive", "s.p->>'sensitive'"),
     ("source_uri", "s.p->>'source_uri'"),
     ("source_id", "s.p->>'source_id'"),
+    # Assisted registration (app/publication/provenance.py): names only with consent.
+    ("informant", "s.p->>'informant'"),
+    ("informant_birth_year", "s.p->>'informant_birth_year'"),
+    ("knowledge_source", "s.p->>'knowledge_source'"),
+    ("recorded_by", "s.p->>'recorded_by'"),
+    ("recorded_for_informant", "s.p->>'recorded_for_informant'"),
     # The photos as links, one column per attribute (cells.join_values; docs/csv.md).
     ("photo_urls", "ph.urls"),
     ("photo_thumbnails", "ph.thumbnails"),

@@ -207,7 +207,12 @@ def openapi_document(server_url: str, title: str) -> dict[str, Any]:
             "version": "1.0",
             "description": "OGC API - Features (Part 1: Core) for approved heritage traces. "
             "Protected sites are shown at a generalised point unless the request carries a "
-            "partner token (Authorization: Bearer ...) for their project.",
+            "partner token (Authorization: Bearer ...) for their project. Provenance of a "
+            "trace a librarian or curator registered for a resident who told it: "
+            "recorded_for_informant (true/false), informant (their name, only with their "
+            "consent, else null), informant_birth_year (only with consent), knowledge_source "
+            "(how the knowledge was passed on) and recorded_by (the recorder's display name "
+            "when they show it publicly, else null).",
         },
         "servers": [{"url": server_url}],
         "tags": [{"name": "OGC API - Features"}],
