@@ -250,7 +250,7 @@ def _trace_merged(params: Mapping[str, Any], may_see: MaySee) -> Rendered:
             title=title,
         )
     return _say(
-        "Your trace “%(title)s” was merged with «%(original)s»: what you wrote is kept there.",
+        "Your trace “%(title)s” was merged with “%(original)s”: what you wrote is kept there.",
         title=title,
         original=original,
     )
