@@ -288,10 +288,10 @@ def test_every_version_shows_each_viewer_only_what_they_may_see(
                 assert ('id="places-approximate"' in page) is not precise, (viewer, url)
         everything = "".join(pages.values())
         assert (APPROVE_MARKER in everything) is precise, viewer
-        assert "Decision: Approved" in everything
+        assert 'class="revision-event">Approved<' in everything
         if story.requested:
             assert (REQUEST_MARKER in everything) is precise, viewer
-            assert "Decision: Needs changes" in everything
+            assert 'class="revision-event">Changes requested<' in everything
             assert EDIT_MARKER in everything, "an edit comment is public: the form says so"
 
 
