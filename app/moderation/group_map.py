@@ -123,20 +123,24 @@ def _xy(p: tuple[float, float]) -> str:
 def _free_spot(anchor: XY, labels: list[XY], marks: list[XY]) -> XY:
     """Where a letter goes: up and right of its mark, moved round it while another letter
     or mark sits there (several entries at one spot are the usual case for duplicates)."""
+    ax, ay = anchor
+    reach = 15.0 + 2 * 9 + LABEL_GAP  # the farthest spot tried, plus the gap kept
+    close_labels = [p for p in labels if abs(p[0] - ax) < reach and abs(p[1] - ay) < reach]
+    close_marks = [p for p in marks if abs(p[0] - ax) < reach and abs(p[1] - ay) < reach]
     spot = anchor
     for step in range(18):
         ring, turn = divmod(step, 6)
         angle = math.radians(-45 + turn * 60 + ring * 30)
         radius = 15.0 + ring * 9
         spot = (
-            round(min(max(anchor[0] + radius * math.cos(angle), 8), WIDTH - 8), 1),
-            round(min(max(anchor[1] + radius * math.sin(angle), 10), HEIGHT - 6), 1),
+            min(max(ax + radius * math.cos(angle), 8), WIDTH - 8),
+            min(max(ay + radius * math.sin(angle), 10), HEIGHT - 6),
         )
-        if all(math.dist(spot, other) >= LABEL_GAP for other in labels) and all(
-            math.dist(spot, other) >= MARK_GAP for other in marks
+        if all(math.dist(spot, other) >= LABEL_GAP for other in close_labels) and all(
+            math.dist(spot, other) >= MARK_GAP for other in close_marks
         ):
-            return spot
-    return spot
+            break
+    return round(spot[0], 1), round(spot[1], 1)
 
 
 def _nice_scale(metres: float) -> int:

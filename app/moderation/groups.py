@@ -22,14 +22,12 @@ traces already known near any member (`existing`) come from the nearby() lists.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from app.models import TraceStatus, User
@@ -40,7 +38,6 @@ _A = 6_378_137.0
 _E2 = 6.694379990141317e-3
 # Fewer metres than any degree of latitude has (110.57 km at the equator): a lower bound.
 _METRES_PER_DEGREE_MIN = 110_000.0
-Bounds = tuple[float, float, float, float]
 
 
 def metres_per_degree(lat: float) -> tuple[float, float]:
@@ -71,22 +68,15 @@ def distance_m(a: BaseGeometry, b: BaseGeometry) -> float:
     return float(shapely.distance(shapely.transform(a, local), shapely.transform(b, local)))
 
 
-def _surely_apart(a: Bounds, b: Bounds, metres: float) -> bool:
-    """Whether the boxes alone show the shapes are farther apart than `metres`: a lower bound
-    of the gap, with the fewest metres a degree can have in the boxes' latitudes."""
-    dx = max(0.0, b[0] - a[2], a[0] - b[2])
-    dy = max(0.0, b[1] - a[3], a[1] - b[3])
-    if dy * _METRES_PER_DEGREE_MIN > metres:
-        return True
-    steepest = min(max(abs(a[1]), abs(a[3]), abs(b[1]), abs(b[3])), 89.9)
-    kx = metres_per_degree(steepest)[0]
-    return math.hypot(dx * kx, dy * _METRES_PER_DEGREE_MIN) > metres
-
-
 def components(shapes: Sequence[BaseGeometry], metres: float = NEARBY_METRES) -> list[list[int]]:
     """The indexes of `shapes` in connected components under "within `metres`", each in
-    ascending order, ordered by their first index; singletons included."""
-    parent = list(range(len(shapes)))
+    ascending order, ordered by their first index; singletons included.
+
+    A sweep over latitude: only pairs whose boxes come within `metres` north-south are
+    looked at, and of those only pairs whose boxes come that close east-west are measured.
+    """
+    n = len(shapes)
+    parent = list(range(n))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -94,15 +84,38 @@ def components(shapes: Sequence[BaseGeometry], metres: float = NEARBY_METRES) ->
             i = parent[i]
         return i
 
-    bounds = [s.bounds for s in shapes]
-    for i in range(len(shapes)):
-        for j in range(i + 1, len(shapes)):
-            if root(i) == root(j) or _surely_apart(bounds[i], bounds[j], metres):
+    if not n:
+        return []
+    array = list(shapes)
+    bounds = shapely.bounds(array).tolist()
+    points = (shapely.get_type_id(array) == 0).tolist()
+    # Metres per degree at each shape's middle (for points), and the fewest a degree of
+    # longitude has anywhere in its box (for ruling pairs out), worked out once per shape.
+    scales = [metres_per_degree((b[1] + b[3]) / 2) for b in bounds]
+    fewest = [metres_per_degree(min(max(abs(b[1]), abs(b[3])), 89.9))[0] for b in bounds]
+    margin = metres / _METRES_PER_DEGREE_MIN
+    by_south = sorted(range(n), key=lambda i: bounds[i][1])
+    for k, i in enumerate(by_south):
+        x0, y0, x1, north = bounds[i]
+        for j in by_south[k + 1 :]:
+            b = bounds[j]
+            if b[1] - north > margin:
+                break  # every later box starts farther north still
+            if root(i) == root(j):
                 continue
-            if distance_m(shapes[i], shapes[j]) <= metres:
+            if max(0.0, b[0] - x1, x0 - b[2]) * min(fewest[i], fewest[j]) > metres:
+                continue
+            if points[i] and points[j]:
+                # Two points a short way apart: the local plane at their middle latitude.
+                kx = (scales[i][0] + scales[j][0]) / 2
+                ky = (scales[i][1] + scales[j][1]) / 2
+                near = math.hypot((x0 - b[0]) * kx, (y0 - b[1]) * ky) <= metres
+            else:
+                near = distance_m(shapes[i], shapes[j]) <= metres
+            if near:
                 parent[root(j)] = root(i)
     found: dict[int, list[int]] = {}
-    for i in range(len(shapes)):
+    for i in range(n):
         found.setdefault(root(i), []).append(i)
     return sorted(found.values(), key=lambda c: c[0])
 
@@ -174,7 +187,7 @@ def group_entries(
     """The page's rows in queue order: lone entries as they are, near ones as one Group in
     the place of its oldest member. `viewer` is for the rights already in the neighbours
     (may_link); the grouping itself reads nothing more."""
-    shapes = [shape(json.loads(e["geometry"])) for e in entries]
+    shapes = list(shapely.from_geojson([e["geometry"] for e in entries])) if entries else []
     rows: list[dict[str, Any] | Group] = []
     for component in components(shapes, metres):
         if len(component) == 1:

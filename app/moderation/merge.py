@@ -22,13 +22,18 @@ from app.models import Trace, TraceStatus, User
 from app.moderation import operations
 from app.moderation.forms import IN_RANGE
 from app.moderation.states import Action
+from app.traces.messages import status_label
+
+# What a trace must be to take the others in: what is kept must be seen (or about to be).
+KEEPABLE = (TraceStatus.PENDING, TraceStatus.APPROVED)
 
 
 class MergeForm(FlaskForm):
     """Keep one trace and merge the ticked members into it.
 
     The members come as repeated fields the form classes do not model: `merge` (trace ids
-    ticked for merging) and `version-<id>` (the version the moderator looked at, per member).
+    ticked for merging) and `version-<id>` (the version the moderator looked at, for every
+    member and every trace offered to keep).
     """
 
     keep = IntegerField(validators=[DataRequired(), IN_RANGE])
@@ -60,7 +65,7 @@ def merge_group(
     keep: Trace,
     others: list[tuple[int, int]],
     *,
-    keep_version: int | None = None,
+    keep_version: int,
     approve: bool = False,
 ) -> MergeResult:
     """Merge each (trace id, version) of `others` into `keep`, and approve `keep` if asked
@@ -94,7 +99,7 @@ def merge_group(
     return result
 
 
-def _check_keep(user: User, keep: Trace, keep_version: int | None) -> None:
+def _check_keep(user: User, keep: Trace, keep_version: int) -> None:
     """The kept trace must be there for the moderator, alive, not merged away itself, and as
     they saw it (a stale kept entry would take the others into something they did not see)."""
     if not can_view(user, keep):
@@ -120,7 +125,15 @@ def _check_keep(user: User, keep: Trace, keep_version: int | None) -> None:
                 id=keep.duplicate_of_id,
             )
         )
-    if keep_version is not None and keep.version != keep_version:
+    if keep.status not in KEEPABLE:
+        raise KeepRefused(
+            gettext(
+                "“%(title)s” is %(status)s: only a waiting or approved trace can be kept.",
+                title=keep.title,
+                status=status_label(keep.status).lower(),
+            )
+        )
+    if keep.version != keep_version:
         raise Conflict(
             gettext(
                 "Someone else changed “%(title)s” while you were looking at it. "
@@ -130,7 +143,7 @@ def _check_keep(user: User, keep: Trace, keep_version: int | None) -> None:
         )
 
 
-def _approve(user: User, keep: Trace, version: int | None, result: MergeResult) -> None:
+def _approve(user: User, keep: Trace, version: int, result: MergeResult) -> None:
     """Approve the kept entry as a single decision would, in its own savepoint."""
     savepoint = db.session.begin_nested()
     try:

@@ -53,7 +53,7 @@ def merge(slug: str) -> Response:
             current_user,
             keep,
             others,
-            keep_version=versions.get(keep.id),
+            keep_version=versions.get(keep.id, -1),
             approve=form.approve.data,
         )
     except DomainError as error:

@@ -237,8 +237,8 @@ def post_merge(
 ) -> Any:
     """The group's form as the page sends it: every member's version, the ticked ones."""
     data: list[tuple[str, Any]] = [("csrf_token", token), ("keep", keep.id), ("next", next_url)]
-    for member in members:
-        data.append((f"version-{member.id}", (versions or {}).get(member.id, member.version)))
+    for trace in [*members, *([] if keep in members else [keep])]:
+        data.append((f"version-{trace.id}", (versions or {}).get(trace.id, trace.version)))
     for member in members if merge is None else merge:
         data.append(("merge", member.id))
     if approve:
@@ -394,6 +394,38 @@ def test_an_entry_merged_elsewhere_is_refused(client, login, session, world):
     assert any(k == "error" and f"#{a.id}" in t for k, t in flashes(client))
 
 
+def test_a_kept_trace_changed_meanwhile_merges_nothing(client, login, session, world):
+    a, b, c = world["entries"]
+    kept = world["approved"]
+    seen = kept.version
+    kept.title = "Gravrøys ved vannet (rettet)"
+    session.commit()
+    before = footprint(session)
+    token = as_english(client, login, world["people"]["librarian"])
+    post_merge(client, token, world["project"], kept, [a, b, c], versions={kept.id: seen})
+    assert footprint(session) == before
+    assert any(k == "error" and "Nothing was merged" in t for k, t in flashes(client))
+
+
+@pytest.mark.parametrize("status", [TraceStatus.REJECTED, TraceStatus.WITHDRAWN])
+def test_only_a_waiting_or_approved_trace_can_be_kept(client, login, session, world, status):
+    a, b, c = world["entries"]
+    kept = world["approved"]
+    session.execute(
+        text(
+            "UPDATE traces SET status = :status, version = version + 1, "
+            "decided_by_id = approved_by_id WHERE id = :id"
+        ),
+        {"id": kept.id, "status": status.value},
+    )
+    session.commit()
+    before = footprint(session)
+    token = as_english(client, login, world["people"]["librarian"])
+    post_merge(client, token, world["project"], kept, [a, b, c])
+    assert footprint(session) == before
+    assert any(k == "error" and "only a waiting or approved" in t for k, t in flashes(client))
+
+
 def test_merging_into_a_deleted_trace_is_refused(client, login, session, world):
     a, b, c = world["entries"]
     kept = world["approved"]
@@ -475,13 +507,25 @@ def test_odd_fields_are_ignored_and_an_unseen_version_refused(client, login, ses
     token = as_english(client, login, world["people"]["librarian"])
     data = [("csrf_token", token), ("keep", a.id), ("merge", "x"), ("merge", "-3"),
             ("merge", b.id), ("merge", c.id), ("merge", 2**40), ("version-zz", "1"),
-            (f"version-{b.id}", b.version), ("next", "//evil.example/")]  # fmt: skip
+            (f"version-{a.id}", a.version), (f"version-{b.id}", b.version),
+            ("next", "//evil.example/")]  # fmt: skip
     response = client.post("/moderation/merge-alta/merge", data=MultiDict(data))
     assert response.status_code == 302
     assert response.headers["Location"] == "/moderation/merge-alta"  # not the other host
     assert fresh(session, b).duplicate_of_id == a.id
     assert fresh(session, c).status == TraceStatus.PENDING  # no version sent: not merged
     assert fresh(session, a).status == TraceStatus.PENDING  # approve not ticked
+
+
+def test_without_the_kept_ones_version_nothing_is_merged(client, login, session, world):
+    a, b, _ = world["entries"]
+    token = as_english(client, login, world["people"]["librarian"])
+    before = footprint(session)
+    data = [("csrf_token", token), ("keep", a.id), ("merge", b.id),
+            (f"version-{b.id}", b.version)]  # fmt: skip
+    client.post("/moderation/merge-alta/merge", data=MultiDict(data))
+    assert footprint(session) == before
+    assert any(k == "error" and "Nothing was merged" in t for k, t in flashes(client))
 
 
 def test_nothing_ticked_is_told(client, login, session, world):
