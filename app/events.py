@@ -77,9 +77,10 @@ def _html(value: str | Link) -> Markup:
     return escape(value)
 
 
-def _say(msgid: str, **params: str | Link) -> Rendered:
-    """The msgid in the reader's language, to be filled with params when printed."""
-    return Rendered(gettext(msgid), params)
+def _say(template: str, **params: str | Link) -> Rendered:
+    """A sentence already translated (``gettext(msgid)`` with no parameters, so that the
+    catalog extraction finds it), to be filled with ``params`` when printed."""
+    return Rendered(template, params)
 
 
 def _str(params: Mapping[str, Any], name: str) -> str:
@@ -153,8 +154,8 @@ def decision_message(event: Mapping[str, Any] | None) -> tuple[str, bool]:
 
 def _submitted(event: Mapping[str, Any], _may_see: MaySee) -> Rendered:
     if event.get("on_behalf") is True:
-        return _say("Entered for an informant and submitted for approval")
-    return _say("Submitted for approval")
+        return _say(gettext("Entered for an informant and submitted for approval"))
+    return _say(gettext("Submitted for approval"))
 
 
 def _decision(event: Mapping[str, Any], _may_see: MaySee) -> Rendered | None:
@@ -165,8 +166,8 @@ def _decision(event: Mapping[str, Any], _may_see: MaySee) -> Rendered | None:
 def _merged(event: Mapping[str, Any], may_see: MaySee) -> Rendered:
     original = _trace_named(_int(event, "into"), _str(event, "title"), may_see)
     if original is None:
-        return _say("Merged with another trace")
-    return _say("Merged with «%(title)s»", title=original)
+        return _say(gettext("Merged with another trace"))
+    return _say(gettext("Merged with «%(title)s»"), title=original)
 
 
 def _sensitivity(event: Mapping[str, Any], _may_see: MaySee) -> Rendered | None:
@@ -177,8 +178,8 @@ def _sensitivity(event: Mapping[str, Any], _may_see: MaySee) -> Rendered | None:
 def _revert(event: Mapping[str, Any], _may_see: MaySee) -> Rendered:
     version = _int(event, "to")
     if version is None:
-        return _say("Reverted to an earlier version")
-    return _say("Reverted to version %(version)s", version=str(version))
+        return _say(gettext("Reverted to an earlier version"))
+    return _say(gettext("Reverted to version %(version)s"), version=str(version))
 
 
 def _photos_added(event: Mapping[str, Any], _may_see: MaySee) -> Rendered:
@@ -190,23 +191,25 @@ def _imported(event: Mapping[str, Any], _may_see: MaySee) -> Rendered:
     file = _str(event, "file")
     if event.get("generalised") is True:
         return _say(
-            "Imported from %(file)s. The source gave only a generalised position: the trace "
-            "was imported as protected, and its stored position is approximate.",
+            gettext(
+                "Imported from %(file)s. The source gave only a generalised position: the trace "
+                "was imported as protected, and its stored position is approximate."
+            ),
             file=file,
         )
-    return _say("Imported from %(file)s", file=file)
+    return _say(gettext("Imported from %(file)s"), file=file)
 
 
 REVISION_KINDS: dict[str, Callable[[Mapping[str, Any], MaySee], Rendered | None]] = {
     "submitted": _submitted,
-    "demo": lambda _e, _m: _say("Demo data"),
+    "demo": lambda _e, _m: _say(gettext("Demo data")),
     "decision": _decision,
     "merged": _merged,
     "sensitivity": _sensitivity,
     "revert": _revert,
     "photos_added": _photos_added,
-    "photo_changed": lambda _e, _m: _say("Photo details changed"),
-    "photo_removed": lambda _e, _m: _say("Photo removed"),
+    "photo_changed": lambda _e, _m: _say(gettext("Photo details changed")),
+    "photo_removed": lambda _e, _m: _say(gettext("Photo removed")),
     "imported": _imported,
 }
 
@@ -230,8 +233,8 @@ def notification_line(
         return build(params, may_see)
     title = _str(params, "title")
     if title:
-        return _say("News about your trace «%(title)s»", title=title)
-    return _say("News for you")
+        return _say(gettext("News about your trace «%(title)s»"), title=title)
+    return _say(gettext("News for you"))
 
 
 def _with_reason(params: Mapping[str, Any], with_reason: str, without: str) -> Rendered:
@@ -246,11 +249,13 @@ def _trace_merged(params: Mapping[str, Any], may_see: MaySee) -> Rendered:
     original = _trace_named(_int(params, "original_id"), _str(params, "original_title"), may_see)
     if original is None:
         return _say(
-            "Your trace “%(title)s” was merged with another trace of the same place.",
+            gettext("Your trace “%(title)s” was merged with another trace of the same place."),
             title=title,
         )
     return _say(
-        "Your trace “%(title)s” was merged with “%(original)s”: what you wrote is kept there.",
+        gettext(
+            "Your trace “%(title)s” was merged with “%(original)s”: what you wrote is kept there."
+        ),
         title=title,
         original=original,
     )
@@ -263,15 +268,17 @@ def _rights(params: Mapping[str, Any], _may_see: MaySee) -> Rendered:
     try:
         role = str(ROLE_LABELS[MembershipRole(_str(params, "role"))])
     except (ValueError, KeyError):
-        return _say("Your rights in a project have changed")
+        return _say(gettext("Your rights in a project have changed"))
     project = _str(params, "project")
     if params.get("change") == "withdrawn":
         return _say(
-            "Your rights as %(role)s in the project %(project)s were withdrawn.",
+            gettext("Your rights as %(role)s in the project %(project)s were withdrawn."),
             role=role,
             project=project,
         )
-    return _say("You are now %(role)s in the project %(project)s.", role=role, project=project)
+    return _say(
+        gettext("You are now %(role)s in the project %(project)s."), role=role, project=project
+    )
 
 
 def _vocab_suggestion(params: Mapping[str, Any], _may_see: MaySee) -> Rendered:
@@ -283,7 +290,7 @@ def _vocab_suggestion(params: Mapping[str, Any], _may_see: MaySee) -> Rendered:
     except (ValueError, KeyError):
         scheme = _str(params, "scheme")
     return _say(
-        "%(name)s suggests a change to the term “%(code)s” (%(scheme)s): %(text)s",
+        gettext("%(name)s suggests a change to the term “%(code)s” (%(scheme)s): %(text)s"),
         name=_str(params, "name"),
         code=_str(params, "code"),
         scheme=scheme,
@@ -293,33 +300,35 @@ def _vocab_suggestion(params: Mapping[str, Any], _may_see: MaySee) -> Rendered:
 
 NOTIFICATION_KINDS: dict[str, Callable[[Mapping[str, Any], MaySee], Rendered]] = {
     "trace.approved": lambda p, _m: _say(
-        "Your trace “%(title)s” is approved and now on the map.", title=_str(p, "title")
+        gettext("Your trace “%(title)s” is approved and now on the map."), title=_str(p, "title")
     ),
     "trace.needs_changes": lambda p, _m: _with_reason(
         p,
-        "Your trace “%(title)s” needs changes: %(reason)s",
-        "Your trace “%(title)s” needs changes.",
+        gettext("Your trace “%(title)s” needs changes: %(reason)s"),
+        gettext("Your trace “%(title)s” needs changes."),
     ),
     "trace.rejected": lambda p, _m: _with_reason(
         p,
-        "Your trace “%(title)s” was not approved: %(reason)s",
-        "Your trace “%(title)s” was not approved.",
+        gettext("Your trace “%(title)s” was not approved: %(reason)s"),
+        gettext("Your trace “%(title)s” was not approved."),
     ),
     "trace.deleted": lambda p, _m: _with_reason(
-        p, "Your trace “%(title)s” was removed: %(reason)s", "Your trace “%(title)s” was removed."
+        p,
+        gettext("Your trace “%(title)s” was removed: %(reason)s"),
+        gettext("Your trace “%(title)s” was removed."),
     ),
     "trace.merged": _trace_merged,
     "comment_approved": lambda p, _m: _say(
-        "There is a new comment on your trace “%(title)s”.", title=_str(p, "title")
+        gettext("There is a new comment on your trace “%(title)s”."), title=_str(p, "title")
     ),
     "comment_rejected": lambda p, _m: _say(
-        "Your comment on “%(title)s” was not published by the moderators.",
+        gettext("Your comment on “%(title)s” was not published by the moderators."),
         title=_str(p, "title"),
     ),
     "photo.rejected": lambda p, _m: _with_reason(
         p,
-        "A photo you added to “%(title)s” was not approved: %(reason)s",
-        "A photo you added to “%(title)s” was not approved.",
+        gettext("A photo you added to “%(title)s” was not approved: %(reason)s"),
+        gettext("A photo you added to “%(title)s” was not approved."),
     ),
     "rights": _rights,
     "vocab_suggestion": _vocab_suggestion,
@@ -345,8 +354,9 @@ def merged_status(trace: Trace, viewer: User | None) -> Rendered:
     """A merged duplicate's status: "Merged with «original»", the title only if visible."""
     original = _trace_named(trace.duplicate_of_id, "", may_see_for(viewer))
     if original is None:
-        return _say("Merged with another trace")
+        return _say(gettext("Merged with another trace"))
     title = db.session.get(Trace, original.trace_id)
     return _say(
-        "Merged with «%(title)s»", title=Link(original.trace_id, title.title if title else "")
+        gettext("Merged with «%(title)s»"),
+        title=Link(original.trace_id, title.title if title else ""),
     )
