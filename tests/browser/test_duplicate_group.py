@@ -142,7 +142,11 @@ def test_a_group_is_merged_in_two_moves(
     assert (
         page.locator(".dup-group svg[role=img] a, .dup-group svg[role=img] [tabindex]").count() == 0
     )
-    for name, width, height in (("desktop-1280", 1280, 900), ("tablet-820", 820, 1180)):
+    for name, width, height in (
+        ("desktop-1280", 1280, 900),
+        ("tablet-820", 820, 1180),
+        ("phone-390", 390, 844),
+    ):
         page.set_viewport_size({"width": width, "height": height})
         # The group's top just under the sticky bulk bar, as a librarian scrolls to it.
         first.evaluate("el => window.scrollTo(0, el.getBoundingClientRect().top + scrollY - 150)")
