@@ -71,20 +71,20 @@ def horizontal_bars(rows: Sequence[tuple[str, int]], *, labelled_by: str) -> Mar
 
 def columns(rows: Sequence[tuple[str, int]], *, labelled_by: str, label_every: int = 3) -> Markup:
     """One column per (label, value) in order (months), every label_every-th label shown."""
-    height, top, bottom = 200, 18, 34
+    height, top, bottom, side = 200, 18, 34, 28  # side: room for the first and last label
     room = height - top - bottom
     count = max(1, len(rows))
-    step = (WIDTH - 2 * GAP) / count
+    step = (WIDTH - 2 * side) / count
     largest = max((value for _, value in rows), default=0)
     parts = [_svg_open(WIDTH, height, labelled_by, "story-chart columns")]
     parts.append(
-        f'<line class="axis" x1="{GAP}" y1="{height - bottom}" x2="{WIDTH - GAP}" '
+        f'<line class="axis" x1="{side}" y1="{height - bottom}" x2="{WIDTH - side}" '
         f'y2="{height - bottom}"/>'
     )
     for index, (label, value) in enumerate(rows):
         length = bar_length(value, largest, room)
-        left = GAP + index * step + step * 0.15
-        centre = GAP + index * step + step / 2
+        left = side + index * step + step * 0.15
+        centre = side + index * step + step / 2
         y = height - bottom - length
         parts.append(
             f'<rect class="bar" x="{left:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" '

@@ -17,7 +17,7 @@ from app.maps import area_drawing_map
 from app.models import MembershipRole, Project, User
 from app.projects import charts, operations, queries
 from app.projects.forms import GrantForm, ProjectEditForm, ProjectForm, clean_project, parse_area
-from app.projects.story import project_story, story_csv
+from app.projects.story import cached_story, story_csv
 from app.text import render_markdown
 from geo.svgmap import coverage_svg
 
@@ -83,8 +83,8 @@ def show(slug: str) -> str:
 def story(slug: str) -> str:
     """The project's story for the public, the municipality and the funder: printable."""
     project = _project(slug)
-    found = project_story(project, str(get_locale()))
-    months = [(format_date(start, "LLL yy"), count) for start, count in found.by_month]
+    found = cached_story(project, str(get_locale()))
+    months = [(format_date(start, "LLL yyyy"), count) for start, count in found.by_month]
     coverage = found.coverage
     return render_template(
         "projects/story.html",
@@ -115,7 +115,7 @@ def story(slug: str) -> str:
 def story_download(slug: str) -> Response:
     """The story's numbers as CSV (UTF-8, one tidy table with a section column)."""
     project = _project(slug)
-    body = story_csv(project_story(project, str(get_locale())))
+    body = story_csv(cached_story(project, str(get_locale())))
     return Response(
         body,
         mimetype="text/csv",

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 import orjson
+from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import text
 
@@ -22,21 +26,58 @@ from app.models import Project, Term
 from geo.svgmap import CELL_PX, Dot, Frame, Ring, frame_for
 
 MONTHS = 24
-# What a contributor is: the informant for an assisted registration, else the author. The key
-# counts each person once; the name is there only with consent (users.show_name_publicly,
-# traces.informant_consent), so a name without consent never leaves the database.
-_CONTRIBUTIONS = """
-    SELECT CASE WHEN t.informant_name IS NOT NULL
-                THEN 'i:' || lower(btrim(t.informant_name)) ELSE 'u:' || t.author_id END AS key,
+CACHE_SECONDS = 300
+CACHE_SIZE = 256  # stories kept per process (a few kilobytes each)
+# One pass over the project's decided traces gives every count (GROUPING SETS): per type, per
+# period, per month, per contributor, per map cell, and the totals with the median wait.
+# A contributor is the informant for an assisted registration, else the author; the key counts
+# each person once, and the name is there only with consent (users.show_name_publicly,
+# traces.informant_consent), so a name without consent never leaves the database. The map
+# takes a protected site only at its public point, never its shape. A decision is the current
+# approval, rejection or request for changes; imported records are approved in the instant
+# they are loaded (decided = submitted) and would only pull the median to zero, so a decision
+# must come after its submission.
+_AGGREGATE = """
+WITH t AS (
+    SELECT t.status = 'approved' AS ok, t.trace_type_id, t.period_id,
+           CASE WHEN t.status = 'approved' AND t.approved_at >= :since
+                THEN date_trunc('month', t.approved_at AT TIME ZONE 'UTC')::date END AS month,
+           CASE WHEN t.informant_name IS NOT NULL THEN 'i:' || lower(btrim(t.informant_name))
+                WHEN t.author_id IS NOT NULL THEN 'u:' || t.author_id END AS key,
            CASE WHEN t.informant_name IS NOT NULL
                 THEN CASE WHEN t.informant_consent THEN btrim(t.informant_name) END
-                WHEN u.show_name_publicly AND u.is_enabled THEN u.display_name END AS name
+                WHEN u.show_name_publicly AND u.is_enabled THEN u.display_name END AS name,
+           extract(epoch FROM CASE WHEN t.status = 'approved' THEN t.approved_at
+                                   ELSE t.decided_at END - t.submitted_at) AS wait,
+           p AS shown
     FROM traces t LEFT JOIN users u ON u.id = t.author_id
-    WHERE t.project_id = :project AND t.status = 'approved'
-      AND (t.informant_name IS NOT NULL OR t.author_id IS NOT NULL)
+    CROSS JOIN LATERAL (SELECT CASE WHEN t.status <> 'approved' THEN NULL
+                                    WHEN t.is_sensitive THEN t.public_geom
+                                    ELSE ST_PointOnSurface(t.geom) END AS p) s
+    WHERE t.project_id = :project AND t.status IN ('approved', 'rejected', 'needs_changes')
+), c AS MATERIALIZED (
+    SELECT *, floor(((ST_X(shown) - :west) * :kx + :pad) / :cell)::int AS col,
+              floor(((:north - ST_Y(shown)) * :ky + :pad) / :cell)::int AS row
+    FROM t
+)
+SELECT GROUPING(trace_type_id) AS no_type, GROUPING(period_id) AS no_period,
+       GROUPING(month) AS no_month, GROUPING(key) AS no_key, GROUPING(col) AS no_cell,
+       trace_type_id, period_id, month, key, col, row,
+       count(*) FILTER (WHERE ok) AS n, min(name) FILTER (WHERE ok) AS name,
+       NULL::bigint AS people, NULL::float8 AS median, NULL::bigint AS decisions
+FROM c
+GROUP BY GROUPING SETS ((trace_type_id), (period_id), (month), (key), (col, row))
+HAVING min(name) FILTER (WHERE ok) IS NOT NULL OR GROUPING(key) = 1
+UNION ALL
+SELECT 1, 1, 1, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL,
+       count(*) FILTER (WHERE ok), NULL, count(DISTINCT key) FILTER (WHERE ok),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY wait) FILTER (WHERE wait > 0),
+       count(*) FILTER (WHERE wait > 0)
+FROM c
 """
-# The point the public sees: a protected site only at its public point, never its shape.
-_SHOWN = "CASE WHEN t.is_sensitive THEN t.public_geom ELSE ST_PointOnSurface(t.geom) END"
+_cache: dict[tuple[int, datetime, str], tuple[float, Story]] = {}
+# A grouping column that is not part of a row's set reads as 1 in GROUPING().
+_SET = {"type": 0b01111, "period": 0b10111, "month": 0b11011, "key": 0b11101, "cell": 0b11110}
 
 
 @dataclass(frozen=True)
@@ -72,38 +113,101 @@ class Story:
     coverage: Coverage | None = None
 
 
-def project_story(project: Project, locale: str, today: date | None = None) -> Story:
-    """The story of one project: counts per type, period and month, people, pace and map."""
-    story = Story()
-    story.by_type, story.by_period = _per_term(project, locale)
-    story.approved = sum(row.count for row in story.by_type)
-    story.by_month = _per_month(project, today or datetime.now(UTC).date())
-    story.contributors, story.named = _contributors(project)
-    story.median_seconds, story.decisions = _decision_time(project)
-    story.coverage = _coverage(project)
+def cached_story(project: Project, locale: str) -> Story:
+    """The project's story, computed at most once per CACHE_SECONDS per process and language.
+
+    Reading a project of 100,000 traces takes about a second; the story changes slowly and is
+    read now and then, so a few minutes' delay is the better trade (docs/story.md).
+    """
+    seconds = current_app.config.get("STORY_CACHE_SECONDS", CACHE_SECONDS)
+    key = (project.id, project.created_at, locale)
+    now = time.monotonic()
+    hit = _cache.get(key) if seconds > 0 else None
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    story = project_story(project, locale)
+    if seconds > 0:
+        for old in [k for k, (until, _) in _cache.items() if until <= now][:CACHE_SIZE]:
+            _cache.pop(old, None)
+        if len(_cache) < CACHE_SIZE:
+            _cache[key] = (now + seconds, story)
     return story
 
 
-def _per_term(project: Project, locale: str) -> tuple[list[Row], list[Row]]:
-    """Approved traces per type and per period, in one pass (GROUPING SETS)."""
+def project_story(project: Project, locale: str, today: date | None = None) -> Story:
+    """The story of one project: counts per type, period and month, people, pace and map.
+
+    Two passes over the project's traces (the map's extent, then every count at once) and a
+    look at the project's area, all through the index on project and status.
+    """
+    story = Story()
+    starts = month_starts(today or datetime.now(UTC).date())
+    extent, protected = _extent(project)
+    outline = _outline(project)
+    box = _union(extent, outline[0] if outline else None)
+    frame = frame_for(box) if box is not None else frame_for((10.0, 59.0, 11.0, 60.0))
     rows = db.session.execute(
-        text(
-            "SELECT trace_type_id, period_id, GROUPING(trace_type_id) AS by_period, count(*) "
-            "FROM traces WHERE project_id = :project AND status = 'approved' "
-            "GROUP BY GROUPING SETS ((trace_type_id), (period_id))"
-        ),
-        {"project": project.id},
-    ).all()
-    ids = {i for row in rows for i in row[:2] if i is not None}
+        text(_AGGREGATE),
+        {
+            "project": project.id,
+            "since": datetime(*starts[0].timetuple()[:3], tzinfo=UTC),
+            "west": frame.west,
+            "north": frame.north,
+            "kx": frame.kx,
+            "ky": frame.ky,
+            "pad": frame.pad,
+            "cell": CELL_PX,
+        },  # fmt: skip
+    ).mappings()
+    types: list[tuple[int | None, int]] = []
+    periods: list[tuple[int | None, int]] = []
+    months: dict[date, int] = {}
+    dots: list[Dot] = []
+    for row in rows:
+        kind = _kind(row)
+        if kind == "total":
+            story.approved, story.contributors = row["n"], row["people"]
+            story.decisions = row["decisions"]
+            story.median_seconds = float(row["median"]) if row["median"] is not None else None
+        elif not row["n"]:
+            continue  # a group of rejected entries only: not public output
+        elif kind == "type":
+            types.append((row["trace_type_id"], row["n"]))
+        elif kind == "period":
+            periods.append((row["period_id"], row["n"]))
+        elif kind == "month" and row["month"] is not None:
+            months[row["month"]] = row["n"]
+        elif kind == "key" and row["key"] is not None:
+            story.named.append(Row(row["name"], row["n"]))
+        elif kind == "cell" and row["col"] is not None:
+            dots.append(Dot(row["col"], row["row"], row["n"]))
+    story.by_type, story.by_period = _labelled(types, periods, locale)
+    story.by_month = [(start, months.get(start, 0)) for start in starts]
+    story.named.sort(key=lambda row: (row.label.lower(), row.label))
+    if box is not None:
+        story.coverage = Coverage(frame, outline[1] if outline else [], dots, protected)
+    return story
+
+
+def _kind(row: Mapping[str, Any]) -> str:
+    flags = (
+        row["no_type"] << 4 | row["no_period"] << 3 | row["no_month"] << 2
+        | row["no_key"] << 1 | row["no_cell"]
+    )  # fmt: skip
+    return next((name for name, mask in _SET.items() if mask == flags), "total")
+
+
+def _labelled(
+    types: list[tuple[int | None, int]], periods: list[tuple[int | None, int]], locale: str
+) -> tuple[list[Row], list[Row]]:
+    """Types by how many, periods in the vocabulary's (chronological) order; "not given" last."""
+    ids = {i for i, _ in types + periods if i is not None}
     terms = {t.id: t for t in db.session.query(Term).filter(Term.id.in_(ids))} if ids else {}
-    by_type = [(row[0], row[3]) for row in rows if not row[2]]
-    by_period = [(row[1], row[3]) for row in rows if row[2]]
-    # Types by how many, periods in the vocabulary's (chronological) order; "not given" last.
-    by_type.sort(key=lambda pair: (pair[0] is None, -pair[1], _label(terms, pair[0], locale)))
-    by_period.sort(key=lambda pair: (pair[0] is None, _order(terms, pair[0])))
+    types.sort(key=lambda pair: (pair[0] is None, -pair[1], _label(terms, pair[0], locale)))
+    periods.sort(key=lambda pair: (pair[0] is None, _order(terms, pair[0])))
     return (
-        [Row(_label(terms, i, locale), n) for i, n in by_type],
-        [Row(_label(terms, i, locale), n) for i, n in by_period],
+        [Row(_label(terms, i, locale), n) for i, n in types],
+        [Row(_label(terms, i, locale), n) for i, n in periods],
     )
 
 
@@ -123,92 +227,18 @@ def month_starts(today: date, months: int = MONTHS) -> list[date]:
     return [date(i // 12, i % 12 + 1, 1) for i in range(index - months + 1, index + 1)]
 
 
-def _per_month(project: Project, today: date) -> list[tuple[date, int]]:
-    """Traces approved per month (UTC) over the last MONTHS months, empty months as 0."""
-    starts = month_starts(today)
-    rows = db.session.execute(
-        text(
-            "SELECT date_trunc('month', approved_at AT TIME ZONE 'UTC')::date, count(*) "
-            "FROM traces WHERE project_id = :project AND status = 'approved' "
-            "AND approved_at >= :since GROUP BY 1"
-        ),
-        {"project": project.id, "since": datetime(*starts[0].timetuple()[:3], tzinfo=UTC)},
-    ).all()
-    counts = dict(rows)
-    return [(start, counts.get(start, 0)) for start in starts]
-
-
-def _contributors(project: Project) -> tuple[int, list[Row]]:
-    """How many people contributed approved traces, and the consenting ones by name."""
-    total = db.session.execute(
-        text(f"SELECT count(DISTINCT key) FROM ({_CONTRIBUTIONS}) c"),  # noqa: S608 - fixed SQL
-        {"project": project.id},
-    ).scalar_one()
-    named = db.session.execute(
-        text(
-            f"SELECT min(name), count(*) FROM ({_CONTRIBUTIONS}) c "  # noqa: S608 - fixed SQL
-            "WHERE name IS NOT NULL GROUP BY key ORDER BY lower(min(name)), min(name)"
-        ),
-        {"project": project.id},
-    ).all()
-    return total, [Row(name, count) for name, count in named]
-
-
-def _decision_time(project: Project) -> tuple[float | None, int]:
-    """The median time from submission to decision, in seconds, and over how many decisions.
-
-    A decision is the trace's current approval, rejection or request for changes. Imported
-    records are approved in the instant they are loaded (decided_at = submitted_at) and would
-    only pull the median to zero, so a decision must come after its submission.
-    """
+def _extent(project: Project) -> tuple[tuple[float, float, float, float] | None, int]:
+    """The bounds of what the map shows of the approved traces, and how many are protected."""
     row = db.session.execute(
         text(
-            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d - s)), "
-            "count(*) FROM (SELECT submitted_at AS s, CASE WHEN status = 'approved' "
-            "THEN approved_at ELSE decided_at END AS d FROM traces "
-            "WHERE project_id = :project AND status IN ('approved', 'rejected', 'needs_changes')"
-            ") decided WHERE d > s"
-        ),
-        {"project": project.id},
-    ).one()
-    return (float(row[0]) if row[0] is not None else None), row[1]
-
-
-def _coverage(project: Project) -> Coverage | None:
-    """The map: bounds of the area and of what is shown, the outline, dots per grid cell."""
-    bounds = db.session.execute(
-        text(
-            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b), count FROM ("
+            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b), protected FROM ("
             "SELECT ST_Extent(CASE WHEN t.is_sensitive THEN t.public_geom ELSE t.geom END)"
-            "::geometry AS b, count(*) FILTER (WHERE t.is_sensitive) AS count FROM traces t "
-            "WHERE t.project_id = :project AND t.status = 'approved') e"
+            "::geometry AS b, count(*) FILTER (WHERE t.is_sensitive) AS protected "
+            "FROM traces t WHERE t.project_id = :project AND t.status = 'approved') e"
         ),
         {"project": project.id},
     ).one()
-    outline = _outline(project)
-    extent = _union(bounds[:4] if bounds[0] is not None else None, outline[0] if outline else None)
-    if extent is None:
-        return None
-    frame = frame_for(extent)
-    dots = db.session.execute(
-        text(
-            "SELECT floor(((ST_X(p) - :west) * :kx + :pad) / :cell)::int AS col, "  # noqa: S608
-            "floor(((:north - ST_Y(p)) * :ky + :pad) / :cell)::int AS row, count(*) "
-            f"FROM (SELECT {_SHOWN} AS p FROM traces t "  # a fixed expression of ours
-            "WHERE t.project_id = :project AND t.status = 'approved') shown "
-            "WHERE p IS NOT NULL GROUP BY 1, 2"
-        ),
-        {
-            "project": project.id,
-            "west": frame.west,
-            "north": frame.north,
-            "kx": frame.kx,
-            "ky": frame.ky,
-            "pad": frame.pad,
-            "cell": CELL_PX,
-        },  # fmt: skip
-    ).all()
-    return Coverage(frame, outline[1] if outline else [], [Dot(*row) for row in dots], bounds[4])
+    return (tuple(row[:4]) if row[0] is not None else None), row[4]  # type: ignore[return-value]
 
 
 def _outline(

@@ -215,3 +215,20 @@ def test_frame_keeps_points_inside_the_drawing(seeded):
     for lon, lat in ((23.0, 69.85), (23.6, 70.1), (23.3, 69.9)):
         x, y = frame.project(lon, lat)
         assert 0 <= x <= frame.width and 0 <= y <= frame.height
+
+
+def test_story_is_kept_a_few_minutes_then_counted_again(app, client, session, seeded):
+    approved = sum(t.status == TraceStatus.APPROVED for t in seeded["traces"])
+    line = "summary,approved_traces,{}\r\n"
+    assert line.format(approved) in client.get("/projects/story/story.csv").text
+    pending = next(t for t in seeded["traces"] if t.status == TraceStatus.PENDING)
+    pending.status = TraceStatus.APPROVED
+    pending.approved_by_id = pending.author_id
+    pending.approved_at = NOW
+    session.commit()
+    assert line.format(approved) in client.get("/projects/story/story.csv").text  # kept
+    app.config["STORY_CACHE_SECONDS"] = 0
+    try:
+        assert line.format(approved + 1) in client.get("/projects/story/story.csv").text
+    finally:
+        del app.config["STORY_CACHE_SECONDS"]
