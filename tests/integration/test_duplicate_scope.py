@@ -174,8 +174,13 @@ def test_the_web_form_still_marks_a_duplicate_within_scope(
 
 def test_no_other_route_marks_duplicates(app: Flask) -> None:
     """The web form is the only way in; an API route added later must get a test here."""
-    rules = [rule.rule for rule in app.url_map.iter_rules() if "duplicate" in rule.rule]
-    assert rules == ["/moderation/duplicate/<int:trace_id>"]
+    rules = sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "duplicate" in rule.rule or rule.rule.endswith("/merge")
+    )
+    # merge: tests/integration/test_merge_groups.py
+    assert rules == ["/moderation/<slug>/merge", "/moderation/duplicate/<int:trace_id>"]
 
 
 def test_the_queue_offers_only_originals_in_scope(
@@ -187,7 +192,9 @@ def test_the_queue_offers_only_originals_in_scope(
     other = make_trace(near, project=world["originals"]["alta"].project, title="Alta-nabo")
     own = make_trace(near, project=entry.project, title="Gjesdal-nabo")
     login(world["people"]["gjesdal_curator"])
-    page = client.get(f"/moderation/{entry.project.slug}").get_data(as_text=True)
+    page = client.get(f"/moderation/{entry.project.slug}/entry/{entry.id}?part=1").get_data(
+        as_text=True
+    )
     assert "Alta-nabo" in page and "Gjesdal-nabo" in page
     assert f'name="original_id" value="{own.id}"' in page
     assert f'name="original_id" value="{other.id}"' not in page
