@@ -175,8 +175,8 @@ class NewTraceForm(TraceForm):
     informant_birth_year = StringField(
         _l("Year of birth (if they give it)"),
         validators=[Optional()],
+        # Its help names this year: written by templates/traces/_informant_fields.html.
         render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": "4"},
-        description=_l("Four digits, for example 1948."),
     )
     informant_consent = BooleanField(
         _l("They agree to be named as the source"),
