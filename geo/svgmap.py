@@ -1,10 +1,11 @@
-"""A small coverage map as SVG: an area outline and counted dots, from longitude/latitude.
+"""A small coverage map for SVG: an area outline and counted dots, from longitude/latitude.
 
 Pure (no Flask, no database): the caller gives the bounds, the outline's rings and the dots
 already counted per grid cell (app/projects/story.py counts them in SQL with the same Frame
 numbers). The projection is a plain equirectangular one scaled by the cosine of the middle
 latitude, which keeps a municipality's shape recognisable without a projection library.
-Coordinates in the SVG are pixels rounded to one decimal: no longitude or latitude appears.
+The result is pixels rounded to one decimal (templates/projects/_charts.html writes the SVG):
+no longitude or latitude reaches the page.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from html import escape
 
 # The smallest extent drawn (degrees), so one trace or a tiny area still makes a map.
 MIN_SPAN = 0.02
@@ -104,31 +104,26 @@ def outline_path(frame: Frame, polygons: Iterable[Sequence[Ring]]) -> str:
     return "".join(parts)
 
 
-def coverage_svg(
-    frame: Frame,
-    polygons: Iterable[Sequence[Ring]],
-    dots: Sequence[Dot],
-    *,
-    labelled_by: str,
-    css_class: str = "story-map",
-) -> str:
-    """The map: the outline (if any) and a dot per counted cell, labelled by an element id."""
-    width, height = f"{frame.width:.0f}", f"{frame.height:.0f}"
+@dataclass(frozen=True)
+class Drawing:
+    """The map in pixels: its size, the outline's path data and the dots (cx, cy, r)."""
+
+    width: float
+    height: float
+    outline: str
+    circles: list[tuple[float, float, float]]
+
+
+def drawing(frame: Frame, polygons: Iterable[Sequence[Ring]], dots: Sequence[Dot]) -> Drawing:
+    """The map: the outline (if any) and a dot per counted cell, larger dots first so that
+    small ones stay visible on top of them."""
     largest = max((dot.count for dot in dots), default=1)
-    body = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="{escape(css_class)}" role="img" '
-        f'aria-labelledby="{escape(labelled_by)}" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" preserveAspectRatio="xMidYMid meet">',
-        f'<rect class="map-sea" x="0" y="0" width="{width}" height="{height}"/>',
+    circles = [
+        (
+            round((dot.column + 0.5) * CELL_PX, 1),
+            round((dot.row + 0.5) * CELL_PX, 1),
+            dot_radius(dot.count, largest),
+        )
+        for dot in sorted(dots, key=lambda d: -d.count)
     ]
-    path = outline_path(frame, polygons)
-    if path:
-        body.append(f'<path class="map-area" fill-rule="evenodd" d="{path}"/>')
-    # Larger dots first, so small ones stay visible on top of them.
-    for dot in sorted(dots, key=lambda d: -d.count):
-        cx = (dot.column + 0.5) * CELL_PX
-        cy = (dot.row + 0.5) * CELL_PX
-        radius = dot_radius(dot.count, largest)
-        body.append(f'<circle class="map-dot" cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}"/>')
-    body.append("</svg>")
-    return "".join(body)
+    return Drawing(round(frame.width), round(frame.height), outline_path(frame, polygons), circles)

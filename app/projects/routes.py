@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale, gettext
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from app import access
@@ -19,7 +18,7 @@ from app.projects import charts, operations, queries
 from app.projects.forms import GrantForm, ProjectEditForm, ProjectForm, clean_project, parse_area
 from app.projects.story import cached_story, story_csv
 from app.text import render_markdown
-from geo.svgmap import coverage_svg
+from geo.svgmap import drawing
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
@@ -91,20 +90,10 @@ def story(slug: str) -> str:
         project=project,
         story=found,
         months=months,
-        type_chart=charts.horizontal_bars(
-            [(r.label, r.count) for r in found.by_type], labelled_by="types-caption"
-        ),
-        period_chart=charts.horizontal_bars(
-            [(r.label, r.count) for r in found.by_period], labelled_by="periods-caption"
-        ),
-        month_chart=charts.columns(months, labelled_by="months-caption"),
-        map_svg=Markup(  # noqa: S704 - built from numbers only (geo/svgmap.py)
-            coverage_svg(
-                coverage.frame, coverage.polygons, coverage.dots, labelled_by="map-caption"
-            )
-        )
-        if coverage
-        else None,
+        type_chart=charts.horizontal_bars([(r.label, r.count) for r in found.by_type]),
+        period_chart=charts.horizontal_bars([(r.label, r.count) for r in found.by_period]),
+        month_chart=charts.columns(months),
+        map_drawing=drawing(coverage.frame, coverage.polygons, coverage.dots) if coverage else None,
         median_days=None if found.median_seconds is None else found.median_seconds / 86400,
         today=format_date(datetime.now(UTC).date(), "long"),
         public_url=_public_url(url_for("projects.story", slug=project.slug)),
