@@ -8,7 +8,7 @@ from typing import Any
 from flask import g
 from geoalchemy2 import Geography
 from sqlalchemy import Select, func, or_, select, text, true
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, load_only
 
 from app.access import (
     display_geometry,
@@ -215,6 +215,13 @@ def queue_contributors(user: User, project: Project) -> list[tuple[int, str]]:
     return [(row.id, row.display_name) for row in rows]
 
 
+# What the queue and its groups read of a neighbouring trace (see templates/moderation/).
+_NEIGHBOUR_COLUMNS = (
+    Trace.id, Trace.title, Trace.status, Trace.project_id, Trace.author_id, Trace.version,
+    Trace.is_sensitive, Trace.duplicate_of_id,
+)  # fmt: skip
+
+
 @dataclass
 class Neighbour:
     """An existing trace near a queue entry."""
@@ -281,9 +288,15 @@ def nearby(
         .select_from(entries.join(near, true()))
         .order_by(entries.c.eid, near.c.metres)
     ).all()
+    # Only what the queue shows of a neighbour (title, status, project): the whole row of
+    # up to 250 traces (description, search vector, geometries) cost more than the lookup.
     found = {
         t.id: t
-        for t in db.session.execute(select(Trace).where(Trace.id.in_({r.nid for r in rows})))
+        for t in db.session.execute(
+            select(Trace)
+            .options(load_only(*_NEIGHBOUR_COLUMNS))
+            .where(Trace.id.in_({r.nid for r in rows}))
+        )
         .scalars()
         .all()
     }
