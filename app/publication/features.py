@@ -32,6 +32,7 @@ from app.access import display_geometry, located_in
 from app.bbox import in_box
 from app.models import Membership, Photo, Project, Scheme, Term, Trace, TraceStatus, User
 from app.photos.queries import public_photo_condition
+from app.publication.provenance import provenance_members
 
 
 @dataclass
@@ -238,6 +239,7 @@ def feature_query(
     """
     ttype, period, condition, dating = (aliased(Term) for _ in range(4))
     author = aliased(User)
+    recorder = aliased(User)  # who registered it for an informant (app/publication/provenance)
     # The approver's latest role in the project: one pass over the (small) memberships table,
     # joined, instead of a subquery per exported row (half the export's SQL at a million).
     latest_role = (
@@ -293,6 +295,7 @@ def feature_query(
         # stays protected (the public learns nothing new: its position says "generalised").
         "sensitive", Trace.is_sensitive,
         "photos", photos,
+        *provenance_members(recorder),
     )  # fmt: skip
     members = [
         "type", "Feature",
@@ -311,6 +314,7 @@ def feature_query(
         select(Trace.id, cast(feature, String).label("feature"))
         .join(Project, Project.id == Trace.project_id)
         .outerjoin(author, author.id == Trace.author_id)
+        .outerjoin(recorder, recorder.id == Trace.recorder_id)
         .outerjoin(
             latest_role,
             and_(
