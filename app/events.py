@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from app.db import db
 from app.models import Trace, User
+from app.text import link_html
 
 # May the reader see the trace with this id? Titles of other traces are named only then.
 MaySee = Callable[[int], bool]
@@ -73,7 +74,7 @@ class Rendered:
 def _html(value: str | Link) -> Markup:
     if isinstance(value, Link):
         url = url_for("traces.show", trace_id=value.trace_id)
-        return Markup('<a href="{}">{}</a>').format(url, value.label)
+        return link_html(url, value.label)
     return escape(value)
 
 
