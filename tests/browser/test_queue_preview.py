@@ -204,3 +204,20 @@ def test_the_queue_has_no_axe_violations_collapsed_and_opened_in_both_languages(
             top = page.locator("#bulk-form").evaluate("f => f.getBoundingClientRect().top")
             assert 0 <= top < 5, top
             assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_on_a_phone_the_bar_stays_small_and_in_view(
+    seed: Callable[..., Any], new_page: Callable[..., Any]
+) -> None:
+    _seed_queue(seed)
+    page = _open_queue(new_page, mobile=True)
+    page.goto("/moderation/alta")
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator(".queue-row").last.scroll_into_view_if_needed()
+    bar = page.locator("#bulk-form").evaluate(
+        "f => { const r = f.getBoundingClientRect(); return {top: r.top, height: r.height}; }"
+    )
+    assert 0 <= bar["top"] < 5 and bar["height"] <= 220, bar  # a quarter of the screen at most
+    page.screenshot(path="test-artifacts/queue-phone-scrolled.png")  # the viewport, as seen
+    assert _violations(page) == []
