@@ -24,6 +24,7 @@ from app.web import safe_target
 from geo.bbox import BBoxError, parse_bbox
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
+REFUSALS_NAMED = 5  # after a bulk decision, the refusals named one by one
 
 
 @bp.get("/")
@@ -159,8 +160,12 @@ def bulk(slug: str) -> Response:
         ),
         "success" if not result.refused else "error",
     )
-    for trace_id, message in result.refused.items():
+    refused = list(result.refused.items())
+    # "All matching" may refuse hundreds (edited since the page was shown): name a few.
+    for trace_id, message in refused[:REFUSALS_NAMED]:
         flash(f"#{trace_id}: {message}", "error")
+    if len(refused) > REFUSALS_NAMED:
+        flash(gettext("And %(num)s more not possible.", num=len(refused) - REFUSALS_NAMED), "error")
     return redirect(back)
 
 

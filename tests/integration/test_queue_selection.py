@@ -150,3 +150,27 @@ def test_an_entry_part_is_only_for_the_entries_of_ones_queue(
               "selection": f"{first.id}:{first.version}"},
     )  # fmt: skip
     assert client.get(f"/moderation/{slug}/entry/{first.id}?part=1").status_code == 404
+
+
+def test_a_bulk_names_a_few_refusals_and_counts_the_rest(
+    client, login, session, queue, monkeypatch
+):
+    from app.moderation import routes
+
+    monkeypatch.setattr(routes, "REFUSALS_NAMED", 2)
+    token = login(queue["librarian"])
+    slug = queue["project"].slug
+    stale = " ".join(f"{t.id}:{t.version + 1}" for t in queue["entries"])  # all changed since
+    with client.session_transaction() as cookie:
+        cookie["lang"] = "en"
+    client.post(
+        f"/moderation/{slug}/bulk",
+        data={"csrf_token": token, "action": "approve", "all_matching": "1", "matching": stale},
+    )
+    with client.session_transaction() as cookie:
+        errors = [m for c, m in cookie.get("_flashes", []) if c == "error"]
+    assert [m.split(":")[0] for m in errors if m.startswith("#")] == [
+        f"#{t.id}" for t in queue["entries"][:2]
+    ]
+    assert "And 3 more not possible." in errors
+    assert all(_status(session, t.id) == TraceStatus.PENDING for t in queue["entries"])
