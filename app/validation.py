@@ -89,9 +89,13 @@ def strip_controls(text: str, *, multiline: bool) -> str:
     return unicodedata.normalize("NFC", "".join(kept))
 
 
+# str.translate drops them in C: the queue page calls this about 1,400 times.
+_BIDI_TABLE = dict.fromkeys(map(ord, BIDI_CONTROLS))
+
+
 def strip_bidi(text: Any) -> str:
     """The text without bidi controls: for showing records stored before they were refused."""
-    return "".join(char for char in str(text or "") if char not in BIDI_CONTROLS)
+    return str(text or "").translate(_BIDI_TABLE)
 
 
 def init_app(app: Flask) -> None:

@@ -116,12 +116,14 @@ def test_resident_becomes_curator_and_both_residents_see_the_outcome(
     entry = anne.locator(f"article#entry-{berit_id}")
     assert BERIT_TITLE in entry.locator("h2").inner_text()
     assert "Berit" in entry.locator(".meta").inner_text()
+    entry.locator("summary").click()  # the compact row opens in place (issue 10)
     anne.wait_for_selector(f"#entry-{berit_id} .preview-map path.leaflet-interactive")
     screenshot(anne, "curation-queue")
 
     phone = new_page(mobile=True)
     login(phone, ANNE)
     phone.goto("/moderation/alta")
+    phone.locator(f"#entry-{berit_id} summary").click()
     phone.wait_for_selector(f"#entry-{berit_id} .preview-map path.leaflet-interactive")
     screenshot(phone, "curation-queue-phone")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
@@ -135,6 +137,7 @@ def test_resident_becomes_curator_and_both_residents_see_the_outcome(
     # The librarian asks Anne for changes from the queue, with a message.
     librarian.goto("/moderation/alta")
     own = librarian.locator(f"article#entry-{anne_id}")
+    own.locator("summary").click()
     own.locator("textarea[name=reason]").fill(MESSAGE)
     own.locator("button[name=action][value=request_changes]").click()
     librarian.wait_for_url(re.compile(r"/moderation/alta$"))

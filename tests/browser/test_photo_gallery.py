@@ -129,6 +129,8 @@ def test_librarian_approves_photos_and_the_public_sees_them(
     _english(librarian)
     librarian.goto("/moderation/alta")
     entry = librarian.locator(f"#entry-{ids['pending']}")
+    entry.locator("summary").click()  # the compact row opens in place (issue 10)
+    entry.locator(".entry-part").wait_for()
     assert entry.locator(".queue-photos img").count() == 1
     new = librarian.locator(f"#new-photos-{ids['approved']}")
     assert new.locator("img").count() == 2
@@ -141,6 +143,8 @@ def test_librarian_approves_photos_and_the_public_sees_them(
     login(phone_queue, LIBRARIAN)
     _english(phone_queue)
     phone_queue.goto("/moderation/alta")
+    phone_queue.locator(f"#entry-{ids['pending']} summary").click()
+    phone_queue.locator(f"#entry-{ids['pending']} .entry-part").wait_for()
     assert phone_queue.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     for img in phone_queue.locator(".queue-photos img, .queue-new-photos img").all():
         img.scroll_into_view_if_needed()  # lazily loaded: into view before the screenshot

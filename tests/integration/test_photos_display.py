@@ -325,8 +325,8 @@ def test_queue_shows_thumbnails_and_decides_per_photo(
     drop = add_photo(author, token, entry, caption="Feil bilde")
     _english(moderator)
     queue_url = f"/moderation/{place['project'].slug}"
-    page = moderator.get(queue_url).get_data(as_text=True)
-    section = page[page.find(f'id="entry-{entry.id}"') :]
+    # An entry's photos are in its part, fetched when its queue row opens (issue 10).
+    section = moderator.get(f"{queue_url}/entry/{entry.id}?part=1").get_data(as_text=True)
     assert f'src="/photos/{keep}/thumb"' in section and f'src="/photos/{drop}/thumb"' in section
     assert f'action="/photos/{drop}/decide"' in section
     assert "2 photos" in section
@@ -371,7 +371,7 @@ def test_queue_shows_thumbnails_and_decides_per_photo(
     add_photo(author, token, entry, caption="Uten betydning")  # on an approved trace: new photo
     statements.clear()
     page = moderator.get(queue_url).get_data(as_text=True)
-    assert page.count('/thumb"') >= 5
+    assert page.count('class="hint hint-photos"') == 4  # each row says how many photos it has
     assert len(statements) == few, "\n".join(statements)
 
 
