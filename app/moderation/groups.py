@@ -31,26 +31,11 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from app.models import TraceStatus, User
+from app.moderation.geodesy import metres_per_degree
 from app.moderation.queries import NEARBY_METRES, Neighbour
 
-# WGS 84: semi-major axis and first eccentricity squared.
-_A = 6_378_137.0
-_E2 = 6.694379990141317e-3
 # Fewer metres than any degree of latitude has (110.57 km at the equator): a lower bound.
 _METRES_PER_DEGREE_MIN = 110_000.0
-
-
-def metres_per_degree(lat: float) -> tuple[float, float]:
-    """Metres per degree of longitude and of latitude at a latitude, on the WGS 84 ellipsoid.
-
-    A local plane with the ellipsoid's radii of curvature measures a few hundred metres to
-    well under a millimetre of the geodesic distance, which is all grouping needs.
-    """
-    phi = math.radians(lat)
-    w = 1 - _E2 * math.sin(phi) ** 2
-    normal = _A / math.sqrt(w)  # prime vertical radius
-    meridional = _A * (1 - _E2) / w**1.5
-    return math.radians(1) * normal * math.cos(phi), math.radians(1) * meridional
 
 
 def distance_m(a: BaseGeometry, b: BaseGeometry) -> float:
