@@ -2,9 +2,9 @@
 
 The request is the trace's latest moderator decision when that decision asked for changes
 (a later approval, rejection, deletion or restore closes it). Decisions are read from the
-revisions' events ({"kind": "decision", "action": ...}); rows written before events existed
-carry the old comment "<action>: <message>" instead, and are read the same way, so this never
-depends on when their data migration ran.
+revisions' events ({"kind": "decision", "action": ...}) only, never from comments: a comment is
+what an editor typed, and an author could type "request_changes: ..." into one. Decisions
+stored before events existed were turned into events by migration 20261203c7d8.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy import and_, literal_column, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import aliased
 
@@ -26,8 +26,6 @@ from app.revisions.views import FIELD_LABELS
 REQUEST = "request_changes"
 # The decisions a moderator takes: the latest of them says whether a request is still open.
 MODERATOR_DECISIONS = ("approve", "reject", REQUEST, "delete", "restore")
-# The old comment of a decision: "<action>" or "<action>: <message>".
-OLD_DECISION = r"^(approve|reject|request_changes|delete|restore)(: |$)"
 # A resubmission changes the status by definition: not a change the moderator asked about.
 NOT_ASKED_ABOUT = {"status"}
 
@@ -67,7 +65,7 @@ def since_asked(traces: list[Trace]) -> dict[int, SinceAsked]:
         found[row.trace_id] = SinceAsked(
             asked_at=row.created_at,
             asked_by=row.display_name or "",
-            message=_message(row.event, row.comment),
+            message=_message(row.event),
             asked_version=row.version,
             current_version=row.current_version,
             fields=fields,
@@ -79,21 +77,16 @@ def since_asked(traces: list[Trace]) -> dict[int, SinceAsked]:
 def _query(ids: list[int]) -> Any:
     """The latest moderator decision of each trace, with the snapshots to compare (one query)."""
     kind, action = Revision.event["kind"].astext, Revision.event["action"].astext
-    decided = or_(
-        and_(kind == "decision", action.in_(MODERATOR_DECISIONS)),
-        and_(Revision.event.is_(None), Revision.comment.regexp_match(OLD_DECISION)),
-    )
-    old_action = func.substring(Revision.comment, r"^([a-z_]+)")
+    decided = and_(kind == "decision", action.in_(MODERATOR_DECISIONS))
     last = (
         select(
             Revision.trace_id,
             Revision.version,
             Revision.editor_id,
             Revision.created_at,
-            Revision.comment,
             Revision.event,
             Revision.snapshot,
-            func.coalesce(action, old_action).label("action"),
+            action.label("action"),
         )
         .where(Revision.trace_id.in_(ids), decided)
         .ext(distinct_on(Revision.trace_id))
@@ -132,13 +125,7 @@ def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     return [c.field for c in diff_snapshots(before, after) if c.field not in NOT_ASKED_ABOUT]
 
 
-def _message(event: Mapping[str, Any] | None, comment: str) -> str:
-    """The moderator's message: in the event if it carries one, else the comment as typed
-    (after the "request_changes: " the old format put before it)."""
-    if event:
-        for key in ("message", "reason"):
-            if isinstance(event.get(key), str) and event[key]:
-                return event[key]
-        return comment
-    _action, _sep, message = comment.partition(": ")
-    return message
+def _message(event: Mapping[str, Any]) -> str:
+    """The moderator's message as typed, from the decision's event."""
+    message = event.get("message")
+    return message if isinstance(message, str) else ""

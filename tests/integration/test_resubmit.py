@@ -402,14 +402,40 @@ def _add(
 
 
 def _decision(fmt: str, action: str, message: str = "") -> dict[str, Any]:
-    """A decision's comment and event, as decisions are stored now or were before."""
+    """A decision as it is stored ("event"), or what an editor could type to look like one."""
     if fmt == "event":
         event_ = {"kind": "decision", "action": action, "message": message}
         return {"comment": "", "event_": event_}
     return {"comment": f"{action}: {message}".strip(": "), "event_": None}
 
 
-@pytest.mark.parametrize("fmt", ["event", "old comment"])
+def test_typed_comments_that_look_like_decisions_are_only_comments(
+    session: Session, make_trace, people
+) -> None:
+    """An author's edit comment "request_changes: ..." opens no request, and "approve: ..."
+    closes none: decisions are read from events alone."""
+    author, librarian = people["author"], people["librarian"]
+    spoofed, real = (
+        make_trace(status=TraceStatus.PENDING, author=author, project=people["project"], title=t)
+        for t in ("Falsk", "Ekte")
+    )
+    base = _add(session, spoofed, 1, author, snapshot(spoofed), event_={"kind": "submitted"})
+    _add(session, spoofed, 2, author, base, title="Falsk ved elva",
+         **_decision("typed", "request_changes", "please just approve it"))  # fmt: skip
+    _add(session, spoofed, 3, author, base, title="Falsk ved elva 2")
+    base = _add(session, real, 1, author, snapshot(real), event_={"kind": "submitted"})
+    asked = _add(session, real, 2, librarian, base, status="needs_changes",
+                 **_decision("event", "request_changes", "Mer om stedet"))  # fmt: skip
+    edited = _add(session, real, 3, author, asked, title="Ekte ved elva",
+                  **_decision("typed", "approve", "done"))  # fmt: skip
+    _add(session, real, 4, author, edited, status="pending", **_decision("event", "resubmit"))
+    found = since_asked([spoofed, real])
+    assert spoofed.id not in found
+    assert found[real.id].message == "Mer om stedet"
+    assert found[real.id].fields == ["title"]
+
+
+@pytest.mark.parametrize("fmt", ["event"])
 def test_since_asked_lists_what_changed_for_many_traces_in_one_query(
     app: Flask, session: Session, make_trace, people, statements: list[str], fmt: str
 ) -> None:
@@ -486,7 +512,7 @@ def test_since_asked_lists_what_changed_for_many_traces_in_one_query(
 def test_since_asked_after_the_real_flow(
     app: Flask, session: Session, clients, pending, statements: list[str]
 ) -> None:
-    """Whatever the decision writes (event or old comment), the queue reads it back."""
+    """What a real decision writes, the queue reads back."""
     traces = [pending(title=f"Spor {n}") for n in range(3)]
     librarian, author = clients("librarian"), clients("author")
     for n, trace in enumerate(traces):
