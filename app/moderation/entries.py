@@ -7,42 +7,54 @@ from typing import Any
 
 from flask_babel import format_timedelta
 
-from app.models import MembershipRole, Project, Trace, User
-from app.moderation import queries, since
+from app.models import MembershipRole, Photo, Project, Trace, User
+from app.moderation import photo_queries, queries, since
 from app.moderation.states import Action, Actor, available
 from app.moderation.thumbs import thumbnail
-from app.text import plain_text
 
 
 def build(
-    user: User, project: Project, traces: list[Trace], geometries: dict[int, str]
+    user: User,
+    project: Project,
+    traces: list[Trace],
+    geometries: dict[int, str],
+    *,
+    compact: bool = False,
 ) -> list[dict[str, Any]]:
     """One dict per trace, in the given order, with a fixed number of queries for the page.
 
-    Keys: trace, geometry, nearby (queries.Neighbour), excerpt, actions, photos, since (what
-    changed since changes were asked, or None), thumb (thumbs.Thumbnail or None), age, hints.
+    Keys: trace, geometry, nearby (queries.Neighbour), actions, since (what changed since
+    changes were asked, or None), age, photo_count, and either photos (the expanded part:
+    compact=False) or thumb (the queue's compact rows: thumbs.Thumbnail or None).
+    The rows show how many photos an entry has, not the photos: `compact` counts them.
     """
     neighbours = queries.nearby(traces, user)
     actions = _actions(user, project, traces)
-    photos = queries.photos_of(traces, user)  # one query for the whole page
     changed = since.since_asked(traces)
+    if compact:
+        counts = photo_queries.photo_counts(traces, user)
+        photos: dict[int, list[Photo]] = {}
+    else:
+        photos = photo_queries.photos_of(traces, user)  # one query for the whole page
+        counts = {trace_id: len(found) for trace_id, found in photos.items()}
     now = datetime.now(UTC)
     entries = []
     for t in traces:
         near = neighbours.get(t.id, [])
-        entries.append(
-            {
-                "trace": t,
-                "geometry": geometries[t.id],
-                "nearby": near,
-                "excerpt": plain_text(t.description, 400),
-                "actions": actions[t.id],
-                "photos": photos.get(t.id, []),
-                "since": changed.get(t.id),
-                "thumb": thumbnail(geometries[t.id], [n.geometry_json for n in near]),
-                "age": _age(t, now),
-            }
-        )
+        entry = {
+            "trace": t,
+            "geometry": geometries[t.id],
+            "nearby": near,
+            "actions": actions[t.id],
+            "since": changed.get(t.id),
+            "age": _age(t, now),
+            "photo_count": counts.get(t.id, 0),
+        }
+        if compact:
+            entry["thumb"] = thumbnail(geometries[t.id], [n.geometry_json for n in near])
+        else:
+            entry["photos"] = photos.get(t.id, [])
+        entries.append(entry)
     return entries
 
 

@@ -22,8 +22,6 @@ from app.bbox import in_box
 from app.db import db
 from app.models import (
     MembershipRole,
-    Photo,
-    PhotoStatus,
     Project,
     Scheme,
     Term,
@@ -32,7 +30,6 @@ from app.models import (
     User,
 )
 from app.moderation import geodesy
-from app.photos.queries import visible_photo_condition
 
 PAGE_SIZE = 50  # compact rows (issue 10): a page is one screenful of decisions
 # "Select all matching the filter" takes at most this many (the oldest), each with its version.
@@ -294,7 +291,11 @@ def nearby(
     # geometry holds a membership probe, the distance four scalings).
     candidates = (
         select(
-            Trace.id.label("nid"), Trace.title, Trace.status, Trace.project_id, Trace.version,
+            Trace.id.label("nid"),
+            Trace.title,
+            Trace.status,
+            Trace.project_id,
+            Trace.version,
             moderation_scope(viewer).label("mine"),
             shown.label("shown"),
         )  # fmt: skip
@@ -354,99 +355,3 @@ def pending_count(user: User, project: Project) -> tuple[int, bool]:
         )
     ).scalar_one()
     return (COUNT_CAP, True) if counted == bound else (counted, False)
-
-
-# --- photos ------------------------------------------------------------------------------------
-
-# The "new photos" part of the queue shows at most this many traces (oldest photo first).
-NEW_PHOTO_TRACES = 30
-
-
-def photos_of(traces: list[Trace], user: User) -> dict[int, list[Photo]]:
-    """All photos of the page's entries this moderator may see, in their order: one query.
-
-    Who sees which is the photos' own rule (visible_photo_condition); photos of a comment
-    are decided with their comment, not here.
-    """
-    result: dict[int, list[Photo]] = {t.id: [] for t in traces}
-    if not traces:
-        return result
-    rows = db.session.execute(
-        select(Photo)
-        .join(Trace, Trace.id == Photo.trace_id)
-        .where(
-            Photo.trace_id.in_(list(result)),
-            Photo.comment_id.is_(None),
-            visible_photo_condition(user),
-        )
-        .order_by(Photo.trace_id, Photo.position, Photo.id)
-    ).scalars()
-    for photo in rows:
-        result[photo.trace_id].append(photo)  # type: ignore[index]
-    return result
-
-
-@dataclass
-class NewPhotos:
-    """Photos added later to approved traces, waiting for a decision, grouped by trace."""
-
-    entries: list[tuple[Trace, list[Photo]]]
-    # How many photos wait in all (the entries may show fewer traces than wait).
-    total: int
-
-
-def _new_photo_conditions(user: User, project: Project) -> list:
-    """Pending photos on approved traces of the project in the user's scope (ix_photos_pending).
-
-    The same scope as the trace queue (curators not on their own traces); the photos'
-    visibility rule applies on top.
-    """
-    role, scope = _scope(user, project)
-    return [
-        Photo.status == PhotoStatus.PENDING,
-        Photo.comment_id.is_(None),
-        Trace.project_id == project.id,
-        Trace.status == TraceStatus.APPROVED,
-        scope,
-        _own_excluded(user, role),
-        visible_photo_condition(user),
-    ]
-
-
-def new_photo_count(user: User, project: Project) -> int:
-    """How many photos added later to approved traces wait for this user in the project."""
-    return int(
-        db.session.execute(
-            select(func.count())
-            .select_from(Photo)
-            .join(Trace, Trace.id == Photo.trace_id)
-            .where(*_new_photo_conditions(user, project))
-        ).scalar_one()
-    )
-
-
-def new_photos(user: User, project: Project) -> NewPhotos:
-    """Photos added later to approved traces, waiting, grouped by trace (oldest first)."""
-    where = _new_photo_conditions(user, project)
-    total = new_photo_count(user, project)
-    if not total:
-        return NewPhotos([], 0)
-    first = (
-        select(Photo.trace_id, func.min(Photo.created_at).label("since"))
-        .join(Trace, Trace.id == Photo.trace_id)
-        .where(*where)
-        .group_by(Photo.trace_id)
-        .order_by(func.min(Photo.created_at), Photo.trace_id)
-        .limit(NEW_PHOTO_TRACES)
-    ).subquery()
-    rows = db.session.execute(
-        select(Photo, Trace)
-        .join(Trace, Trace.id == Photo.trace_id)
-        .join(first, first.c.trace_id == Photo.trace_id)
-        .where(*where)
-        .order_by(first.c.since, Photo.trace_id, Photo.position, Photo.id)
-    ).all()
-    grouped: dict[int, tuple[Trace, list[Photo]]] = {}
-    for photo, trace in rows:
-        grouped.setdefault(trace.id, (trace, []))[1].append(photo)
-    return NewPhotos(list(grouped.values()), int(total))

@@ -15,7 +15,7 @@ from app.db import db
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.maps import tile_sources
 from app.models import Project, Trace
-from app.moderation import backlog, entries, groups, operations, queries
+from app.moderation import backlog, entries, groups, operations, photo_queries, queries
 from app.moderation.forms import BulkForm, DecisionForm, DuplicateForm, SensitivityForm
 from app.moderation.states import TRANSITIONS, Action, Actor, available
 from app.params import db_int, int_arg
@@ -33,7 +33,7 @@ def index() -> str:
     """The projects this user moderates, with how many entries wait in each."""
     projects = moderated_projects(current_user)
     counts = {p.id: queries.pending_count(current_user, p) for p in projects}  # (n, capped)
-    photo_counts = {p.id: queries.new_photo_count(current_user, p) for p in projects}
+    photo_counts = {p.id: photo_queries.new_photo_count(current_user, p) for p in projects}
     backlogs = {p.id: backlog.project_backlog(current_user, p) for p in projects}
     return render_template(
         "moderation/index.html",
@@ -52,7 +52,7 @@ def queue(slug: str) -> str:
     filters = _filters()
     page = int_arg("page", 1, min=1) or 1
     found = queries.queue(current_user, project, filters, page)
-    built = entries.build(current_user, project, found.traces, found.geometries)
+    built = entries.build(current_user, project, found.traces, found.geometries, compact=True)
     # "All matching" is only worth offering when more match than this page shows.
     matching = (
         queries.matching(current_user, project, filters)
@@ -73,7 +73,7 @@ def queue(slug: str) -> str:
         terms=terms_by_scheme(),
         contributors=queries.queue_contributors(current_user, project),
         pending_comments=pending_comments_with_traces(current_user, project.id),
-        new_photos=queries.new_photos(current_user, project),
+        new_photos=photo_queries.new_photos(current_user, project),
         map_config=_map_config(),
         bulk_form=BulkForm(),
     )
