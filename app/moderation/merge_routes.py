@@ -17,9 +17,14 @@ from app.models import Project, Trace
 from app.moderation.group_map import GroupMap, group_map
 from app.moderation.groups import Group
 from app.moderation.merge import MergeForm, MergeResult, merge_group
+from app.moderation.queries import PAGE_SIZE
 from app.moderation.routes import bp
 from app.params import db_int
 from app.web import safe_target
+
+# A group is at most a page of entries: more ids than that are not from the page, and each
+# costs a savepoint and two rights checks.
+MERGE_MAX = PAGE_SIZE
 
 __all__ = ["bp"]
 
@@ -42,7 +47,7 @@ def merge(slug: str) -> Response:
         return redirect(back)
     others = [
         (trace_id, versions.get(trace_id, -1))  # no version seen: refused as changed
-        for trace_id in _ids(request.form.getlist("merge"))
+        for trace_id in _ids(request.form.getlist("merge"))[:MERGE_MAX]
         if trace_id != keep.id
     ]
     if not others:

@@ -28,7 +28,9 @@
     part.setAttribute("aria-busy", "true");
     return fetch(details.getAttribute("data-part"), { credentials: "same-origin" })
       .then(function (response) {
-        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        // A session that ended sends the request to the login page: keep the link instead of
+        // drawing a login form inside the row.
+        if (!response.ok || response.redirected) { throw new Error("HTTP " + response.status); }
         return response.text();
       })
       .then(function (html) {
@@ -135,7 +137,12 @@
   function typing(node) {
     if (!node || !node.tagName) { return false; }
     var tag = node.tagName.toLowerCase();
-    return tag === "input" || tag === "textarea" || tag === "select" || node.isContentEditable;
+    // A ticked checkbox or radio keeps the focus but takes no letters: shortcuts still work.
+    if (tag === "input") {
+      var kind = (node.getAttribute("type") || "text").toLowerCase();
+      return ["checkbox", "radio", "button", "submit", "reset"].indexOf(kind) === -1;
+    }
+    return tag === "textarea" || tag === "select" || node.isContentEditable;
   }
 
   document.addEventListener("focusin", function (event) {

@@ -117,6 +117,13 @@ def test_shortcuts_move_open_select_and_decide(
     keys.press("Shift+J")
     assert _current(page) == f"entry-{ids[1]}"
     assert page.locator(f"#select-{ids[1]}").is_checked()
+    # A checkbox ticked with the mouse keeps the focus but takes no letters: j still moves.
+    page.locator(f"#select-{ids[0]}").click()
+    assert page.evaluate("document.activeElement.id") == f"select-{ids[0]}"
+    keys.press("j")
+    assert _current(page) == f"entry-{ids[1]}"
+    page.locator(f"#select-{ids[0]}").click()  # untick: only ids[1] stays selected
+    assert not page.locator(f"#select-{ids[0]}").is_checked()
     filter_field = page.locator("#f-bbox")
     filter_field.press("a")  # "a" typed into the area filter approves nothing
     assert page.url.endswith("/moderation/alta")
