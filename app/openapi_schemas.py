@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.traces import informants
+
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 # RFC 9457 problem details, as every error of /api and /ogc is answered.
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -131,18 +133,18 @@ def informant_schema(last_birth_year: int) -> dict[str, Any]:
         "description": "Registered for someone else: the resident who told it (the "
         "informant). Only the project's librarians and curators (in their area) may send "
         "it, else 403 and nothing is stored; the sender is recorded as the recorder. The "
-        "name and year of birth are published only with consent",
+        "name, year of birth and knowledge_source are published only with consent",
         "required": ["name"],
         "properties": {
             "name": {
                 "type": "string",
-                "maxLength": 120,
+                "maxLength": informants.NAME_MAX,
                 "pattern": VISIBLE_TEXT,
                 "description": "Name or initials, with at least one visible letter or digit",
             },
             "birth_year": {
                 "type": ["integer", "null"],
-                "minimum": 1850,
+                "minimum": informants.FIRST_BIRTH_YEAR,
                 "maximum": last_birth_year,
             },
             "consent": {
@@ -151,8 +153,11 @@ def informant_schema(last_birth_year: int) -> dict[str, Any]:
             },
             "knowledge_source": {
                 "type": ["string", "null"],
-                "maxLength": 200,
-                "description": 'How the knowledge was passed on, such as "fortalt av far"',
+                "maxLength": informants.SOURCE_MAX,
+                "description": (
+                    'How the knowledge was passed on, such as "fortalt av far"; published '
+                    "only with the informant's consent, as it may name people"
+                ),
             },
         },
     }

@@ -1,10 +1,11 @@
 """The provenance properties of a published feature: who told a trace and who recorded it.
 
-A trace registered for an informant (app/traces/informants.py) carries the informant's name
-and year of birth only with their consent, how the knowledge was passed on, and the
-recorder's display name only when the recorder shows it publicly. Built in SQL, as members of
-the feature's json_build_object (app.publication.features.feature_query), so the exports, the
-OGC API and the CSV carry the same values.
+A trace registered for an informant (app/traces/informants.py) carries the informant's name,
+year of birth and how the knowledge was passed on (free text that may name people) only with
+their consent, and the recorder's display name only when the recorder shows it publicly.
+Built in SQL, as members of the feature's json_build_object
+(app.publication.features.feature_query), so the exports, the OGC API and the CSV carry the
+same values.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def provenance_members(recorder: Any) -> list[Any]:
     return [
         "informant", case((consent, Trace.informant_name)),
         "informant_birth_year", case((consent, Trace.informant_birth_year)),
-        "knowledge_source", Trace.knowledge_source,
+        "knowledge_source", case((consent, Trace.knowledge_source)),
         "recorded_by", case((recorder.show_name_publicly.is_(True), recorder.display_name)),
         "recorded_for_informant", Trace.informant_name.is_not(None),
     ]  # fmt: skip

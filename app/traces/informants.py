@@ -75,7 +75,7 @@ def clean_informant(raw: Any, errors: FieldErrors) -> Informant | None:
         errors.add("informant.consent", gettext("Consent must be true or false."))
     if any(field.startswith("informant") for field in errors.errors):
         return None
-    return Informant(name, year, _flag(consent), source or None)
+    return Informant(name, year, flag(consent), source or None)
 
 
 def _given(raw: dict[str, Any]) -> bool:
@@ -84,10 +84,11 @@ def _given(raw: dict[str, Any]) -> bool:
     filled = any(not (v is None or (isinstance(v, str) and not v.strip())) for v in texts)
     consent = raw.get("consent")
     # A consent of another type (a number) counts, so that its error is reported.
-    return filled or _flag(consent) or not (consent is None or isinstance(consent, (bool, str)))
+    return filled or flag(consent) or not (consent is None or isinstance(consent, (bool, str)))
 
 
-def _flag(value: Any) -> bool:
+def flag(value: Any) -> bool:
+    """A checkbox or JSON boolean: true, "y", "yes", "on", "1", "true"."""
     if isinstance(value, bool):
         return value
     return isinstance(value, str) and value.strip().lower() in {"y", "yes", "on", "1", "true"}

@@ -1,6 +1,7 @@
 """Who told a trace and who recorded it, as one viewer of its page may see it.
 
-The informant's name and year of birth are public only with their consent, the recorder's
+The informant's name, year of birth and how they came to know it (free text that may name
+people: "told by my father Ola Hansen") are public only with their consent, the recorder's
 name only with the recorder's show_name_publicly; the project's moderators see everything,
 told that it is not public (docs/domain.md, "Provenance and informants").
 """
@@ -39,7 +40,7 @@ def provenance_for(trace: Trace, viewer: User | None) -> Provenance | None:
     return Provenance(
         informant=trace.informant_name if shows_informant else None,
         birth_year=trace.informant_birth_year if shows_informant else None,
-        knowledge_source=trace.knowledge_source,
+        knowledge_source=trace.knowledge_source if shows_informant else None,
         recorder=recorder.display_name if recorder and (recorder_public or staff) else None,
         library=trace.project.library_name,
         staff=staff,

@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from app.db import db
 from app.models import Project, Scheme, Term
-from app.traces.informants import Informant, clean_informant
+
+# flag (a checkbox or a JSON boolean) is defined in informants, which cannot import this module.
+from app.traces.informants import Informant, clean_informant, flag
 from app.traces.messages import geometry_message
 from app.validation import FieldErrors, clean_line, clean_text
 from geo.errors import GeometryError
@@ -84,17 +86,10 @@ def clean_submission(
 
     errors.raise_if_any()
     assert shape is not None
-    confirmed = _flag(raw.get("confirm_outside_area"))
+    confirmed = flag(raw.get("confirm_outside_area"))
     return Submission(
         project, title, description, sources, licence, shape, terms, confirmed, informant
     )
-
-
-def _flag(value: Any) -> bool:
-    """A checkbox or JSON boolean: true, "y", "yes", "on", "1", "true"."""
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, str) and value.strip().lower() in {"y", "yes", "on", "1", "true"}
 
 
 def _project(slug: Any, errors: FieldErrors) -> Project | None:

@@ -111,7 +111,8 @@ def _properties(body: str) -> dict[int, dict[str, Any]]:
 
 def _expect_provenance(props: dict[int, dict[str, Any]], ids: dict[str, Any]) -> None:
     assert {k: props[ids["secret"]][k] for k in PROVENANCE} == {
-        "informant": None, "informant_birth_year": None, "knowledge_source": "fortalt av far",
+        # How it was passed on is free text that may name people: only with consent too.
+        "informant": None, "informant_birth_year": None, "knowledge_source": None,
         "recorded_by": None, "recorded_for_informant": True,
     }  # fmt: skip
     assert {k: props[ids["named"]][k] for k in PROVENANCE} == {
@@ -130,7 +131,7 @@ def test_geojson_export_names_informants_only_with_consent(
 ) -> None:
     token = ids["token"] if partner else None
     body = _get(web, "/export/download", token, format="geojson")
-    assert SECRET not in body and "Hemmelig" not in body
+    assert SECRET not in body and "Hemmelig" not in body and "fortalt av far" not in body
     assert "hidden@example.org" not in body and '"hidden"' not in body
     _expect_provenance(_properties(body), ids)
 
@@ -142,7 +143,7 @@ def test_ogc_api_names_informants_only_with_consent(
     token = ids["token"] if partner else None
     for collection in ("alta", "traces"):
         body = _get(web, f"/ogc/collections/{collection}/items", token, f="json")
-        assert SECRET not in body
+        assert SECRET not in body and "fortalt av far" not in body
         _expect_provenance(_properties(body), ids)
     one = _get(web, f"/ogc/collections/alta/items/{ids['secret']}", token, f="json")
     assert SECRET not in one and json.loads(one)["properties"]["recorded_for_informant"] is True
@@ -161,8 +162,8 @@ def test_csv_export_names_informants_only_with_consent_and_neutralises_them(
     secret, named, formula = (by_id[ids[n]] for n in ("secret", "named", "formula"))
     assert (secret["informant"], secret["informant_birth_year"], secret["recorded_by"]) == (
         "", "", "")  # fmt: skip
-    assert (secret["knowledge_source"], secret["recorded_for_informant"]) == (
-        "fortalt av far", "true")  # fmt: skip
+    assert (secret["knowledge_source"], secret["recorded_for_informant"]) == ("", "true")
+    assert "fortalt av far" not in body  # only the secret trace was told so
     assert (named["informant"], named["informant_birth_year"]) == (NAMED, "1948")
     assert named["recorded_by"] == "Librarian Lise"
     assert by_id[ids["own"]]["recorded_for_informant"] == "false"
