@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import g
-from sqlalchemy import Select, func, or_, select, text, true
+from sqlalchemy import Integer, Select, any_, func, literal, or_, select, text, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased, joinedload
 
 from app.access import (
@@ -266,6 +267,11 @@ def _local_metres(a: Any, b: Any) -> Any:
     return func.ST_Distance(func.ST_Scale(a, kx, ky), func.ST_Scale(b, kx, ky))
 
 
+# The page's entries, as a plain table alias made once: aliased(Trace) built ~45 column
+# proxies on every call (a fifth of nearby()'s Python time).
+_ENTRY = Trace.__table__.alias("entry")
+
+
 def nearby(
     traces: list[Trace], viewer: User, metres: float = NEARBY_METRES
 ) -> dict[int, list[Neighbour]]:
@@ -277,10 +283,10 @@ def nearby(
     # 1M traces the page's estimate passes jit_above_cost and JIT compilation took 1.5 s of a
     # 1.5 s query. Off for the rest of this read-only transaction.
     db.session.execute(text("SET LOCAL jit = off"))
-    entry = aliased(Trace)
     entries = (
-        select(entry.id.label("eid"), entry.geom.label("egeom"))
-        .where(entry.id.in_([t.id for t in traces]))
+        select(_ENTRY.c.id.label("eid"), _ENTRY.c.geom.label("egeom"))
+        # One array parameter, not 50: a shorter statement that psycopg can keep parsed.
+        .where(_ENTRY.c.id == any_(literal([t.id for t in traces], ARRAY(Integer))))
         .subquery()
     )
     # Neighbours the moderator may not see precisely (sensitive traces of other projects)
