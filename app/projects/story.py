@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from sqlalchemy import text
 
 from app.db import db
@@ -32,7 +32,10 @@ CACHE_SIZE = 256  # stories kept per process (a few kilobytes each)
 # period, per month, per contributor, per map cell, and the totals with the median wait.
 # A contributor is the informant for an assisted registration, else the author; the key counts
 # each person once, and the name is there only with consent (users.show_name_publicly,
-# traces.informant_consent), so a name without consent never leaves the database. The map
+# traces.informant_consent), so a name without consent never leaves the database. Consent is
+# part of an informant's key and a name counts only the rows that carry it: "kari n." told
+# without consent is never added to the consenting "Kari N." (a name is all there is of an
+# informant, so two people who consented under one name stay one). The map
 # takes a protected site only at its public point, never its shape. A decision is the current
 # approval, rejection or request for changes; imported records are approved in the instant
 # they are loaded (decided = submitted) and would only pull the median to zero, so a decision
@@ -42,7 +45,9 @@ WITH t AS (
     SELECT t.status = 'approved' AS ok, t.trace_type_id, t.period_id,
            CASE WHEN t.status = 'approved' AND t.approved_at >= :since
                 THEN date_trunc('month', t.approved_at AT TIME ZONE 'UTC')::date END AS month,
-           CASE WHEN t.informant_name IS NOT NULL THEN 'i:' || lower(btrim(t.informant_name))
+           CASE WHEN t.informant_name IS NOT NULL
+                THEN CASE WHEN t.informant_consent THEN 'i:' ELSE 'n:' END
+                     || lower(btrim(t.informant_name))
                 WHEN t.author_id IS NOT NULL THEN 'u:' || t.author_id END AS key,
            CASE WHEN t.informant_name IS NOT NULL
                 THEN CASE WHEN t.informant_consent THEN btrim(t.informant_name) END
@@ -63,7 +68,9 @@ WITH t AS (
 SELECT GROUPING(trace_type_id) AS no_type, GROUPING(period_id) AS no_period,
        GROUPING(month) AS no_month, GROUPING(key) AS no_key, GROUPING(col) AS no_cell,
        trace_type_id, period_id, month, key, col, row,
-       count(*) FILTER (WHERE ok) AS n, min(name) FILTER (WHERE ok) AS name,
+       CASE WHEN GROUPING(key) = 0 THEN count(*) FILTER (WHERE ok AND name IS NOT NULL)
+            ELSE count(*) FILTER (WHERE ok) END AS n,
+       min(name) FILTER (WHERE ok) AS name,
        NULL::bigint AS people, NULL::float8 AS median, NULL::bigint AS decisions
 FROM c
 GROUP BY GROUPING SETS ((trace_type_id), (period_id), (month), (key), (col, row))
@@ -213,7 +220,8 @@ def _labelled(
 
 def _label(terms: dict[int, Term], term_id: int | None, locale: str) -> str:
     if term_id is None or term_id not in terms:
-        return gettext("Not given")
+        with force_locale(locale):  # the story's language, not the request's: one language
+            return gettext("Not given")
     return terms[term_id].label(locale)
 
 

@@ -11,6 +11,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import session as flask_session
+from flask_babel import force_locale, gettext
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon, Point, Polygon
 from sqlalchemy import select
@@ -101,8 +103,11 @@ def _expected(traces):
             seconds = (end - t.submitted_at).total_seconds()
             if seconds > 0:
                 decided.append(seconds)
-    people = {("i", t.informant_name.lower()) if t.informant_name else ("u", t.author_id)
-              for t in approved}  # fmt: skip
+    people = {
+        ("i", t.informant_name.strip().lower(), t.informant_consent)
+        if t.informant_name else ("u", t.author_id)
+        for t in approved
+    }  # fmt: skip
     return approved, decided, people
 
 
@@ -232,3 +237,35 @@ def test_story_is_kept_a_few_minutes_then_counted_again(app, client, session, se
         assert line.format(approved + 1) in client.get("/projects/story/story.csv").text
     finally:
         del app.config["STORY_CACHE_SECONDS"]
+
+
+@pytest.mark.parametrize(("request_lang", "story_lang"), [("nb", "en"), ("en", "nb")])
+def test_every_label_follows_the_story_language_not_the_request(
+    app, session, seeded, request_lang, story_lang
+):
+    session.commit()
+    with app.test_request_context():
+        flask_session["lang"] = request_lang
+        story = project_story(db.session.get(Project, seeded["project"].id), story_lang)
+    with app.test_request_context(), force_locale(story_lang):
+        not_given = gettext("Not given")
+    approved = [t for t in seeded["traces"] if t.status == TraceStatus.APPROVED]
+    expected = {t.trace_type.label(story_lang) for t in approved if t.trace_type} | {not_given}
+    assert {row.label for row in story.by_type} == expected
+    assert story.by_period[-1].label == not_given
+
+
+def test_a_name_counts_only_traces_told_with_consent(app, session, seeded, make_user, make_trace):
+    """ "kari n." without consent is never counted under the consenting "Kari N."."""
+    before = _story(app, session, seeded["project"]).contributors
+    librarian = make_user(name="Recorder Rita")
+    for name, consent in (("Kari N.", True), ("kari n.", False), ("KARI N. ", False)):
+        make_trace(
+            status=TraceStatus.APPROVED, author=librarian, project=seeded["project"],
+            informant_name=name, informant_consent=consent, recorder_id=librarian.id,
+        )  # fmt: skip
+    story = _story(app, session, seeded["project"])
+    assert ("Kari N.", 1) in [(row.label, row.count) for row in story.named]
+    assert not any(row.label.lower().startswith("kari") and row.count != 1 for row in story.named)
+    # Two more people: the one who consented, and the one (either case) who did not.
+    assert story.contributors == before + 2
