@@ -8,7 +8,7 @@ from typing import Any
 from flask import g
 from sqlalchemy import Integer, Select, any_, func, literal, or_, select, text, true
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, load_only
 
 from app.access import (
     display_geometry,
@@ -111,6 +111,14 @@ def _queue_query(user: User, project: Project, filters: QueueFilters) -> Select:
     return query
 
 
+# What a compact row, its group and its actions read of an entry (templates/moderation/
+# _row.html, _group.html): not the description, the stored shapes or the search vector.
+_ROW_COLUMNS = (
+    Trace.project_id, Trace.author_id, Trace.title, Trace.status, Trace.version,
+    Trace.is_sensitive, Trace.submitted_at, Trace.trace_type_id, Trace.period_id,
+)  # fmt: skip
+
+
 @dataclass
 class QueuePage:
     """One page of the queue: its entries (with their geometries) and how many wait."""
@@ -131,23 +139,24 @@ def queue(user: User, project: Project, filters: QueueFilters, page: int = 1) ->
     query = _queue_query(user, project, filters)
     offset = (max(page, 1) - 1) * PAGE_SIZE
     bound = offset + COUNT_CAP + 1
-    counted = db.session.execute(
+    count = select(func.count()).select_from(
         # In queue order, so the planner walks ix_traces_pending_queue (index-only) rather
         # than a sequential scan that happens upon enough pending rows.
-        select(func.count()).select_from(
-            query.with_only_columns(Trace.submitted_at)
-            .order_by(Trace.submitted_at)
-            .limit(bound)
-            .subquery()
-        )
-    ).scalar_one()
+        query.with_only_columns(Trace.submitted_at)
+        .order_by(Trace.submitted_at)
+        .limit(bound)
+        .subquery()
+    )
     rows = db.session.execute(
-        query.add_columns(func.ST_AsGeoJSON(Trace.geom, 7))
-        .options(joinedload(Trace.author))
+        # The count rides along with the page (one round trip, evaluated once).
+        query.add_columns(func.ST_AsGeoJSON(Trace.geom, 7), count.scalar_subquery())
+        .options(load_only(*_ROW_COLUMNS), joinedload(Trace.author))
         .order_by(Trace.submitted_at, Trace.id)
         .limit(PAGE_SIZE)
         .offset(offset)
     ).all()
+    # Past the last page there is no row to carry the count.
+    counted = rows[0][2] if rows else db.session.execute(count).scalar_one()
     capped = counted == bound
     return QueuePage(
         [row[0] for row in rows],
