@@ -26,6 +26,7 @@ from app.moderation.operations import decide
 from app.moderation.states import Action
 from app.params import PG_INT_MAX
 from app.photos.operations import PhotoSpec, attach_photos
+from app.traces import informants
 from app.traces.compare import same_geometry, same_tags
 from app.traces.operations import record_revision, recorded_photos
 from app.traces.validation import Submission
@@ -94,12 +95,16 @@ def update_trace(
     comment: str,
     tags: list[str] | None = None,
     photos: list[PhotoSpec] | None = None,
+    *,
+    informant: bool = False,
 ) -> Edited:
     """Apply a checked edit as a new revision; the author's save answers a request for changes.
 
     ``tags`` None leaves the tags alone; only moderators may pass a list. The project never
     changes here, whatever the submission names. ``photos`` are staged uploads of the editor
     to attach (app.photos.operations.attach_photos), recorded in the same revision.
+    ``informant`` True writes submission.informant (None removes the informant): only the
+    trace's moderators, on a trace registered for an informant; False leaves it alone.
     When the author saves a trace the moderators asked to change, it goes back to their queue
     (see answers_request), as a second revision after the edit's own.
     """
@@ -107,6 +112,10 @@ def update_trace(
         raise Forbidden(gettext("You may not edit this trace."))
     if tags is not None and not can_moderate(editor, trace):
         raise Forbidden(gettext("Only curators and librarians may tag traces."))
+    if informant and not (trace.recorder_id is not None and can_moderate(editor, trace)):
+        raise informants.InformantNotAllowed(
+            gettext("Only the project's librarians and curators can change the informant.")
+        )
     _check_version(trace, expected_version)
     terms = submission.terms
     values: dict[str, Any] = {
@@ -122,6 +131,8 @@ def update_trace(
     if tags is not None:
         values["tags"] = normalise_tags(tags)
     resubmit = answers_request(editor, trace)
+    before = {name: getattr(trace, name) for name in informants.COLUMNS}
+    told = informants.columns(submission.informant) if informant else {}
     revision = _apply(
         editor,
         trace,
@@ -131,7 +142,20 @@ def update_trace(
         "trace.edited",
         check_scope=True,
         photos=photos or [],
+        unrecorded=told,
     )
+    if revision is not None and told and told != before:
+        # The revision's snapshot (public history) has no informant: the audit log says
+        # what changed, without the name or year.
+        audit.record(
+            editor,
+            "trace.informant_changed",
+            "trace",
+            trace.id,
+            project_id=trace.project_id,
+            version=trace.version,
+            **informants.change_summary(before, told),
+        )
     if resubmit:
         # The edit has bumped the version (or left it, when nothing changed): the decision
         # expects the version the author's own edit just wrote, never the one the form sent.
@@ -222,16 +246,26 @@ def _apply(
     check_scope: bool,
     photos: list[PhotoSpec] | None = None,
     event: dict[str, Any] | None = None,
+    unrecorded: dict[str, Any] | None = None,
     **details: Any,
 ) -> Revision | None:
     """Write the allow-listed values that differ, attach photos, bump the version, record
-    the revision and the audit event."""
+    the revision and the audit event.
+
+    ``unrecorded``: the informant's columns (informants.COLUMNS) to write; a change there is a
+    revision too, though its snapshot does not hold them (the public history shows snapshots).
+    """
     changed = [name for name in WRITABLE if name in values and _differs(trace, name, values[name])]
+    told = unrecorded or {}
+    changed += [
+        name for name in informants.COLUMNS if name in told and _differs(trace, name, told[name])
+    ]
     moved = not same_geometry(to_shape(trace.geom), geometry)
     if not changed and not moved and not photos:
         return None
     for name in changed:
-        setattr(trace, name, list(values[name]) if name == "tags" else values[name])
+        value = values[name] if name in values else told[name]
+        setattr(trace, name, list(value) if name == "tags" else value)
     if moved:
         trace.geom = from_shape(geometry, srid=4326)
     trace.updated_at = func.now()

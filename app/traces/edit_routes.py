@@ -19,11 +19,13 @@ from app.traces.forms import (
     EditTraceForm,
     expected_version,
     initial_data,
+    knowledge_suggestions,
     show_errors,
     split_tags,
     submitted_geometry,
     typed_place,
 )
+from app.traces.informants import FIRST_BIRTH_YEAR, last_birth_year
 from app.traces.submissions import clean_with_photos
 
 
@@ -40,6 +42,11 @@ def edit(trace_id: int) -> str | Response | tuple[str, int]:
     form = EditTraceForm(data=None if request.method == "POST" else initial_data(trace))
     if not moderator:
         del form.tags  # residents cannot tag: a posted "tags" is never read
+    # The informant is the moderators' to correct, and only on a trace recorded for one; for
+    # everyone else (the author included) the fields are gone and posted ones never read.
+    edits_informant = moderator and trace.recorder_id is not None
+    if not edits_informant:
+        form.remove_informant()
     form.fill_choices([trace.project], queries.terms_by_scheme(), str(get_locale()))
     form.project.data = trace.project.slug
     if form.validate_on_submit():
@@ -59,10 +66,11 @@ def edit(trace_id: int) -> str | Response | tuple[str, int]:
                 form.comment.data or "",
                 tags=split_tags(form.tags.data) if moderator else None,
                 photos=photos,
+                informant=edits_informant,
             )
         except ValidationFailed as error:
             db.session.rollback()  # a refused edit may have been flushed already
-            show_errors(form, error.errors, typed=typed)
+            show_errors(form, form.informant_errors(error.errors), typed=typed)
         except Conflict:
             return _conflict(trace_id, form)
         else:
@@ -77,6 +85,10 @@ def edit(trace_id: int) -> str | Response | tuple[str, int]:
         page_map=page_map,
         existing_photos=visible_photos(trace, editor),
         resubmits=edit_operations.answers_request(editor, trace),
+        # For the informant's fieldset (templates/traces/_informant_fields.html).
+        recording_in=[trace.project],
+        knowledge_suggestions=knowledge_suggestions() if edits_informant else [],
+        birth_years=(FIRST_BIRTH_YEAR, last_birth_year()),
     ), status
 
 

@@ -160,11 +160,12 @@ class TraceForm(FlaskForm):
         }
 
 
-class NewTraceForm(TraceForm):
-    """A new trace; a project's moderators may also record it for someone who told it.
+class InformantFields:
+    """Who told the trace (assisted registration): the new-trace and edit forms alike.
 
-    The informant fields are removed (remove_informant) for everyone who moderates no open
-    project: residents never see them, and what they post in those names is never read.
+    Only a project's moderators get these fields; for everyone else the route removes them
+    (remove_informant), so what they post in those names is never read. The values are
+    checked in one place, app.traces.informants.clean_informant (via clean_submission).
     """
 
     informant_name = StringField(
@@ -208,7 +209,7 @@ class NewTraceForm(TraceForm):
         return getattr(self, "informant_name", None) is not None  # del sets a field to None
 
     def remove_informant(self) -> None:
-        """Take the informant fields out: this user moderates no open project."""
+        """Take the informant fields out: this user may not record for an informant here."""
         for name in ("informant_name", "informant_birth_year", "informant_consent",
                      "knowledge_source"):  # fmt: skip
             delattr(self, name)
@@ -221,8 +222,12 @@ class NewTraceForm(TraceForm):
         return any((f.data or "").strip() for f in texts) or bool(self.informant_consent.data)
 
     def submitted_fields(self) -> dict[str, Any]:
-        """The trace's fields, plus the informant object when this form offers it."""
-        fields = super().submitted_fields()
+        """The trace's fields (TraceForm's), plus the informant object when the form offers it.
+
+        An offered fieldset left empty is sent too: clean_informant reads it as "no informant"
+        (on the edit page, that removes the informant).
+        """
+        fields: dict[str, Any] = super().submitted_fields()  # type: ignore[misc]
         if self.records_informant:
             fields["informant"] = {
                 "name": self.informant_name.data,
@@ -240,6 +245,14 @@ class NewTraceForm(TraceForm):
         return renamed
 
 
+class NewTraceForm(InformantFields, TraceForm):
+    """A new trace; a project's moderators may also record it for someone who told it.
+
+    The informant fields are removed (remove_informant) for everyone who moderates no open
+    project: residents never see them, and what they post in those names is never read.
+    """
+
+
 def knowledge_suggestions() -> list[str]:
     """Common answers to "how did they come to know it?", in the reader's language."""
     return [
@@ -254,8 +267,13 @@ def knowledge_suggestions() -> list[str]:
     ]
 
 
-class EditTraceForm(TraceForm):
-    """Everything a new trace has, plus the version it was loaded at and why it changed."""
+class EditTraceForm(InformantFields, TraceForm):
+    """Everything a new trace has, plus the version it was loaded at and why it changed.
+
+    The informant fields stay only for the trace's moderators, on a trace registered for an
+    informant (edit_routes.edit removes them otherwise): there they correct what was written
+    down, withdraw the consent, or empty them all to remove the informant.
+    """
 
     # No validator: a missing or garbled version is a conflict (reload), not a field error.
     version = HiddenField()
@@ -292,6 +310,11 @@ def initial_data(trace: Trace) -> dict[str, Any]:
         "geometry": orjson.dumps(geometry).decode(),
         "version": str(trace.version),
         "tags": ", ".join(trace.tags or []),
+        # Read only when the form offers them (edit_routes.edit removes them otherwise).
+        "informant_name": trace.informant_name or "",
+        "informant_birth_year": str(trace.informant_birth_year or ""),
+        "informant_consent": trace.informant_consent,
+        "knowledge_source": trace.knowledge_source or "",
     }
 
 

@@ -37,6 +37,34 @@ class Informant:
     knowledge_source: str | None
 
 
+# The trace's columns an edit of the informant writes (app.traces.edit_operations): never
+# recorded in a revision's snapshot, which the public history shows.
+COLUMNS = ("informant_name", "informant_birth_year", "informant_consent", "knowledge_source")
+
+
+def columns(informant: Informant | None) -> dict[str, Any]:
+    """The informant columns' values for `informant`; None clears them all (no informant)."""
+    if informant is None:
+        return dict.fromkeys(COLUMNS) | {"informant_consent": False}
+    return {
+        "informant_name": informant.name,
+        "informant_birth_year": informant.birth_year,
+        "informant_consent": informant.consent,
+        "knowledge_source": informant.knowledge_source,
+    }
+
+
+def change_summary(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What an edit did to the informant, for the audit log: never the name or year itself."""
+    return {
+        "informant_fields": [name for name in COLUMNS if before[name] != after[name]],
+        "consent_withdrawn": bool(before["informant_consent"]) and not after["informant_consent"],
+        "consent_given": not before["informant_consent"] and bool(after["informant_consent"]),
+        "informant_removed": before["informant_name"] is not None
+        and after["informant_name"] is None,
+    }
+
+
 def last_birth_year() -> int:
     """The latest year of birth accepted: this year."""
     return datetime.now(UTC).year
