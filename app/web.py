@@ -57,6 +57,16 @@ def safe_target(target: str | None) -> str | None:
     return target
 
 
+def absolute_url(endpoint: str, **values: object) -> str:
+    """A page's absolute address on BASE_URL, never from the request's Host header.
+
+    Built from the app's URL map without the mount point (script root), so it is the same
+    inside a request, in a mail sent after one and on the command line (no request at all).
+    """
+    path = current_app.url_map.bind("", script_name="/").build(endpoint, values)
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
 def csp_nonce() -> str:
     """A per-request nonce for the inline map script Folium generates."""
     if "csp_nonce" not in g:

@@ -11,16 +11,22 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app import access
+from app.auth.sessions import might_be_signed_in
 from app.errors import Forbidden, ValidationFailed
+from app.http_cache import browser_cached, no_store, public_answer
 from app.maps import area_drawing_map
 from app.models import MembershipRole, Project, User
 from app.projects import charts, operations, queries
 from app.projects.forms import GrantForm, ProjectEditForm, ProjectForm, clean_project, parse_area
-from app.projects.story import cached_story, story_csv
+from app.projects.story import project_story, story_csv
 from app.text import render_markdown
+from app.web import absolute_url
 from geo.svgmap import drawing
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
+
+# How long a browser (anonymous: any cache for the CSV) may show the story without asking.
+STORY_MAX_AGE = 300
 
 PROJECT_FIELDS = (
     "name", "slug", "library_name", "description", "default_licence", "is_open",
@@ -79,13 +85,18 @@ def show(slug: str) -> str:
 
 
 @bp.get("/<slug>/story")
-def story(slug: str) -> str:
-    """The project's story for the public, the municipality and the funder: printable."""
+def story(slug: str) -> Response:
+    """The project's story for the public, the municipality and the funder: printable.
+
+    Caching (docs/story.md): an anonymous visitor's browser may keep the page for
+    STORY_MAX_AGE and revalidate it with its ETag (304); the page carries the visitor's CSRF
+    token and language (both in the session), so it is never `public`. Logged in: no-store.
+    """
     project = _project(slug)
-    found = cached_story(project, str(get_locale()))
+    found = project_story(project, str(get_locale()))
     months = [(format_date(start, "LLL yyyy"), count) for start, count in found.by_month]
     coverage = found.coverage
-    return render_template(
+    body = render_template(
         "projects/story.html",
         project=project,
         story=found,
@@ -96,23 +107,30 @@ def story(slug: str) -> str:
         map_drawing=drawing(coverage.frame, coverage.polygons, coverage.dots) if coverage else None,
         median_days=None if found.median_seconds is None else found.median_seconds / 86400,
         today=format_date(datetime.now(UTC).date(), "long"),
-        public_url=_public_url(url_for("projects.story", slug=project.slug)),
+        public_url=absolute_url("projects.story", slug=project.slug),
     )
+    if current_user.is_authenticated:
+        return no_store(Response(body, mimetype="text/html"))
+    return browser_cached(body, STORY_MAX_AGE)
 
 
 @bp.get("/<slug>/story.csv")
 def story_download(slug: str) -> Response:
-    """The story's numbers as CSV (UTF-8, one tidy table with a section column)."""
+    """The story's numbers as CSV (UTF-8, one tidy table with a section column).
+
+    The language is in the address (?lang=, else the installation's default), so the file
+    depends on the address alone: for anonymous visitors it is `public` with a strong ETag.
+    """
     project = _project(slug)
-    body = story_csv(cached_story(project, str(get_locale())))
-    return Response(
-        body,
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{project.slug}-story.csv"',
-            "Content-Type": "text/csv; charset=utf-8",
-        },
-    )
+    lang = request.args.get("lang", "")
+    if lang not in current_app.config["LANGUAGES"]:
+        lang = current_app.config["BABEL_DEFAULT_LOCALE"]
+    body = story_csv(project_story(project, lang))
+    headers = {"Content-Disposition": f'attachment; filename="{project.slug}-story.csv"'}
+    content_type = "text/csv; charset=utf-8"
+    if might_be_signed_in() and current_user.is_authenticated:
+        return no_store(Response(body, content_type=content_type, headers=headers))
+    return public_answer(body, STORY_MAX_AGE, content_type=content_type, headers=headers)
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
@@ -191,13 +209,6 @@ def revoke(slug: str, membership_id: int) -> Response | tuple[str, int]:
     else:
         flash(gettext("These rights were already withdrawn; nothing changed."))
     return redirect(url_for("projects.members", slug=project.slug))
-
-
-def _public_url(path: str) -> str:
-    """The page on the configured base URL (never the Host header), as printed on paper."""
-    if request.script_root:
-        path = path[len(request.script_root) :]
-    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 def _viewer() -> User:

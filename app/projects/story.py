@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import text
 
@@ -26,8 +24,6 @@ from app.models import Project, Term
 from geo.svgmap import CELL_PX, Dot, Frame, Ring, frame_for
 
 MONTHS = 24
-CACHE_SECONDS = 300
-CACHE_SIZE = 256  # stories kept per process (a few kilobytes each)
 # One pass over the project's decided traces gives every count (GROUPING SETS): per type, per
 # period, per month, per contributor, per map cell, and the totals with the median wait.
 # A contributor is the informant for an assisted registration, else the author; the key counts
@@ -82,7 +78,6 @@ SELECT 1, 1, 1, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL,
        count(*) FILTER (WHERE wait > 0)
 FROM c
 """
-_cache: dict[tuple[int, datetime, str], tuple[float, Story]] = {}
 # A grouping column that is not part of a row's set reads as 1 in GROUPING().
 _SET = {"type": 0b01111, "period": 0b10111, "month": 0b11011, "key": 0b11101, "cell": 0b11110}
 
@@ -118,27 +113,6 @@ class Story:
     median_seconds: float | None = None
     decisions: int = 0
     coverage: Coverage | None = None
-
-
-def cached_story(project: Project, locale: str) -> Story:
-    """The project's story, computed at most once per CACHE_SECONDS per process and language.
-
-    Reading a project of 100,000 traces takes about a second; the story changes slowly and is
-    read now and then, so a few minutes' delay is the better trade (docs/story.md).
-    """
-    seconds = current_app.config.get("STORY_CACHE_SECONDS", CACHE_SECONDS)
-    key = (project.id, project.created_at, locale)
-    now = time.monotonic()
-    hit = _cache.get(key) if seconds > 0 else None
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    story = project_story(project, locale)
-    if seconds > 0:
-        for old in [k for k, (until, _) in _cache.items() if until <= now][:CACHE_SIZE]:
-            _cache.pop(old, None)
-        if len(_cache) < CACHE_SIZE:
-            _cache[key] = (now + seconds, story)
-    return story
 
 
 def project_story(project: Project, locale: str, today: date | None = None) -> Story:

@@ -22,6 +22,7 @@ from app.models import Project, Term, TraceStatus
 from app.models.vocab import Scheme
 from app.projects.story import month_starts, project_story
 from geo.svgmap import frame_for
+from tests.conftest import csrf_from, log_in
 
 NOW = datetime.now(UTC)
 AREA = MultiPolygon([Polygon([(23.0, 69.85), (23.6, 69.85), (23.6, 70.1), (23.0, 70.1)])])
@@ -192,9 +193,8 @@ def test_story_csv_is_utf8_tidy_and_formula_safe(client, session, seeded, term):
     informant = next(t for t in seeded["traces"] if t.informant_name == "Inga Informant")
     informant.informant_name = "@Inga Ærlig"
     session.commit()
-    client.post("/language", data={"lang": "en"})
-    response = client.get("/projects/story/story.csv")
-    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    response = client.get("/projects/story/story.csv?lang=en")
+    assert response.headers.getlist("Content-Type") == ["text/csv; charset=utf-8"]
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8"))))
     assert rows[0] == ["section", "label", "count"]
@@ -222,21 +222,102 @@ def test_frame_keeps_points_inside_the_drawing(seeded):
         assert 0 <= x <= frame.width and 0 <= y <= frame.height
 
 
-def test_story_is_kept_a_few_minutes_then_counted_again(app, client, session, seeded):
-    approved = sum(t.status == TraceStatus.APPROVED for t in seeded["traces"])
-    line = "summary,approved_traces,{}\r\n"
-    assert line.format(approved) in client.get("/projects/story/story.csv").text
+CSV = "/projects/story/story.csv"
+PAGE = "/projects/story/story"
+
+
+def _approve_one_pending(session, seeded):
     pending = next(t for t in seeded["traces"] if t.status == TraceStatus.PENDING)
     pending.status = TraceStatus.APPROVED
     pending.approved_by_id = pending.author_id
     pending.approved_at = NOW
     session.commit()
-    assert line.format(approved) in client.get("/projects/story/story.csv").text  # kept
-    app.config["STORY_CACHE_SECONDS"] = 0
-    try:
-        assert line.format(approved + 1) in client.get("/projects/story/story.csv").text
-    finally:
-        del app.config["STORY_CACHE_SECONDS"]
+
+
+def test_anonymous_csv_is_public_validated_and_counted_again_at_once(app, session, seeded):
+    """Any cache may keep the CSV a few minutes; the app itself keeps nothing."""
+    anonymous = app.test_client()
+    approved = sum(t.status == TraceStatus.APPROVED for t in seeded["traces"])
+    first = anonymous.get(CSV)
+    assert first.status_code == 200
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")  # strong: the same bytes
+    assert "Set-Cookie" not in first.headers
+    assert "Cookie" not in first.headers.get("Vary", "")
+    assert f"summary,approved_traces,{approved}\r\n" in first.text
+    again = anonymous.get(CSV, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert again.headers["ETag"] == etag
+    _approve_one_pending(session, seeded)
+    changed = anonymous.get(CSV, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert f"summary,approved_traces,{approved + 1}\r\n" in changed.text
+
+
+def test_csv_sets_no_cookie_for_a_visitor_who_chose_a_language(app, session, seeded):
+    """A permanent session (the language) must not be written into a public answer."""
+    anonymous = app.test_client()
+    token = csrf_from(anonymous.get("/projects/").get_data(as_text=True))
+    anonymous.post("/language", data={"lang": "en", "csrf_token": token})
+    assert "Set-Cookie" in anonymous.get("/projects/").headers  # pages do refresh it
+    response = anonymous.get(CSV + "?lang=en")
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert "Set-Cookie" not in response.headers
+
+
+def test_csv_language_is_in_the_address(client, session, seeded):
+    kind = session.execute(
+        select(Term).where(Term.scheme == Scheme.TRACE_TYPE, Term.code == "kullgrop")
+    ).scalar_one()
+    english = client.get(CSV + "?lang=en").text
+    bokmal = client.get(CSV + "?lang=nb").text
+
+    def types(body):
+        return {row[1] for row in csv.reader(io.StringIO(body)) if row[0] == "type"}
+
+    assert kind.label("en") in types(english) and kind.label("nb") in types(bokmal)
+    assert kind.label("en") != kind.label("nb")
+    assert client.get(CSV + "?lang=xx").text == client.get(CSV).text == bokmal  # the default
+    page = client.get(PAGE).text
+    assert f'href="{CSV}?lang=nb"' in page
+
+
+def test_logged_in_story_is_never_stored(app, session, seeded, make_user):
+    viewer = make_user()
+    member = app.test_client()
+    log_in(member, viewer.email)
+    for url in (PAGE, CSV):
+        response = member.get(url)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "private, no-store", url
+        assert "ETag" not in response.headers
+
+
+def test_anonymous_page_is_kept_by_the_browser_only_and_revalidated(app, session, seeded):
+    """The page holds the visitor's CSRF token and language: private, weak ETag, 304."""
+    browser = app.test_client()
+    first = browser.get(PAGE)
+    assert first.headers["Cache-Control"] == "private, max-age=300"
+    etag = first.headers["ETag"]
+    assert etag.startswith('W/"')
+    again = browser.get(PAGE, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    # Another session: the cached page's token would not work there, so the whole page.
+    other = app.test_client().get(PAGE, headers={"If-None-Match": etag})
+    assert other.status_code == 200 and csrf_from(other.text)
+    _approve_one_pending(session, seeded)
+    assert browser.get(PAGE, headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_a_withdrawn_name_leaves_the_story_at_once(app, session, seeded):
+    anonymous = app.test_client()
+    assert "Named Nora" in anonymous.get(CSV).text
+    nora = next(t.author for t in seeded["traces"] if t.author.display_name == "Named Nora")
+    nora.show_name_publicly = False
+    session.commit()
+    assert "Named Nora" not in anonymous.get(CSV).text
+    assert "Named Nora" not in anonymous.get(PAGE).text
 
 
 @pytest.mark.parametrize(("request_lang", "story_lang"), [("nb", "en"), ("en", "nb")])
