@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
 TILE_HOSTS = ("cache.kartverket.no", "tile.openstreetmap.org")
 DATA_TABLES = (
     "audit_events, notifications, media_garbage, photos, comments, password_reset_tokens, "
-    "revisions, traces, memberships, user_sessions, projects, users, mail_outbox"
+    "revisions, traces, memberships, user_sessions, projects, users, mail_outbox, places"
 )
 
 pytestmark = pytest.mark.browser
