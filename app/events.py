@@ -351,9 +351,13 @@ def may_see_for(viewer: User | None) -> MaySee:
     return may_see
 
 
-def merged_status(trace: Trace, viewer: User | None) -> Rendered:
-    """A merged duplicate's status: "Merged with «original»", the title only if visible."""
-    original = _trace_named(trace.duplicate_of_id, "", may_see_for(viewer))
+def merged_status(trace: Trace, viewer: User | None, may_see: MaySee | None = None) -> Rendered:
+    """A merged duplicate's status: "Merged with «original»", the title only if visible.
+
+    A page listing many traces passes its own ``may_see`` (app.me.routes asks once for all
+    the originals, which it loads); alone, each call asks for its one original.
+    """
+    original = _trace_named(trace.duplicate_of_id, "", may_see or may_see_for(viewer))
     if original is None:
         return _say(gettext("Merged with another trace"))
     title = db.session.get(Trace, original.trace_id)

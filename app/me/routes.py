@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import events
-from app.access import can_edit_vocabulary
+from app.access import can_edit_vocabulary, visible_traces
+from app.db import db
 from app.me import operations, queries
 from app.me.forms import MarkReadForm
-from app.models import TraceStatus
+from app.models import Trace, TraceStatus
 from app.photos.queries import first_thumbnails
 
 bp = Blueprint("me", __name__, url_prefix="/me")
@@ -30,9 +32,13 @@ def traces() -> str:
         n.id: events.notification_line(n.kind, n.params, n.message, may_see) for n in notifications
     }  # in this reader's language, whoever caused them
     traces = queries.my_traces(current_user)
+    merged = [t for t in traces if t.status == TraceStatus.REJECTED and t.duplicate_of_id]
+    originals = _originals_seen(merged)
     return render_template(
         "me/traces.html",
         traces=traces,
+        # "Merged with «…»" per merged trace, read by templates/traces/_status.html.
+        merged_lines={t.id: events.merged_status(t, current_user, originals) for t in merged},
         thumbnails=first_thumbnails([t.id for t in traces], current_user),
         waiting_photos=queries.waiting_photos(traces),
         notifications=notifications,
@@ -43,6 +49,23 @@ def traces() -> str:
         form=MarkReadForm(),
         can_edit_vocabulary=can_edit_vocabulary(current_user),
     )
+
+
+def _originals_seen(merged: list[Trace]) -> events.MaySee:
+    """Whether the user may see a merged trace's original: one query for all of them.
+
+    The originals it finds are loaded, so merged_status reads their titles without a query.
+    """
+    ids = {t.duplicate_of_id for t in merged if t.duplicate_of_id is not None}
+    if not ids:
+        return lambda _trace_id: False
+    # Whole rows, held by the dict (the identity map holds them only weakly): merged_status's
+    # get of the title then finds them without a query.
+    found = db.session.execute(
+        select(Trace).where(Trace.id.in_(ids), visible_traces(current_user))
+    ).scalars()
+    seen = {t.id: t for t in found}
+    return seen.__contains__
 
 
 @bp.post("/notifications/read")
