@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app
 from flask_babel import force_locale, gettext
 
 from app import events
 from app.db import db
 from app.mail import clean_body, one_line, send_mail
 from app.models import Notification, Trace, User
+from app.web import absolute_url
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,4 @@ def _trace_link(trace: Trace) -> str:
     """The trace's page, on the configured base URL (never the Host header of the request)."""
     if trace.id is None:
         db.session.flush()
-    path = url_for("traces.show", trace_id=trace.id)
-    if has_request_context() and request.script_root:
-        path = path[len(request.script_root) :]
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    return absolute_url("traces.show", trace_id=trace.id)

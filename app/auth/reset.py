@@ -7,7 +7,7 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g
 from flask_babel import gettext
 from sqlalchemy import DateTime, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -18,6 +18,7 @@ from app.auth.sessions import revoke_sessions
 from app.db import db
 from app.mail import clean_body, one_line
 from app.models import AuditEvent, OutboxMail, PasswordResetToken, User
+from app.web import absolute_url
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,7 @@ def token_hash(token: str) -> str:
 
 def reset_link(token: str) -> str:
     """The absolute link for a token, from the configured base URL and never the Host header."""
-    # url_for gives the path under this app's mount point; the origin comes from configuration.
-    path = url_for("auth.reset_form", token=token)[len(request.script_root) :]
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    return absolute_url("auth.reset_form", token=token)
 
 
 def request_reset(email: str) -> None:

@@ -26,6 +26,7 @@ from app.mail import send_mail
 from app.models import Project, User
 from app.moderation.backlog import age_text, project_backlog
 from app.moderation.queries import pending_count
+from app.web import absolute_url
 
 DIGEST_EVERY = timedelta(days=6)
 
@@ -55,7 +56,6 @@ def waiting_for(user: User, now: datetime) -> list[ProjectWaiting]:
 
 def digest_text(user: User, lines: list[ProjectWaiting]) -> tuple[str, str]:
     """The subject and plain-text body of one person's digest (in the current locale)."""
-    base = current_app.config["BASE_URL"].rstrip("/")
     total = sum(line.count for line in lines)
     name = current_app.config["INSTALLATION_NAME"]
     subject = ngettext(
@@ -76,20 +76,15 @@ def digest_text(user: User, lines: list[ProjectWaiting]) -> tuple[str, str]:
         text = f"{line.project.name}: {count}"
         if line.oldest_age is not None:
             text += " " + gettext("(the oldest for %(age)s)", age=age_text(line.oldest_age))
-        body += [text, f"  {base}{_path('moderation.queue', slug=line.project.slug)}", ""]
+        body += [text, f"  {absolute_url('moderation.queue', slug=line.project.slug)}", ""]
     body.append(
         gettext(
             "You get this e-mail because you asked for a weekly summary on your account "
             "page. To stop it, untick the box there: %(link)s",
-            link=base + _path("auth.account"),
+            link=absolute_url("auth.account"),
         )
     )
     return subject, "\n".join(body)
-
-
-def _path(endpoint: str, **values: str) -> str:
-    """A page's path without a request (the command line has none); BASE_URL goes before."""
-    return current_app.url_map.bind("", script_name="/").build(endpoint, values)
 
 
 def send_digests(now: datetime | None = None) -> tuple[int, int]:
