@@ -182,9 +182,10 @@ class InformantFields:
     informant_consent = BooleanField(
         _l("They agree to be named as the source"),
         description=_l(
-            "Ticked: the name and year of birth are shown on the trace’s page and sent to "
-            "museums and archives with the trace. Not ticked: they read “a local informant”, "
-            "and only the project’s librarians and curators see the name."
+            "Ticked: the name, year of birth and how they came to know it are shown on the "
+            "trace’s page and sent to museums and archives with the trace. Not ticked: they "
+            "read “a local informant”, and only the project’s librarians and curators see the "
+            "rest."
         ),
     )
     knowledge_source = StringField(
