@@ -211,8 +211,8 @@ def openapi_document(server_url: str, title: str) -> dict[str, Any]:
             "trace a librarian or curator registered for a resident who told it: "
             "recorded_for_informant (true/false), informant (their name, only with their "
             "consent, else null), informant_birth_year (only with consent), knowledge_source "
-            "(how the knowledge was passed on) and recorded_by (the recorder's display name "
-            "when they show it publicly, else null).",
+            "(how the knowledge was passed on, only with consent) and recorded_by (the "
+            "recorder's display name when they show it publicly, else null).",
         },
         "servers": [{"url": server_url}],
         "tags": [{"name": "OGC API - Features"}],
