@@ -96,18 +96,19 @@ def thumbnail(geometry_json: str, nearby_json: list[str]) -> Thumbnail | None:
     scale = min(WIDTH / span, HEIGHT / span)
     cx, cy = (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2
 
-    def xy(p: list[float]) -> tuple[float, float]:
-        return (
-            round(WIDTH / 2 + (p[0] - cx) * kx * scale, 1),
-            round(HEIGHT / 2 - (p[1] - cy) * scale, 1),
-        )
-
+    # x = x0 + (lon - cx) * sx, y = y0 - (lat - cy) * scale; written out in the loops below
+    # (~850 points a page: a helper function per point was a third of the thumbnails' time).
+    sx, x0, y0 = kx * scale, WIDTH / 2, HEIGHT / 2
     shapes = []
     for rings, entry in sorted(parts, key=lambda part: part[1]):  # neighbours first
         for ring, closed in rings:
             if len(ring) == 1:
-                shapes.append(Shape("", xy(ring[0]), entry))
+                lon, lat = ring[0][0], ring[0][1]
+                point = (round(x0 + (lon - cx) * sx, 1), round(y0 - (lat - cy) * scale, 1))
+                shapes.append(Shape("", point, entry))
                 continue
-            d = " ".join(f"{x},{y}" for x, y in map(xy, ring))
+            d = " ".join(
+                [f"{x0 + (p[0] - cx) * sx:.1f},{y0 - (p[1] - cy) * scale:.1f}" for p in ring]
+            )
             shapes.append(Shape(f"M{d}{'Z' if closed else ''}", None, entry))
     return Thumbnail(WIDTH, HEIGHT, shapes)
