@@ -6,6 +6,21 @@ from __future__ import annotations
 import hashlib
 
 from flask import Response, request, session
+from werkzeug.datastructures import HeaderSet
+
+
+class SharedResponse(Response):
+    """An answer that is the same for every visitor without a session: no `Vary: Cookie`.
+
+    Flask adds `Vary: Cookie` whenever anything looked at the session, and Flask-Login's
+    after-request hook always does. A shared cache would then keep one copy per cookie
+    header (analytics, consent banners...), so this answer leaves the header out.
+    """
+
+    @property
+    def vary(self) -> HeaderSet:
+        """An empty set: additions go nowhere."""
+        return HeaderSet()
 
 
 def public_answer(body: str | bytes, max_age: int, **response_args: object) -> Response:
@@ -17,8 +32,6 @@ def public_answer(body: str | bytes, max_age: int, **response_args: object) -> R
     shared cache must never hand one visitor's cookie to the next. Only for answers that
     depend on the address alone; never for a logged-in visitor.
     """
-    from app.traces.api import SharedResponse  # the map tiles' answer class, one definition
-
     response = SharedResponse(body, **response_args)  # type: ignore[arg-type]
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.set_etag(hashlib.blake2b(response.get_data(), digest_size=16).hexdigest())

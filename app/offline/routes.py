@@ -27,7 +27,6 @@ from flask import (
     jsonify,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
@@ -37,6 +36,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from app.db import db
+from app.http_cache import leave_session_cookie_alone
 from app.models import Trace
 from app.traces.messages import geometry_message
 from app.web import _tile_origins
@@ -102,22 +102,8 @@ def _release_headers(response: Response) -> Response:
 
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
-    _leave_cookie_alone()
+    leave_session_cookie_alone()
     return response
-
-
-def _leave_cookie_alone() -> None:
-    """Answer without writing the session cookie (unless this request changed the session).
-
-    The session is permanent, so every answer writes the cookie as it was when the request
-    began. The browser asks for these in the background (the worker's update check, the
-    outbox) while the resident logs in or chooses a language: such an answer arriving late
-    would put the old cookie back. A session neither modified nor permanent is not written
-    (Flask's should_set_cookie); the browser keeps the cookie it has, permanence included.
-    """
-    if not session.modified:
-        session.permanent = False
-        session.modified = False
 
 
 def _shell_assets() -> list[str]:
@@ -163,7 +149,7 @@ def service_worker() -> Response:
     )
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
-    _leave_cookie_alone()
+    leave_session_cookie_alone()
     # The worker fetches (and caches) base-map tiles itself: its own policy lets it reach them.
     response.headers["Content-Security-Policy"] = "; ".join(
         [
@@ -238,7 +224,7 @@ def manifest() -> Response:
     }
     response = Response(orjson.dumps(body), mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
-    _leave_cookie_alone()
+    leave_session_cookie_alone()
     return response
 
 

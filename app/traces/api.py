@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import orjson
@@ -10,11 +9,11 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
-from werkzeug.datastructures import HeaderSet
 
 from app.access import can_view, sees_precisely, viewer_of
 from app.auth.sessions import might_be_signed_in, submission_rate_limit, user_rate_key
 from app.errors import DomainError, NotFound, ValidationFailed, problem
+from app.http_cache import public_answer
 from app.limits import limiter
 from app.models import Trace
 from app.openapi import openapi_document
@@ -114,30 +113,10 @@ def map_tile(z: int, x: int, y: int) -> Response | tuple[Response, int]:
         response = Response(body, mimetype="application/geo+json")
         response.headers["Cache-Control"] = "private, no-store"
         return response
-    response = SharedResponse(body, mimetype="application/geo+json")
     max_age = int(current_app.config.get("MAP_TILE_MAX_AGE", 60))
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    response.set_etag(hashlib.blake2b(body.encode(), digest_size=16).hexdigest())
+    response = public_answer(body, max_age, mimetype="application/geo+json")
     response.last_modified = changed or tiles.EPOCH
-    if request.if_none_match.contains_weak(response.get_etag()[0]):
-        response.status_code = 304
-        response.set_data(b"")
-        del response.headers["Content-Type"]
     return response
-
-
-class SharedResponse(Response):
-    """An answer that is the same for every visitor without a session: no `Vary: Cookie`.
-
-    Flask adds `Vary: Cookie` whenever anything looked at the session, and Flask-Login's
-    after-request hook always does. A shared cache would then keep one copy per cookie
-    header (analytics, consent banners...), so this answer leaves the header out.
-    """
-
-    @property
-    def vary(self) -> HeaderSet:
-        """An empty set: additions go nowhere."""
-        return HeaderSet()
 
 
 def _map_filters() -> tiles.MapFilter:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Membership, MembershipRole, Scheme, Term, TraceStatus, UserRole
 from geo.cells import tile_xy
-from tests.conftest import log_in
+from tests.conftest import csrf_from, log_in
 
 # Finnmark, away from other tests' points. Tile 6/36/13 holds 24-30 E, 69.6-71.0 N or so.
 A = Point(24.50, 70.25)
@@ -127,6 +127,19 @@ def test_anonymous_tile_is_public_with_validators(
     assert changed.status_code == 200
     assert changed.headers["ETag"] != etag
     assert json.loads(changed.get_data())["count"] == 2
+
+
+def test_tile_sets_no_cookie_for_a_visitor_who_chose_a_language(
+    app: Flask, anonymous: FlaskClient, make_trace
+) -> None:
+    """A chosen language makes the session permanent; a shared answer must not carry it."""
+    make_trace(A)
+    token = csrf_from(anonymous.get("/projects/").get_data(as_text=True))
+    anonymous.post("/language", data={"lang": "en", "csrf_token": token})
+    assert "Set-Cookie" in anonymous.get("/projects/").headers  # pages do refresh it
+    tile = anonymous.get(tile_url(A, 7))
+    assert tile.headers["Cache-Control"].startswith("public")
+    assert "Set-Cookie" not in tile.headers
 
 
 def test_last_modified_follows_the_cells(
