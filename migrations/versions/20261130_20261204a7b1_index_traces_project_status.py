@@ -19,8 +19,24 @@ depends_on = None
 
 
 def upgrade():
-    op.create_index("ix_traces_project_status", "traces", ["project_id", "status"], unique=False)
+    # CONCURRENTLY, outside the migration's transaction: residents keep submitting while the
+    # index of a million-row table is built (a plain CREATE INDEX blocks every write meanwhile).
+    with op.get_context().autocommit_block():
+        op.create_index(
+            "ix_traces_project_status",
+            "traces",
+            ["project_id", "status"],
+            unique=False,
+            postgresql_concurrently=True,
+            if_not_exists=True,
+        )
 
 
 def downgrade():
-    op.drop_index("ix_traces_project_status", table_name="traces")
+    with op.get_context().autocommit_block():
+        op.drop_index(
+            "ix_traces_project_status",
+            table_name="traces",
+            postgresql_concurrently=True,
+            if_exists=True,
+        )
