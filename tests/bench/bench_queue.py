@@ -5,7 +5,8 @@ Builds (once) its own database `heritage_bench_queue`: the bench's 300 accounts 
 (`bench-alta`, librarian user 6), in one INSERT ... SELECT. Then times the queue page in-process
 (Flask test client, the librarian logged in): server time, no network, no browser.
 
-Run: `.venv/bin/python -m tests.bench.bench_queue` (QUEUE_PENDING, QUEUE_REQUESTS to change).
+Run: `.venv/bin/python -m tests.bench.bench_queue` (QUEUE_PENDING, QUEUE_REQUESTS to change;
+QUEUE_PROFILE=1 adds a CPU profile of 20 more requests: the app's 25 costliest functions).
 """
 
 from __future__ import annotations
@@ -132,6 +133,8 @@ def measure(url: str, requests: int, page: int = 1) -> dict[str, float]:
         assert response.status_code == 200, response.status_code
         sizes.append(len(response.data))
         statements.append(counter["n"])
+    if os.environ.get("QUEUE_PROFILE"):
+        _profile(client, path)
     times.sort()
     return {
         "p50_ms": round(statistics.median(times), 1),
@@ -140,6 +143,19 @@ def measure(url: str, requests: int, page: int = 1) -> dict[str, float]:
         "statements": max(statements),
         "html_kb": round(max(sizes) / 1024, 1),
     }
+
+
+def _profile(client: object, path: str) -> None:
+    """Print where 20 requests spend their CPU (process time: waiting for SQL is not counted)."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    for _ in range(20):
+        client.get(path)  # type: ignore[attr-defined]
+    profile.disable()
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(r"/(app|templates)/", 25)
 
 
 def main() -> None:
