@@ -5,14 +5,14 @@ order) and renders what it returns in the same order. A plain entry stays the di
 group is a `Group`, placed where its oldest member was. In Jinja:
 
     {% for row in rows %}
-      {% if row.is_group is defined and row.is_group %}
+      {% if row is queue_group %}
         {% include "moderation/_group.html" %}   {# uses `row`, `tx`, `project`, csrf_token() #}
       {% else %}
         {{ queue_row(row, tx) }}
       {% endif %}
     {% endfor %}
 
-(`row is queue_group` is the same test, registered by app/moderation/merge_routes.py.)
+(the `queue_group` test is registered by app/moderation/merge_routes.py.)
 
 Pending entries are linked when their shapes lie within NEARBY_METRES of each other, measured
 here from the page's own geometries (the nearby() lists stop at five neighbours, and a group
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import shapely
@@ -112,7 +112,6 @@ class Group:
     members: list[dict[str, Any]]  # the queue's entry dicts, oldest first
     existing: list[Neighbour]  # traces near any member that are not members, nearest first
     keep_default_id: int
-    is_group: bool = field(default=True, init=False)
 
     @property
     def key(self) -> str:
