@@ -11,7 +11,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
+
+from app.text import svg_figure
 
 WIDTH, HEIGHT = 96, 72
 # The smallest area a thumbnail shows, in degrees of latitude (~100 m): a lone point sits in
@@ -37,25 +39,18 @@ class Thumbnail:
     shapes: list[Shape]
 
     def svg(self, label: str) -> Markup:
-        """The thumbnail as inline SVG, labelled for screen readers, written here rather
-        than by a template loop: 50 rows of ~6 shapes each cost ~1,500 escaped template
-        expressions, and every value but the label is a number made here."""
-        parts = [
-            f'<svg class="row-thumb" viewBox="0 0 {self.width} {self.height}" '
-            f'width="{self.width}" height="{self.height}" role="img" '
-            f'aria-label="{escape(label)}" focusable="false">'
-        ]
+        """The thumbnail as inline SVG, labelled for screen readers (app.text.svg_figure)."""
+        elements = []
         for s in self.shapes:
             role = "th-entry" if s.entry else "th-near"
             if s.point:
                 radius = 5 if s.entry else 3.5
-                parts.append(
-                    f'<circle cx="{s.point[0]}" cy="{s.point[1]}" r="{radius}" class="{role}"/>'
+                elements.append(
+                    ("circle", {"cx": s.point[0], "cy": s.point[1], "r": radius, "class": role})
                 )
             else:
-                parts.append(f'<path d="{s.path}" class="{role}"/>')
-        parts.append("</svg>")
-        return Markup("".join(parts))  # noqa: S704 - numbers and fixed names; label escaped
+                elements.append(("path", {"d": s.path, "class": role}))
+        return svg_figure(self.width, self.height, label, "row-thumb", elements)
 
 
 def _rings(geometry: dict[str, Any]) -> list[tuple[list[list[float]], bool]]:
