@@ -168,7 +168,7 @@ def _merged(event: Mapping[str, Any], may_see: MaySee) -> Rendered:
     original = _trace_named(_int(event, "into"), _str(event, "title"), may_see)
     if original is None:
         return _say(gettext("Merged with another trace"))
-    return _say(gettext("Merged with «%(title)s»"), title=original)
+    return _say(gettext("Merged with “%(title)s”"), title=original)
 
 
 def _sensitivity(event: Mapping[str, Any], _may_see: MaySee) -> Rendered | None:
@@ -352,7 +352,7 @@ def may_see_for(viewer: User | None) -> MaySee:
 
 
 def merged_status(trace: Trace, viewer: User | None, may_see: MaySee | None = None) -> Rendered:
-    """A merged duplicate's status: "Merged with «original»", the title only if visible.
+    """A merged duplicate's status: "Merged with “original”", the title only if visible.
 
     A page listing many traces passes its own ``may_see`` (app.me.routes asks once for all
     the originals, which it loads); alone, each call asks for its one original.
@@ -362,6 +362,6 @@ def merged_status(trace: Trace, viewer: User | None, may_see: MaySee | None = No
         return _say(gettext("Merged with another trace"))
     title = db.session.get(Trace, original.trace_id)
     return _say(
-        gettext("Merged with «%(title)s»"),
+        gettext("Merged with “%(title)s”"),
         title=Link(original.trace_id, title.title if title else ""),
     )

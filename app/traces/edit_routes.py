@@ -96,8 +96,8 @@ def _saved_message(edited: edit_operations.Edited, trace: Trace) -> tuple[str, s
     """The flash after a save: what was saved, and where the trace goes now."""
     if edited.resubmitted:
         if edited.revision is None:
-            return gettext("Nothing changed; sent back to the librarian as it is."), "success"
-        return gettext("Saved and sent back to the librarian."), "success"
+            return gettext("Nothing changed; sent back to the librarians as it is."), "success"
+        return gettext("Saved and sent back to the librarians."), "success"
     if edited.revision is None:
         return gettext("Nothing changed."), "info"
     if trace.status == TraceStatus.NEEDS_CHANGES:

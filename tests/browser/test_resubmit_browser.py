@@ -134,7 +134,7 @@ def test_the_contributor_answers_a_request_and_it_is_back_in_the_queue(
     act.fill(page.locator("#description"), "Ei tuft, ca. 6 x 4 m, med steinfot.", "description")
     act.press(buttons, "Save and send for approval again")
     page.wait_for_url(re.compile(rf"/traces/{trace_id}$"))
-    assert "Saved and sent back to the librarian." in page.locator("body").inner_text()
+    assert "Saved and sent back to the librarians." in page.locator("body").inner_text()
     assert page.locator(".changes-asked").count() == 0
     after_opening = len(act.steps) - opened
     assert after_opening <= MAX_AFTER_OPENING, f"{after_opening} after opening:\n{act.report()}"

@@ -193,7 +193,7 @@ def test_a_merge_names_the_original_only_to_who_may_see_it(context: None) -> Non
         told = events.notification_line("trace.merged", params, "", always)
         untold = events.notification_line("trace.merged", params, "", never)
     assert seen is not None and hidden is not None
-    assert str(seen.html()) == 'Merged with «<a href="/traces/7">Hemmelig gravrøys</a>»'
+    assert str(seen.html()) == 'Merged with “<a href="/traces/7">Hemmelig gravrøys</a>”'
     assert "Hemmelig" in told.text() and '<a href="/traces/7">' in str(told.html())
     assert "Hemmelig" not in hidden.text() + untold.text() + str(hidden.html())
     assert "7" not in str(untold.html()) and "rejected" not in untold.text().lower()
@@ -462,7 +462,7 @@ def test_a_duplicate_is_told_as_merged_with_its_original(
 
     client, _ = browsing(app, desk["author"], "en")
     page = client.get("/me/traces").get_data(as_text=True)
-    link = f'Merged with «<a href="/traces/{original.id}">Gammel tuft</a>»'
+    link = f'Merged with “<a href="/traces/{original.id}">Gammel tuft</a>”'
     assert page.count(link) == 1  # the status of "Tuft 1"
     assert "Merged with another trace" in page  # "Tuft 2": its original is not theirs to see
     assert "Hemmelig" not in page and "Rejected" not in page

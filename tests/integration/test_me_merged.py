@@ -63,7 +63,7 @@ def test_my_traces_asks_once_for_all_merged_originals(
     page, seven = _page_statements(client, statements)
     assert seven == one, statements
     for n, original in enumerate(originals):
-        link = f'Merged with «<a href="/traces/{original.id}">Original {n}</a>»'
+        link = f'Merged with “<a href="/traces/{original.id}">Original {n}</a>”'
         assert (link in page) is (original.status == TraceStatus.APPROVED)
     assert page.count("Merged with another trace") == 3  # Original 1, 3 and 5
     assert "Rejected" not in page

@@ -571,7 +571,7 @@ def test_a_merged_entry_is_told_as_merged_not_rejected(client, login, session, w
     link = f'<a href="/traces/{a.id}">Gravrøys A</a>'
     for path in (f"/traces/{b.id}", "/me/traces"):
         page = client.get(path).get_data(as_text=True)
-        assert f"Merged with «{link}»" in page, path
+        assert f"Merged with “{link}”" in page, path
         assert "Rejected" not in page and "Avvist" not in page, path
     kinds = session.execute(
         select(Notification.kind).where(Notification.user_id == world["people"]["second"].id)

@@ -43,7 +43,7 @@ from tests.integration.test_revisions import (
 )
 
 MESSAGE = "Legg til kilden, og flytt punktet til tufta."
-SENT_BACK = "Saved and sent back to the librarian."
+SENT_BACK = "Saved and sent back to the librarians."
 
 
 # --- fixtures and helpers ------------------------------------------------------------------
@@ -232,7 +232,7 @@ def test_author_save_without_changes_still_sends_it_back(
     trace = pending()
     ask_for_changes(clients("librarian"), session, trace)
     response = edit_as(clients("author"), trace)
-    assert "sent back to the librarian as it is" in flashes(
+    assert "sent back to the librarians as it is" in flashes(
         clients("author"), response.headers["Location"]
     )
     fresh = reload(session, trace)
