@@ -34,3 +34,24 @@ def world(
 def anonymous(app: Flask, session: Session) -> FlaskClient:
     """A second client that never logs in, beside `client` (which a test may log in)."""
     return app.test_client()
+
+
+@pytest.fixture
+def people(session: Session, make_user, make_project) -> dict[str, Any]:
+    """A project with an author, another resident, a curator, a librarian and an admin
+    (the history and resubmission tests)."""
+    project = make_project(slug="alta")
+    users = {
+        "author": make_user(name="Author Anna"),
+        "other": make_user(name="Other Ola"),
+        "curator": make_user(name="Curator Kari"),
+        "librarian": make_user(name="Librarian Lise"),
+        "admin": make_user(role=UserRole.ADMIN, name="Admin Arne"),
+    }
+    for name, role in (
+        ("curator", MembershipRole.CURATOR),
+        ("librarian", MembershipRole.LIBRARIAN),
+    ):
+        session.add(Membership(project_id=project.id, user_id=users[name].id, role=role))
+    session.commit()
+    return {"project": project, **users}

@@ -20,14 +20,11 @@ from app.db import db, engine_of
 from app.errors import Forbidden
 from app.models import (
     AuditEvent,
-    Membership,
-    MembershipRole,
     Notification,
     Revision,
     Trace,
     TraceStatus,
     User,
-    UserRole,
 )
 from app.moderation.since import SinceAsked, since_asked
 from app.traces.edit_operations import Edited, update_trace
@@ -47,25 +44,6 @@ SENT_BACK = "Saved and sent back to the librarians."
 
 
 # --- fixtures and helpers ------------------------------------------------------------------
-
-
-@pytest.fixture
-def people(session: Session, make_user, make_project) -> dict[str, Any]:
-    """A project with an author, a curator and a librarian."""
-    project = make_project(slug="alta")
-    users = {
-        "author": make_user(name="Author Anna"),
-        "curator": make_user(name="Curator Kari"),
-        "librarian": make_user(name="Librarian Lise"),
-        "admin": make_user(role=UserRole.ADMIN, name="Admin Arne"),
-    }
-    for name, role in (
-        ("curator", MembershipRole.CURATOR),
-        ("librarian", MembershipRole.LIBRARIAN),
-    ):
-        session.add(Membership(project_id=project.id, user_id=users[name].id, role=role))
-    session.commit()
-    return {"project": project, **users}
 
 
 @pytest.fixture

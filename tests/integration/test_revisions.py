@@ -26,7 +26,6 @@ from app.models import (
     Trace,
     TraceStatus,
     User,
-    UserRole,
 )
 from app.revisions.diff import Change, diff_snapshots, term_ids
 from app.traces import edit_operations as operations
@@ -155,26 +154,6 @@ def audit_actions(session: Session, trace: Trace) -> list[str]:
 
 
 # --- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def people(session: Session, make_user, make_project) -> dict[str, Any]:
-    """A project with an author, another resident, a curator, a librarian and an admin."""
-    project = make_project(slug="alta")
-    users = {
-        "author": make_user(name="Author Anna"),
-        "other": make_user(name="Other Ola"),
-        "curator": make_user(name="Curator Kari"),
-        "librarian": make_user(name="Librarian Lise"),
-        "admin": make_user(role=UserRole.ADMIN, name="Admin Arne"),
-    }
-    for name, role in (
-        ("curator", MembershipRole.CURATOR),
-        ("librarian", MembershipRole.LIBRARIAN),
-    ):
-        session.add(Membership(project_id=project.id, user_id=users[name].id, role=role))
-    session.commit()
-    return {"project": project, **users}
 
 
 @pytest.fixture
