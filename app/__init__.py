@@ -34,12 +34,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     extensions.init_app(app)
 
     from app import models  # noqa: F401 - registers the mappers before first use
+    from app.about import routes as about_routes
     from app.auth import routes as auth_routes
     from app.auth.sessions import init_login
     from app.comments import routes as comments_routes
     from app.export import routes as export_routes
     from app.imports import routes as imports_routes
     from app.main import routes as main_routes
+    from app.me import account_routes  # noqa: F401 - its routes join me.bp
     from app.me import routes as me_routes
     from app.moderation import merge_routes  # noqa: F401 - its routes join moderation.bp
     from app.moderation import routes as moderation_routes
@@ -79,12 +81,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         where_routes.bp,
         photos_routes.bp,
         offline_routes.bp,
+        about_routes.bp,
     ):
         app.register_blueprint(blueprint)
 
-    from app import cli, errors, web
+    from app import cli, errors, observability, web
 
     web.init_app(app)
+    observability.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     return app

@@ -97,6 +97,8 @@ def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI."""
     from app.export.cli import export_command
     from app.moderation.digest import digest_group
+    from app.observability.purge import purge_command
+    from app.ops.cli import backup_command, restore_command
     from app.places.cli import places_group
 
     app.cli.add_command(create_user)
@@ -106,3 +108,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(places_group)
     app.cli.add_command(media_group)  # photos: flask media sweep
     app.cli.add_command(digest_group)  # flask digest send (weekly, from cron)
+    app.cli.add_command(purge_command)  # flask purge (daily, from cron): retention
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

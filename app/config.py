@@ -111,7 +111,36 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         # A replica further behind than this is not used (measured at most once a second).
         "READ_REPLICA_MAX_LAG_SECONDS": _env_int("HERITAGE_READ_REPLICA_MAX_LAG_SECONDS", 60),
         "BABEL_DEFAULT_LOCALE": os.environ.get("HERITAGE_DEFAULT_LOCALE", "nb"),
-        "LANGUAGES": ["nb", "en"],
+        # Bokmål, Nynorsk and English in full; Northern Sami for the resident's path (the rest of
+        # a Sami page falls back to Bokmål and says so). See docs/languages.md.
+        "LANGUAGES": ["nb", "nn", "se", "en"],
+        # Who answers for the personal data (the privacy statement, /privacy, is built from these).
+        "PRIVACY_CONTROLLER": os.environ.get(
+            "HERITAGE_PRIVACY_CONTROLLER", "Eksempel kommune, folkebiblioteket"
+        ),
+        "PRIVACY_CONTACT": os.environ.get("HERITAGE_PRIVACY_CONTACT", "postmottak@example.no"),
+        # The data protection officer (personvernombud): name and address, or empty.
+        "PRIVACY_DPO": os.environ.get("HERITAGE_PRIVACY_DPO", ""),
+        # Where accessibility feedback goes (the accessibility statement, /accessibility).
+        "ACCESSIBILITY_CONTACT": os.environ.get(
+            "HERITAGE_ACCESSIBILITY_CONTACT", "postmottak@example.no"
+        ),
+        # Who runs the installation, shown on /about and in the footer.
+        "OPERATOR_NAME": os.environ.get("HERITAGE_OPERATOR_NAME", "Folkebiblioteket"),
+        # Retention (flask purge, run daily from cron, enforces these; the statement states them).
+        "LOG_RETENTION_DAYS": _env_int("HERITAGE_LOG_RETENTION_DAYS", 14),
+        "SESSION_RETENTION_DAYS": _env_int("HERITAGE_SESSION_RETENTION_DAYS", 30),
+        "MAIL_RETENTION_DAYS": _env_int("HERITAGE_MAIL_RETENTION_DAYS", 30),
+        # Backups are kept this long: data deleted from the service is gone from backups after it
+        # (the grace period the privacy statement and the account deletion page state).
+        "BACKUP_RETENTION_DAYS": _env_int("HERITAGE_BACKUP_RETENTION_DAYS", 35),
+        # Request logs (JSON lines with a request id) go to stderr, and to files in this
+        # directory when set, one file a day, removed by flask purge after LOG_RETENTION_DAYS.
+        "LOG_DIR": os.environ.get("HERITAGE_LOG_DIR", ""),
+        # /metrics (Prometheus) answers only with this bearer token; empty: 404.
+        "METRICS_TOKEN": os.environ.get("HERITAGE_METRICS_TOKEN", ""),
+        # Where flask backup writes (empty: instance/backups).
+        "BACKUP_DIR": os.environ.get("HERITAGE_BACKUP_DIR", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("HERITAGE_SECURE_COOKIES", production),

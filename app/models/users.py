@@ -44,6 +44,12 @@ class User(UserMixin, Base):
     # Librarians and curators: a weekly e-mail of what waits for them (flask digest send).
     weekly_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     digest_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The language chosen on the account page (nb, nn, se, en); NULL: cookie, then browser.
+    # Pages, mail and notifications use it (app/extensions.select_locale, app/notify.py).
+    language: Mapped[str | None] = mapped_column(String(8))
+    # Set when the person deleted their account: the row stays only as "Tidligere bidragsyter"
+    # for kept contributions, with every personal field overwritten (app/me/deletion.py).
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
 
     @property

@@ -1,0 +1,1 @@
+"""The installation's statements and orientation: privacy, accessibility, about pages."""
