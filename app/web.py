@@ -302,6 +302,8 @@ def init_app(app: Flask) -> None:
         return {
             "csp_nonce": csp_nonce,
             "current_locale": str(get_locale()),
+            # The language of <main> when it differs from the page's (app/i18n.py overrides it).
+            "content_lang": None,
             "languages": app.config["LANGUAGES"],
             "installation_name": app.config["INSTALLATION_NAME"],
             "status_label": status_label,
