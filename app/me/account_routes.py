@@ -2,4 +2,58 @@
 
 from __future__ import annotations
 
-from app.me.routes import bp  # noqa: F401 - these routes join the me blueprint
+from datetime import UTC, datetime
+
+from flask import current_app, flash, redirect, render_template, stream_with_context, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.auth.sessions import end_session
+from app.me import data_export as own_data
+from app.me import deletion
+from app.me.forms import DeleteAccountForm
+from app.me.routes import bp
+
+
+@bp.get("/data.zip")
+@login_required
+def data_export() -> Response:
+    """Everything stored about the logged-in person, as a ZIP written while it is sent."""
+    body = stream_with_context(own_data.archive(current_user.id))
+    response = Response(body, mimetype="application/zip")
+    name = own_data.filename(datetime.now(UTC).date())
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy passes the stream on as it comes
+    return response
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+def delete_account() -> Response | tuple[str, int]:
+    """Explain what deleting the account does; with the password, do it and log out."""
+    form = DeleteAccountForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            deletion.delete_account(
+                current_user,
+                form.password.data or "",
+                deletion.Contributions(form.contributions.data),
+            )
+        except deletion.WrongPassword as error:
+            form.password.errors = [error.message]
+            status = 403
+        else:
+            end_session()
+            flash(gettext("Your account is deleted. Thank you for your contributions."), "info")
+            return redirect(url_for("main.index"))
+    elif form.errors:
+        status = 422
+    page = render_template(
+        "me/delete.html",
+        form=form,
+        backup_days=int(current_app.config["BACKUP_RETENTION_DAYS"]),
+    )
+    return page, status
