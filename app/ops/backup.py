@@ -229,3 +229,14 @@ def backup_created(path: Path) -> datetime | None:
     except (BackupRefused, KeyError, ValueError):
         return None
     return created if created.tzinfo else created.replace(tzinfo=UTC)
+
+
+def named_time(path: Path) -> datetime | None:
+    """When a complete backup was written, read from its name (cheap: for every scrape)."""
+    if not path.name.startswith(PREFIX) or not (path / MANIFEST).is_file():
+        return None
+    stamp = path.name[len(PREFIX) :].split("-")[0]
+    try:
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
