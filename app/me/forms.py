@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, RadioField
+from wtforms import IntegerField, PasswordField, RadioField, SelectChoice
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from app.params import PG_INT_MAX
@@ -25,8 +25,8 @@ class DeleteAccountForm(FlaskForm):
     contributions = RadioField(
         _l("What should happen to your contributions?"),
         choices=[
-            (KEEP, _l("Keep my contributions under the name «Tidligere bidragsyter»")),
-            (REMOVE_UNPUBLISHED, _l("Remove my unpublished contributions")),
+            SelectChoice(KEEP, _l("Keep my contributions under the name «Tidligere bidragsyter»")),
+            SelectChoice(REMOVE_UNPUBLISHED, _l("Remove my unpublished contributions")),
         ],
         default=KEEP,
         validators=[InputRequired(message=_l("Choose what happens to your contributions."))],

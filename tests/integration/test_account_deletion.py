@@ -1,0 +1,308 @@
+"""Deleting an account: afterwards no table holds the e-mail or the name, no Redis key the
+address's digest; the person is logged out everywhere and cannot come back in; contributions
+are kept under "Tidligere bidragsyter" or the unpublished ones removed, as chosen."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.limits import address_digest
+from app.me.deletion import PSEUDONYM
+from app.models import (
+    AuditEvent,
+    Comment,
+    CommentStatus,
+    Membership,
+    MembershipRole,
+    Notification,
+    OutboxMail,
+    PasswordResetToken,
+    Photo,
+    PhotoStatus,
+    Revision,
+    Trace,
+    TraceStatus,
+    User,
+    UserRole,
+    UserSession,
+)
+from tests.conftest import PASSWORD, csrf_from, log_in, post_login
+from tests.integration.photo_support import english, make_photo, media_files
+
+NAME = "Kristofer Zablonski"
+EMAIL = "Kristofer.Zablonski@Example.org"
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_limits(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
+    """The app's REDIS_URL and key prefix pointed at a real Redis (database 15, a prefix of
+    this test's own); yields the prefix and a client. The process's limiter stays as it is."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    prefix = f"test-owndata-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
+    monkeypatch.setitem(app.config, "RATELIMIT_KEY_PREFIX", prefix)
+    yield prefix, client
+    for key in client.scan_iter(match=f"*{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def _hit(prefix: str, key: str) -> None:
+    """Count one failed attempt under `key` as Flask-Limiter does (the limits library)."""
+    limiter = MovingWindowRateLimiter(storage_from_string(REDIS_URL))
+    limiter.hit(parse("10/15 minutes"), prefix, key)
+
+
+@pytest.fixture
+def person(app: Flask, session: Session, make_user, make_project, make_trace) -> dict[str, Any]:
+    """A librarian (so moderation records point at them) with contributions in every state,
+    and everywhere the application writes a name or an address about them."""
+    project = make_project(slug="deletion")
+    me = make_user(UserRole.LIBRARIAN, name=NAME)
+    me.email, me.email_normalized = EMAIL, EMAIL.casefold()
+    me.show_name_publicly, me.weekly_digest, me.language = True, True, "en"
+    other = make_user(UserRole.LIBRARIAN, name="Other Librarian")
+    stranger = make_user(name="Stranger Resident")
+    session.add_all([
+        Membership(project_id=project.id, user_id=me.id, role=MembershipRole.LIBRARIAN),
+        Membership(project_id=project.id, user_id=other.id, role=MembershipRole.LIBRARIAN),
+    ])  # fmt: skip
+    session.commit()
+    published = make_trace(author=me, project=project, title="Tuft ved elva")
+    unpublished = {
+        status: make_trace(
+            author=me, project=project, title=f"Utkast {status.value}", status=status
+        )  # fmt: skip
+        for status in (
+            TraceStatus.DRAFT,
+            TraceStatus.PENDING,
+            TraceStatus.NEEDS_CHANGES,
+            TraceStatus.REJECTED,
+            TraceStatus.WITHDRAWN,
+        )  # fmt: skip
+    }
+    # A stranger's trace they approved: the moderation columns point at the kept row.
+    theirs = make_trace(author=stranger, project=project, title="Stranger's trace")
+    theirs.approved_by_id = me.id
+    session.add_all([
+        Revision(trace_id=published.id, version=1, editor_id=me.id, comment="First version",
+                 event={"kind": "submitted"}, geom=published.geom,
+                 snapshot={"title": published.title, "status": "pending", "tags": []}),
+        Comment(trace_id=theirs.id, author_id=me.id, body="Published comment",
+                status=CommentStatus.APPROVED),
+        Comment(trace_id=theirs.id, author_id=me.id, body="Pending comment",
+                status=CommentStatus.PENDING),
+        Notification(user_id=me.id, kind="trace.approved", params={"title": "Tuft ved elva"}),
+        # Where the app writes their name for others: a vocabulary suggestion, and its mail.
+        Notification(user_id=other.id, kind="vocab_suggestion",
+                     params={"name": NAME, "code": "x", "scheme": "trace_type", "text": "t"}),
+        OutboxMail(to_address="user2@example.org", subject="News for you",
+                   body=f"{NAME} suggests a change to the term “x”"),
+        OutboxMail(to_address=EMAIL, subject="Reset your password", body="a link",
+                   sent_at=datetime.now(UTC)),
+        OutboxMail(to_address=EMAIL.lower(), subject="Hello", body=f"Hello {NAME},"),
+        # An audit row from an older version holding the address and the name.
+        AuditEvent(actor_id=me.id, action="account.email_changed", target_type="user",
+                   target_id=me.id, reason=f"from {EMAIL.lower()}", details={"by": NAME}),
+        PasswordResetToken(token_hash="f" * 64, user_id=me.id,
+                           expires_at=datetime.now(UTC) + timedelta(hours=1)),
+    ])  # fmt: skip
+    session.commit()
+    published_photo, _ = make_photo(app, session, published, me, PhotoStatus.APPROVED)
+    pending_photo, _ = make_photo(app, session, unpublished[TraceStatus.PENDING], me,
+                                  PhotoStatus.PENDING)  # fmt: skip
+    staged_photo, _ = make_photo(app, session, None, me, PhotoStatus.STAGED)
+    for photo in (published_photo, pending_photo, staged_photo):
+        photo.credit = NAME
+    session.commit()
+    return {"me": me, "other": other, "project": project, "published": published,
+            "unpublished": unpublished, "theirs": theirs, "published_photo": published_photo,
+            "pending_photo": pending_photo, "staged_photo": staged_photo}  # fmt: skip
+
+
+def _delete(client: FlaskClient, choice: str, password: str = PASSWORD) -> Any:
+    page = client.get("/me/delete")
+    assert page.status_code == 200
+    return client.post("/me/delete", data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)),
+        "contributions": choice, "password": password})  # fmt: skip
+
+
+def _rows_naming(session: Session, needle: str) -> list[tuple[str, str, int]]:
+    """Every (table, column, rows) of the public schema where a text-like value holds `needle`."""
+    columns = session.execute(
+        text(
+            "SELECT c.table_name, c.column_name FROM information_schema.columns c"
+            " JOIN information_schema.tables t USING (table_schema, table_name)"
+            " WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'"
+            " AND (c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb',"
+            " 'ARRAY', 'tsvector') OR c.udt_name IN ('text', 'varchar', 'bpchar'))"
+        )
+    ).all()
+    assert len(columns) > 40  # the scan reads the whole schema, not a few tables
+    found = []
+    for table, column in columns:
+        count = session.execute(
+            text(f'SELECT count(*) FROM "{table}" WHERE "{column}"::text ILIKE :needle'),
+            {"needle": f"%{needle}%"},
+        ).scalar_one()
+        if count:
+            found.append((table, column, count))
+    return found
+
+
+@pytest.mark.parametrize("choice", ["keep", "remove_unpublished"])
+def test_nothing_names_the_person_after_the_deletion(
+    app: Flask, client: FlaskClient, anonymous: FlaskClient, session: Session,
+    person: dict[str, Any], redis_limits: tuple[str, Any], choice: str,
+) -> None:  # fmt: skip
+    prefix, redis_client = redis_limits
+    me = person["me"]
+    with app.test_request_context():
+        digest, someone_else = address_digest(EMAIL), address_digest("someone@example.org")
+    for key in (f"login-account:{digest}", f"reset-email:{digest}",
+                f"login-account:{someone_else}"):  # fmt: skip
+        _hit(prefix, key)
+    assert len(list(redis_client.scan_iter(match=f"*{digest}*"))) == 2
+    # Logged in on two devices; the other's cookie is kept to try after the deletion.
+    log_in(client, EMAIL)
+    log_in(anonymous, EMAIL)
+    assert _rows_naming(session, "zablonski")  # the scan finds them before
+
+    english(client)
+    response = _delete(client, choice)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    front = client.get("/").get_data(as_text=True)
+    assert "Your account is deleted." in front
+    assert client.get("/account").status_code == 302  # logged out here
+    assert anonymous.get("/account").status_code == 302  # and on the other device
+
+    session.expire_all()
+    assert _rows_naming(session, "zablonski") == []
+    assert _rows_naming(session, "kristofer") == []
+    assert _rows_naming(session, EMAIL) == []
+    assert list(redis_client.scan_iter(match=f"*{digest}*")) == []
+    assert len(list(redis_client.scan_iter(match=f"*{someone_else}*"))) == 1
+
+    row = session.get(User, me.id)
+    assert row is not None and row.display_name == PSEUDONYM
+    assert (row.email, row.email_normalized) == (f"deleted-{me.id}", f"deleted-{me.id}")
+    assert not row.is_enabled and row.deleted_at is not None and row.language is None
+    assert not (row.show_name_publicly or row.notify_by_email or row.weekly_digest)
+    assert row.role == UserRole.RESIDENT
+    for model in (UserSession, PasswordResetToken, Notification):
+        assert not session.scalars(select(model).where(model.user_id == me.id)).all()
+    memberships = session.scalars(select(Membership).where(Membership.user_id == me.id)).all()
+    assert memberships and all(m.revoked_at is not None for m in memberships)
+    [deleted] = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "account.deleted")
+    ).all()
+    assert (deleted.actor_id, deleted.target_id) == (me.id, me.id)
+    assert deleted.details["contributions"] == choice
+    # Moderation records keep pointing at the kept row.
+    assert session.get(Trace, person["theirs"].id).approved_by_id == me.id
+
+
+def test_keeping_contributions_keeps_them_all_under_the_pseudonym(
+    client: FlaskClient, session: Session, person: dict[str, Any], make_user
+) -> None:
+    log_in(client, EMAIL)
+    _delete(client, "keep")
+    session.expire_all()
+    mine = session.scalars(select(Trace).where(Trace.author_id == person["me"].id)).all()
+    assert len(mine) == 1 + len(person["unpublished"])
+    comments = session.scalars(select(Comment).where(Comment.author_id == person["me"].id))
+    assert {c.body for c in comments} == {"Published comment", "Pending comment"}
+    photos = session.scalars(select(Photo).where(Photo.uploader_id == person["me"].id)).all()
+    assert {p.id for p in photos} == {person["published_photo"].id, person["pending_photo"].id}
+    assert {p.credit for p in photos} == {PSEUDONYM}
+    # The project's librarian reads the kept name in the published trace's history.
+    log_in(client, person["other"].email)
+    history = client.get(f"/traces/{person['published'].id}/history").get_data(as_text=True)
+    assert "First version" in history and PSEUDONYM in history
+
+
+def test_removing_unpublished_contributions_removes_them_and_their_files(
+    app: Flask, client: FlaskClient, session: Session, person: dict[str, Any]
+) -> None:
+    keys = {name: person[name].storage_key for name in
+            ("published_photo", "pending_photo", "staged_photo")}  # fmt: skip
+    unpublished_ids = [t.id for t in person["unpublished"].values()]
+    log_in(client, EMAIL)
+    _delete(client, "remove_unpublished")
+    session.expire_all()
+    mine = session.scalars(select(Trace).where(Trace.author_id == person["me"].id)).all()
+    assert [t.id for t in mine] == [person["published"].id]
+    assert all(session.get(Trace, trace_id) is None for trace_id in unpublished_ids)
+    comments = session.scalars(select(Comment).where(Comment.author_id == person["me"].id))
+    assert [c.body for c in comments] == ["Published comment"]
+    assert session.scalars(select(Photo.id).where(Photo.uploader_id == person["me"].id)).all() == [
+        person["published_photo"].id
+    ]
+    stored = {name.split("/")[0] for name in media_files(app)}
+    assert keys["published_photo"] in stored
+    assert keys["pending_photo"] not in stored and keys["staged_photo"] not in stored
+    published = session.get(Trace, person["published"].id)
+    assert published.status == TraceStatus.APPROVED
+    assert session.get(User, published.author_id).display_name == PSEUDONYM
+
+
+def test_a_wrong_password_changes_nothing(
+    client: FlaskClient, session: Session, person: dict[str, Any]
+) -> None:
+    log_in(client, EMAIL)
+    english(client)
+    response = _delete(client, "remove_unpublished", password="not my password")
+    assert response.status_code == 403
+    assert "The password is wrong. Nothing was deleted." in response.get_data(as_text=True)
+    session.expire_all()
+    me = session.get(User, person["me"].id)
+    assert (me.display_name, me.email, me.is_enabled, me.deleted_at) == (NAME, EMAIL, True, None)
+    assert all(session.get(Trace, t.id) for t in person["unpublished"].values())
+    assert client.get("/account").status_code == 200  # still logged in
+
+
+def test_the_deleted_account_cannot_come_back_but_the_address_can_register(
+    client: FlaskClient, anonymous: FlaskClient, session: Session, person: dict[str, Any],
+    logged_mail: list[Any],
+) -> None:  # fmt: skip
+    log_in(client, EMAIL)
+    _delete(client, "keep")
+    assert post_login(anonymous, EMAIL).status_code == 422
+    assert post_login(anonymous, f"deleted-{person['me'].id}").status_code == 422
+    token = csrf_from(anonymous.get("/reset-password").get_data(as_text=True))
+    anonymous.post("/reset-password", data={"email": EMAIL, "csrf_token": token})
+    # No reset link: no account has the address (mail queued for others may go out meanwhile).
+    assert [m["Subject"] for m in logged_mail if m["To"].lower() == EMAIL.lower()] == []
+    token = csrf_from(anonymous.get("/register").get_data(as_text=True))
+    response = anonymous.post("/register", data={
+        "email": EMAIL, "password": "a new long passphrase", "display_name": "Kristofer",
+        "csrf_token": token})  # fmt: skip
+    assert response.status_code == 302
+    session.expire_all()
+    fresh = session.scalars(select(User).where(User.email_normalized == EMAIL.casefold())).one()
+    assert fresh.id != person["me"].id and fresh.deleted_at is None
+
+
+def test_the_pages_need_a_login(anonymous: FlaskClient) -> None:
+    for path in ("/me/delete", "/me/data.zip"):
+        response = anonymous.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
