@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import html
+import json
 from dataclasses import dataclass
 
 import folium
@@ -107,6 +109,107 @@ def _layer_options(**extra: object) -> dict[str, object]:
     return options
 
 
+def leaflet_locale() -> dict[str, object]:
+    """Leaflet's and Leaflet.draw's own strings in the page's language (leaflet-locale.js).
+
+    Leaflet.draw writes its tooltips as HTML, so every string is escaped here.
+    """
+
+    def t(message: str) -> str:
+        return html.escape(message, quote=False)
+
+    # fmt: off
+    draw = {
+        "draw": {
+            "toolbar": {
+                "actions": {"title": t(gettext("Cancel drawing")), "text": t(gettext("Cancel"))},
+                "finish": {"title": t(gettext("Finish drawing")), "text": t(gettext("Finish"))},
+                "undo": {"title": t(gettext("Delete the last point drawn")),
+                         "text": t(gettext("Delete last point"))},
+                "buttons": {
+                    "polyline": t(gettext("Draw a line")),
+                    "polygon": t(gettext("Draw an area")),
+                    "rectangle": t(gettext("Draw a rectangle")),
+                    "circle": t(gettext("Draw a circle")),
+                    "marker": t(gettext("Place a point")),
+                    "circlemarker": t(gettext("Place a circle marker")),
+                },
+            },
+            "handlers": {
+                "circle": {"tooltip": {"start": t(gettext("Click and drag to draw a circle."))},
+                           "radius": t(gettext("Radius"))},
+                "circlemarker": {"tooltip": {
+                    "start": t(gettext("Click the map to place a circle marker."))}},
+                "marker": {"tooltip": {"start": t(gettext("Click the map to place the point."))}},
+                "polygon": {"tooltip": {
+                    "start": t(gettext("Click to start drawing the area.")),
+                    "cont": t(gettext("Click to continue drawing the area.")),
+                    "end": t(gettext("Click the first point to close the area.")),
+                }},
+                "polyline": {
+                    "error": t(gettext("The edges of the shape must not cross.")),
+                    "tooltip": {
+                        "start": t(gettext("Click to start drawing the line.")),
+                        "cont": t(gettext("Click to continue drawing the line.")),
+                        "end": t(gettext("Click the last point again to finish the line.")),
+                    },
+                },
+                "rectangle": {"tooltip": {
+                    "start": t(gettext("Click and drag to draw a rectangle."))}},
+                "simpleshape": {"tooltip": {
+                    "end": t(gettext("Release the mouse button to finish drawing."))}},
+            },
+        },
+        "edit": {
+            "toolbar": {
+                "actions": {
+                    "save": {"title": t(gettext("Save changes")), "text": t(gettext("Save"))},
+                    "cancel": {"title": t(gettext("Cancel editing and undo the changes")),
+                               "text": t(gettext("Cancel"))},
+                    "clearAll": {"title": t(gettext("Remove everything drawn")),
+                                 "text": t(gettext("Clear all"))},
+                },
+                "buttons": {
+                    "edit": t(gettext("Change the drawing")),
+                    "editDisabled": t(gettext("Nothing to change yet")),
+                    "remove": t(gettext("Delete the drawing")),
+                    "removeDisabled": t(gettext("Nothing to delete yet")),
+                },
+            },
+            "handlers": {
+                "edit": {"tooltip": {
+                    "text": t(gettext("Drag the handles or the point to change the shape.")),
+                    "subtext": t(gettext("Click Cancel to undo the changes.")),
+                }},
+                "remove": {"tooltip": {"text": t(gettext("Click a shape to delete it."))}},
+            },
+        },
+    }
+    # fmt: on
+    return {
+        "zoomIn": gettext("Zoom in"),
+        "zoomOut": gettext("Zoom out"),
+        "layers": gettext("Map layers"),
+        "closePopup": gettext("Close"),
+        "marker": gettext("Point on the map"),
+        "leafletTitle": gettext("The map software"),
+        "draw": draw,
+    }
+
+
+def _localised(parts: dict[str, str]) -> dict[str, str]:
+    """The map's parts with Leaflet's strings in the page's language added to its header.
+
+    A script after Leaflet and Leaflet.draw and before the nonce'd map script, carrying the
+    strings as a JSON data attribute (no inline code), so the controls are built translated.
+    """
+    data = html.escape(json.dumps(leaflet_locale(), ensure_ascii=False), quote=True)
+    release = _release()
+    src = url_for("static", filename="js/leaflet-locale.js") + (f"?v={release}" if release else "")
+    script = f'<script src="{html.escape(src)}" data-strings="{data}"></script>'
+    return {**parts, "header": parts["header"] + "\n" + script}
+
+
 def index_map() -> dict[str, str]:
     """The big map of all visible traces, loaded by viewport.
 
@@ -123,7 +226,7 @@ def index_map() -> dict[str, str]:
         add_heritage_layer(
             fmap, _static_base(), _layer_options(fitNorway=True, syncUrl=True), _release()
         )
-        cache[key] = render_parts(fmap)
+        cache[key] = _localised(render_parts(fmap))
     return cache[key]
 
 
@@ -138,7 +241,7 @@ def drawing_map(field_id: str, current_geometry: str) -> dict[str, str]:
     add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True), _release())
     add_draw_control(fmap, _static_base(), field_id, release=_release())
     del current_geometry  # the draw binding reads the hidden field itself after a failed submit
-    return render_parts(fmap)
+    return _localised(render_parts(fmap))
 
 
 def area_drawing_map(field_id: str) -> dict[str, str]:
@@ -151,7 +254,7 @@ def area_drawing_map(field_id: str) -> dict[str, str]:
     )
     add_heritage_layer(fmap, _static_base(), _layer_options(fitNorway=True), _release())
     add_draw_control(fmap, _static_base(), field_id, AREA_SHAPES, _release())
-    return render_parts(fmap)
+    return _localised(render_parts(fmap))
 
 
 def detail_map(geometry: BaseGeometry, approximate: bool = False) -> dict[str, str]:
@@ -163,7 +266,7 @@ def detail_map(geometry: BaseGeometry, approximate: bool = False) -> dict[str, s
     kept in a bounded cache keyed on exactly those (the shape shown, so a precise map is never
     handed to a viewer of the public point).
     """
-    return dict(
+    return _localised(
         _detail_parts(
             str(get_locale()), _static_base(), tuple(tile_sources()),
             float(current_app.config["PRIVACY_CELL_METRES"]), geometry.wkb, approximate,

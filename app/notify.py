@@ -17,6 +17,7 @@ from flask_babel import force_locale, gettext
 
 from app import events
 from app.db import db
+from app.i18n import mail_locale
 from app.mail import clean_body, one_line, send_mail
 from app.models import Notification, Trace, User
 from app.web import absolute_url
@@ -72,9 +73,9 @@ def notify(user: User | None, kind: str, trace: Trace | None = None, **params: A
         )
     )
     if user.notify_by_email and user.is_enabled:
-        # The installation's language for now: people choose a language for their mail with
-        # a later issue (the page already shows each reader's own language).
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        # In the recipient's language (their account's choice, else the installation's), not
+        # in the language of whoever caused the notification.
+        with force_locale(mail_locale(user)):
             body = events.notification_line(kind, params, "", events.may_see_for(user)).text()
             subject = subject_for(kind, trace)
         link = _trace_link(trace) if trace is not None else ""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from app.i18n import LANGUAGE_NAMES
 
 
 class RegisterForm(FlaskForm):
@@ -43,8 +46,17 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
+def language_choices() -> list[SelectChoice]:
+    """ "Follow this browser", then each language by its own name, marked with its lang."""
+    follow = SelectChoice("", _l("Follow this browser"))
+    return [follow] + [
+        SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGE_NAMES.items()
+    ]
+
+
 class SettingsForm(FlaskForm):
-    """The name shown to others, whether it is shown with published traces, and e-mail."""
+    """The name shown to others, whether it is shown with published traces, e-mail and the
+    language of pages and mail."""
 
     display_name = StringField(
         _l("Name shown to others"),
@@ -63,6 +75,15 @@ class SettingsForm(FlaskForm):
         description=_l(
             "One e-mail a week with the entries waiting in the projects you moderate, "
             "and only when something waits."
+        ),
+    )
+    language = SelectField(
+        _l("Language"),
+        choices=language_choices,
+        default="",  # a form without the field (an older page) follows the browser
+        description=_l(
+            "The language of the pages and of the e-mails we send you, on every device you "
+            "log in on."
         ),
     )
 

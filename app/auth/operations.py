@@ -7,7 +7,8 @@ import unicodedata
 from datetime import UTC, datetime
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext
+from flask import current_app
+from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +17,7 @@ from app.auth.passwords import dummy_verify, hash_password, password_problem, ve
 from app.auth.sessions import revoke_sessions
 from app.db import db
 from app.errors import Forbidden, ValidationFailed
+from app.i18n import mail_locale
 from app.mail import send_mail
 from app.models import PasswordResetToken, User, UserRole
 from app.validation import FieldErrors, clean_line, has_visible_text
@@ -177,14 +179,13 @@ def change_email(user: User, current_password: str, new_email: str) -> None:
     invalidate_reset_tokens(user)
     audit.record(user, "account.email_changed", "user", user.id)
     if normalize_email(old_address) != normalized:
-        send_mail(
-            old_address,
-            gettext("Your e-mail address was changed"),
-            gettext(
+        with force_locale(mail_locale(user)):  # the account's language, not the browser's
+            subject = gettext("Your e-mail address was changed")
+            body = gettext(
                 "The e-mail address of your account was just changed to another one. "
                 "If you did not do this, contact the library at once."
-            ),
-        )
+            )
+        send_mail(old_address, subject, body)
 
 
 def _checked_name(display_name: str | None) -> tuple[str, str | None]:
@@ -206,9 +207,13 @@ def update_settings(
     notify_by_email: bool,
     display_name: str | None = None,
     weekly_digest: bool | None = None,
+    language: str | None = None,
 ) -> None:
-    """Save the name shown to others, the publicity and the e-mail choices (the weekly
-    digest only when given: None keeps it, for people who were not offered the box)."""
+    """Save the name shown to others, the publicity, the e-mail choices (the weekly digest
+    only when given: None keeps it, for people who were not offered the box) and the language
+    (None: follow the browser)."""
+    if language is not None and language not in current_app.config["LANGUAGES"]:
+        raise ValidationFailed({"language": [gettext("Not a valid choice.")]})
     if display_name is not None:
         name, problem = _checked_name(display_name)
         if problem:
@@ -218,6 +223,7 @@ def update_settings(
     user.notify_by_email = notify_by_email
     if weekly_digest is not None:
         user.weekly_digest = weekly_digest
+    user.language = language
     db.session.flush()
     audit.record(
         user,
@@ -227,7 +233,16 @@ def update_settings(
         show_name_publicly=show_name_publicly,
         notify_by_email=notify_by_email,
         weekly_digest=user.weekly_digest,
+        language=language,
     )
+
+
+def choose_language(user: User, language: str) -> None:
+    """Store the language chosen with the header's picker on the account."""
+    if language not in current_app.config["LANGUAGES"] or user.language == language:
+        return
+    user.language = language
+    db.session.flush()
 
 
 def logout_everywhere(user: User) -> int:

@@ -15,7 +15,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import gettext, refresh
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -33,6 +33,7 @@ from app.auth.forms import (
 )
 from app.auth.sessions import current_session_id, end_session, live_session_count, start_session
 from app.errors import Forbidden, ValidationFailed
+from app.i18n import remember_language
 from app.limits import email_key, limiter
 from app.web import safe_target
 
@@ -147,12 +148,15 @@ def logout() -> Response:
 
 @bp.post("/language")
 def set_language() -> Response:
-    """Remember the chosen language for this browser."""
+    """Remember the chosen language in this browser (a year), and on the account if logged in."""
     lang = request.form.get("lang", "")
+    response = redirect(_safe_next(request.form.get("next")))
     if lang in current_app.config["LANGUAGES"]:
-        session["lang"] = lang
-        session.permanent = True  # remember the language after the browser closes
-    return redirect(_safe_next(request.form.get("next")))
+        remember_language(response, lang)
+        session.pop("lang", None)  # the session's copy from before the cookie would only go stale
+        if current_user.is_authenticated:
+            operations.choose_language(current_user, lang)
+    return response
 
 
 def _account_page(status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
@@ -184,7 +188,8 @@ def account() -> tuple[str, int]:
 @bp.post("/account/settings")
 @login_required
 def account_settings() -> Response | tuple[str, int]:
-    """Save the name shown to others, whether it is shown publicly, and e-mail choices."""
+    """Save the name shown to others, whether it is shown publicly, e-mail choices and the
+    language."""
     form = SettingsForm()
     if not form.validate_on_submit():
         return _account_page(422, settings_form=form)
@@ -196,10 +201,12 @@ def account_settings() -> Response | tuple[str, int]:
             display_name=(form.display_name.data or "").strip() or None,  # empty: keep it
             # Only people who moderate are offered the digest; for others it stays as it is.
             weekly_digest=bool(form.weekly_digest.data) if _moderates_something() else None,
+            language=form.language.data or None,  # empty: follow this browser
         )
     except ValidationFailed as error:
         _show_errors(form, error)
         return _account_page(422, settings_form=form)
+    refresh()  # the confirmation is in the language just chosen
     flash(gettext("Your settings are saved."), "success")
     return redirect(url_for("auth.account"))
 

@@ -5,8 +5,8 @@ weekly summary" on the account page, still moderates a project, and has had no d
 last DIGEST_EVERY. People with nothing waiting get no mail and keep their turn, so a daily cron
 sends the summary on the first day something waits. Each person is locked, written to the
 outbox and stamped (users.digest_sent_at) in one transaction: running it twice, or on two
-machines at once, sends one mail. Mails are in the installation's default language (nobody's
-choice of language is stored with the account).
+machines at once, sends one mail. Mails are in the moderator's language (the account's choice, else
+the installation's default).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 
 from app.access import moderated_projects
 from app.db import db
+from app.i18n import mail_locale
 from app.mail import send_mail
 from app.models import Project, User
 from app.moderation.backlog import age_text, project_backlog
@@ -98,7 +99,7 @@ def send_digests(now: datetime | None = None) -> tuple[int, int]:
         if user is None:  # another run has it, or it changed since the list was read
             db.session.rollback()
             continue
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        with force_locale(mail_locale(user)):  # the moderator's language, else the default
             lines = waiting_for(user, now)
             if lines:
                 subject, body = digest_text(user, lines)
