@@ -97,3 +97,27 @@ def _artifact(name: str) -> Any:
 
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / f"{name}.png"
+
+
+def test_export_is_done_with_the_keyboard_alone_as_the_statement_says(
+    new_page: Callable[..., Any], seed_basics: Callable[..., Any]
+) -> None:
+    """The accessibility statement claims a keyboard-only export test: this is it."""
+    seed_basics()
+    page = new_page()
+    page.goto("/export")
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Enter")  # into <main>
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "format":
+            break
+    page.keyboard.press("ArrowDown")  # GeoJSON -> CSV
+    assert page.evaluate("document.activeElement.value") == "csv"
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('button')"):
+            break
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    assert download.value.suggested_filename.endswith(".csv")
