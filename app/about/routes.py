@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, render_template, url_for
 from flask_babel import format_date, format_decimal
 
 from app.about import queries
+from app.auth.sessions import SIGNED_IN_COOKIE
 from app.projects.queries import area_bounds, get_project, list_projects
 from app.text import render_markdown
 
@@ -39,6 +40,7 @@ def privacy() -> str:
         days={name.lower(): int(config[name]) for name in RETENTION_SETTINGS},
         session_days=int(config["PERMANENT_SESSION_LIFETIME"]) // 86400,
         session_cookie=config["SESSION_COOKIE_NAME"],
+        signed_in_cookie=SIGNED_IN_COOKIE,
         data_export_url=_data_export_url(),
     )
 
