@@ -245,3 +245,29 @@ def test_backup_fails_clearly_when_pg_dump_fails(app: Flask, tmp_path: Path) -> 
     assert "Backup failed" in result.output and "pg_dump failed" in result.output
     assert list((tmp_path / "b").iterdir()) == []
     engine_of(broken).dispose()
+
+
+def test_database_urls_become_libpq_connection_strings() -> None:
+    """The app's URL forms reach pg_dump as libpq keywords; the password only in PGPASSWORD."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from app.ops.pg import target
+
+    socket = target("postgresql+psycopg:///heritage?host=/var/run/postgresql")
+    assert conninfo_to_dict(socket.conninfo) == {
+        "host": "/var/run/postgresql",
+        "dbname": "heritage",
+    }
+    assert socket.password is None
+
+    remote = target("postgres://kim:s3cret%40x@db.example:5433/kulturspor?sslmode=require")
+    assert conninfo_to_dict(remote.conninfo) == {
+        "host": "db.example",
+        "port": "5433",
+        "user": "kim",
+        "dbname": "kulturspor",
+        "sslmode": "require",
+    }
+    assert "s3cret" not in remote.conninfo
+    assert remote.env()["PGPASSWORD"] == "s3cret@x"
+    assert remote.name == "kulturspor"

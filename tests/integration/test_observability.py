@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from app.db import engine_of
 from app.models import ExportLog, OutboxMail, User
-from tests.conftest import ClosingClient, log_in
+from tests.conftest import ClosingClient, post_login
 
 TOKEN = "metrics-token-for-tests"
 
@@ -201,8 +201,14 @@ def test_each_request_writes_one_json_line_with_its_id(
     app = make_app(LOG_DIR=str(logs))
     client = app.test_client()
     user = make_user()
-    log_in(client, user.email)
     capsys.readouterr()
+    login = post_login(client, user.email)
+    assert login.status_code == 302
+    # The app's own log lines are JSON too, and carry the id of the request they belong to.
+    app_lines = [json.loads(x) for x in capsys.readouterr().err.splitlines() if x.startswith("{")]
+    (said,) = [e for e in app_lines if e["message"] == f"login: user={user.id}"]
+    assert said["request_id"] == login.headers["X-Request-ID"]
+    assert said["logger"] == "app.auth.routes" and said["level"] == "INFO"
 
     response = client.get("/health?token=s3cret-value")
     page = client.get("/")
