@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import psycopg
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -42,7 +43,7 @@ def backup_command(to: Path | None) -> None:
         written = write_backup(app, backup_root(app, to))
     except ToolFailed as error:
         raise click.ClickException(f"Backup failed, nothing was written: {error}") from None
-    except OSError as error:
+    except (OSError, psycopg.Error) as error:
         raise click.ClickException(f"Backup failed, nothing was written: {error}") from None
     media = (
         f"{written.media_files} media files"
@@ -82,6 +83,8 @@ def restore_command(backup: Path, database_url: str, media_dir: Path | None, for
         raise click.ClickException(
             f"The database restore failed and was rolled back: {error}"
         ) from None
+    except psycopg.Error as error:
+        raise click.ClickException(f"Not restored: cannot reach the database: {error}") from None
     click.echo(
         f"Checked every file against {backup / 'manifest.json'}: all match."
         f"\nRestored the database into {restored.database!r} "
