@@ -121,6 +121,25 @@ def test_ready_names_redis_when_configured_and_silent(make_app: Callable[..., Fl
     assert response.json["failing"] == ["redis"]
 
 
+def test_ready_checks_the_s3_bucket_through_the_storage(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """Photos in object storage: the bucket answering is ready; a bucket that is not there
+    (a wrong name, deleted, no rights) is not, and media is named."""
+    from tests.media_server import seaweed_s3
+
+    with seaweed_s3(tmp_path / "weed") as settings:
+        app = make_app(**settings)
+        response = app.test_client().get("/ready")
+        assert response.status_code == 200, response.json
+        assert response.json is not None and response.json["checks"]["media"] == "ok"
+
+        missing = make_app(**{**settings, "MEDIA_S3_BUCKET": settings["MEDIA_S3_BUCKET"] + "x"})
+        response = missing.test_client().get("/ready")
+        assert response.status_code == 503
+        assert response.json is not None and response.json["failing"] == ["media"]
+
+
 def test_metrics_is_off_without_a_token_and_refuses_a_wrong_one(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
