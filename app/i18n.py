@@ -44,6 +44,10 @@ RESIDENT_ENDPOINTS = frozenset(
         "auth.set_language",
     }
 )
+# The Sami catalog holds machine-assisted drafts (fuzzy, compiled with --use-fuzzy) until a
+# native speaker has read them; while so, Sami pages on the path say so in one small line.
+# Set to False, and compile without --use-fuzzy, once the review is done (docs/languages.md).
+SAMI_DRAFT = True
 # Accept-Language tags by their primary subtag: "no" is written Bokmål by nearly everyone who
 # sends it, and "sme" is the three-letter code some systems use for Northern Sami.
 _ACCEPT_PRIMARY = {"nb": "nb", "no": "nb", "nn": "nn", "se": "se", "sme": "se", "en": "en"}
@@ -282,6 +286,7 @@ def init_app(app: Flask) -> None:
             "language_names": LANGUAGE_NAMES,
             "gettext_in": gettext_in,
             "term_lang": term_lang,
+            "sami_draft": SAMI_DRAFT,
             "resident_path": request.endpoint in RESIDENT_ENDPOINTS
             if has_request_context()
             else False,

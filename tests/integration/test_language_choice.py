@@ -184,6 +184,9 @@ def test_sami_off_the_residents_path_is_bokmal_and_says_so(
     assert "This page is not yet available" not in front
     login = anonymous.get("/login").get_data(as_text=True)
     assert "lang=" not in main_tag(login)
+    # On the path, one small line says the Sami text is a draft awaiting a native reader.
+    draft = login[login.index('class="language-note help"') :][:600]
+    assert '<span lang="nb">' in draft
 
 
 def test_bokmal_and_nynorsk_pages_carry_no_fallback_note(
