@@ -40,7 +40,7 @@ run: install db
 	else echo "No Redis answers: each worker counts rate limits on its own"; fi; \
 	export HERITAGE_BASE_URL=$${HERITAGE_BASE_URL:-http://127.0.0.1:$(PORT)}; \
 	echo "Serving on http://127.0.0.1:$(PORT)"; \
-	exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --no-control-socket --access-logfile - wsgi:app
+	exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --no-control-socket wsgi:app
 
 test: install
 	scripts/ensure-postgis.sh
