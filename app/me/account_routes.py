@@ -9,7 +9,8 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.auth.sessions import end_session
+from app.auth.sessions import end_session, user_rate_key
+from app.limits import limiter
 from app.me import data_export as own_data
 from app.me import deletion
 from app.me.forms import DeleteAccountForm
@@ -29,7 +30,13 @@ def data_export() -> Response:
     return response
 
 
+def _wrong_password(response: Response) -> bool:
+    return response.status_code == 403
+
+
+# A stolen session must not become a way to guess the password: only refusals count.
 @bp.route("/delete", methods=["GET", "POST"])
+@limiter.limit("10/hour", methods=["POST"], key_func=user_rate_key, deduct_when=_wrong_password)
 @login_required
 def delete_account() -> Response | tuple[str, int]:
     """Explain what deleting the account does; with the password, do it and log out."""

@@ -306,3 +306,15 @@ def test_the_pages_need_a_login(anonymous: FlaskClient) -> None:
     for path in ("/me/delete", "/me/data.zip"):
         response = anonymous.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_guessing_the_password_on_the_deletion_page_is_throttled(
+    client: FlaskClient, session: Session, person: dict[str, Any]
+) -> None:
+    log_in(client, EMAIL)
+    token = csrf_from(client.get("/me/delete").get_data(as_text=True))
+    wrong = {"csrf_token": token, "contributions": "keep", "password": "guess"}
+    statuses = [client.post("/me/delete", data=wrong).status_code for _ in range(11)]
+    assert statuses == [403] * 10 + [429]
+    session.expire_all()
+    assert session.get(User, person["me"].id).deleted_at is None
