@@ -99,7 +99,6 @@ def archive(user_id: int) -> Iterator[bytes]:
                 for start in range(0, len(data), CHUNK):
                     entry.write(data[start : start + CHUNK])
                     yield sink.take()
-                del data
             yield sink.take()
         zf.writestr("README.txt", readme())
     yield sink.take()
@@ -141,9 +140,15 @@ def consent_meanings() -> dict[str, str]:
     }
 
 
+def _settings(user: User) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"value": bool(getattr(user, name)), "meaning": meaning}
+        for name, meaning in consent_meanings().items()
+    }
+
+
 def account(user: User) -> dict[str, Any]:
     """The account row, its choices with what they mean, and the devices logged in."""
-    meanings = consent_meanings()
     sessions = db.session.execute(
         select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.created_at)
     ).scalars()
@@ -153,10 +158,7 @@ def account(user: User) -> dict[str, Any]:
         "role": user.role.value,
         "language": user.language,
         "created_at": _when(user.created_at),
-        "settings": {
-            name: {"value": bool(getattr(user, name)), "meaning": meaning}
-            for name, meaning in meanings.items()
-        },
+        "settings": _settings(user),
         "sessions": [
             {
                 "created_at": _when(s.created_at),
@@ -298,17 +300,13 @@ def notifications(user: User) -> list[dict[str, Any]]:
 
 def consents(user: User) -> dict[str, Any]:
     """Their choices, and the informant consents they recorded (never the informant's name)."""
-    meanings = consent_meanings()
     recorded = db.session.execute(
         select(Trace.id, Trace.title, Trace.informant_consent)
         .where(Trace.recorder_id == user.id, Trace.informant_name.is_not(None))
         .order_by(Trace.id)
     ).all()
     return {
-        **{
-            name: {"value": bool(getattr(user, name)), "meaning": meaning}
-            for name, meaning in meanings.items()
-        },
+        **_settings(user),
         "informant_consents_recorded": [
             {"trace_id": row.id, "title": row.title, "informant_consent": row.informant_consent}
             for row in recorded
