@@ -19,6 +19,7 @@ from flask.signals import before_render_template
 from flask_babel import Babel, Domain, force_locale, get_locale, get_translations, gettext
 from flask_wtf import FlaskForm
 from jinja2 import Template
+from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 
 LANG_COOKIE = "lang"
@@ -227,6 +228,14 @@ def term_lang(term: Any, locale: str | None = None) -> str | None:
     if term is None or locale == "nb" or getattr(term, f"label_{locale}", None):
         return None
     return "nb"
+
+
+def term_choice(term: Any, locale: str) -> SelectChoice:
+    """A vocabulary term as a select option, marked lang="nb" when its label falls back."""
+    fallback = term_lang(term, locale)
+    return SelectChoice(
+        term.code, term.label(locale), render_kw={"lang": fallback} if fallback else {}
+    )
 
 
 class CatalogTranslations:

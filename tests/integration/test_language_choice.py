@@ -16,8 +16,9 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from app.db import db
-from app.i18n import LANGUAGE_NAMES, accept_language_choice, gettext_in
+from app.i18n import LANGUAGE_NAMES, accept_language_choice, gettext_in, term_choice, term_lang
 from app.models import OutboxMail, Trace, User
+from app.models.vocab import Scheme, Term
 from app.notify import notify
 from tests.conftest import csrf_from, log_in
 
@@ -251,3 +252,17 @@ def test_nynorsk_falls_back_to_bokmal_not_english(app: Flask) -> None:
         sami = gettext_in("se", "Log in")
     assert bokmal == "Logg inn"
     assert "Log in" not in (nynorsk, sami)
+
+
+def test_a_term_label_that_falls_back_is_marked_bokmal(
+    app: Flask, term: Callable[[Scheme, str], Term]
+) -> None:
+    with app.test_request_context("/"):
+        boplass = term(Scheme.TRACE_TYPE, "boplass")
+        boplass.label_nn, boplass.label_se = "Buplass", None
+        assert term_lang(boplass, "nn") is None
+        assert term_lang(boplass, "se") == "nb"
+        assert term_lang(boplass, "nb") is None and term_lang(boplass, "en") is None
+        option = term_choice(boplass, "se")
+        assert (option.label, option.render_kw) == (boplass.label_nb, {"lang": "nb"})
+        assert term_choice(boplass, "nn").render_kw == {}
