@@ -77,8 +77,12 @@ class Deleted:
 
 
 def placeholder_email(user_id: int) -> str:
-    """The unique, non-address value a deleted account's e-mail columns hold."""
-    return f"deleted-{user_id}"
+    """The unique, non-address value a deleted account's e-mail columns hold.
+
+    In capitals: every look-up by address (login, reset, granting a role, registering) first
+    casefolds what was typed, so it can never find this row, whatever anyone types.
+    """
+    return f"DELETED-{user_id}"
 
 
 def delete_account(user: User, password: str, contributions: Contributions) -> Deleted:
