@@ -122,7 +122,7 @@ class FallbackDomain(Domain):
         if not g:  # outside an app context, as Flask-Babel's own domain
             return support.NullTranslations()
         locale = str(get_locale())
-        key = (locale, self.domain[0], tuple(self.translation_directories))
+        key = (locale, self.domain[0])  # as Flask-Babel: one set of directories per process
         cached = self.cache.get(key)
         if cached is None:
             cached = self._catalog(locale)
