@@ -67,6 +67,9 @@ def mine(app: Flask, session: Session, make_user, make_project, make_trace) -> d
     rejected = make_trace(author=me, project=project, title="Steingard",
                           status=TraceStatus.REJECTED, decision_note="Finnes fra før")  # fmt: skip
     draft = make_trace(author=me, project=project, title="Utkast", status=TraceStatus.DRAFT)
+    told = make_trace(author=me, project=project, title="Fortalt tuft", recorder_id=me.id,
+                      informant_name="Ingrid Informantsen", informant_birth_year=1941,
+                      informant_consent=True, knowledge_source="fortalt av far")  # fmt: skip
     theirs = make_trace(author=other, project=project, title=f"{OTHER_NAME}s hustuft")
     session.add_all([
         Revision(trace_id=approved.id, version=1, editor_id=me.id, comment="Første versjon",
@@ -95,7 +98,7 @@ def mine(app: Flask, session: Session, make_user, make_project, make_trace) -> d
     photo, files = make_photo(app, session, approved, me, PhotoStatus.APPROVED)
     return {"me": me, "other": other, "project": project, "photo": photo, "files": files,
             "traces": {"approved": approved, "pending": pending, "rejected": rejected,
-                       "draft": draft}, "theirs": theirs}  # fmt: skip
+                       "draft": draft, "told": told}, "theirs": theirs}  # fmt: skip
 
 
 def _download(client: FlaskClient) -> tuple[Any, zipfile.ZipFile]:
@@ -138,10 +141,11 @@ def test_the_zip_holds_every_part_of_the_persons_data(
     assert len(account["sessions"]) == 1 and account["sessions"][0]["revoked_at"] is None
 
     features = {f["properties"]["title"]: f for f in part["traces.geojson"]["features"]}
-    assert set(features) == {"Tuft ved elva", "Kolgrop", "Steingard", "Utkast"}
     assert {t: f["properties"]["status"] for t, f in features.items()} == {
         "Tuft ved elva": "approved", "Kolgrop": "pending", "Steingard": "rejected",
-        "Utkast": "draft"}  # fmt: skip
+        "Utkast": "draft", "Fortalt tuft": "approved"}  # fmt: skip
+    assert features["Fortalt tuft"]["properties"]["recorded_for_informant"] is True
+    assert features["Utkast"]["properties"]["recorded_for_informant"] is False
     first = features["Tuft ved elva"]
     assert first["geometry"]["coordinates"] == pytest.approx([23.2712345, 69.9712345], abs=1e-9)
     assert features["Steingard"]["properties"]["decision_note"] == "Finnes fra før"
@@ -165,7 +169,9 @@ def test_the_zip_holds_every_part_of_the_persons_data(
     assert consents["show_name_publicly"]["value"] is True
     assert consents["notify_by_email"]["value"] is True
     assert consents["weekly_digest"]["value"] is False
-    assert consents["informant_consents_recorded"] == []
+    assert consents["informant_consents_recorded"] == [
+        {"trace_id": mine["traces"]["told"].id, "title": "Fortalt tuft", "informant_consent": True}
+    ]
 
     audit = {(a["action"], a["target_id"]): a for a in part["audit.json"]}
     assert set(audit) == {("trace.approve", first["id"]), ("account.settings_changed", me.id)}
@@ -192,7 +198,9 @@ def test_the_zip_holds_every_part_of_the_persons_data(
 
     # Nobody else's data: the librarian's name, address, trace and comment stay out.
     everything = b"".join(zf.read(n) for n in names if not n.endswith(".webp")).decode()
-    for absent in (OTHER_NAME, OTHER_EMAIL, OTHER_EMAIL.split("@")[0], "Hilsen"):
+    # Nor the informant's name, year of birth or how they knew (the informant's data).
+    for absent in (OTHER_NAME, OTHER_EMAIL, OTHER_EMAIL.split("@")[0], "Hilsen",
+                   "Informantsen", "birth_year", "fortalt av far"):  # fmt: skip
         assert absent.casefold() not in everything.casefold(), absent
 
 
@@ -205,7 +213,10 @@ def test_the_readme_and_texts_are_in_the_persons_language(
     _response, zf = _download(client)
     readme = zf.read("README.txt").decode("utf-8")
     [note] = json.loads(zf.read("notifications.json"))
-    history = json.loads(zf.read("traces.geojson"))["features"][0]["properties"]["revisions"]
+    features = json.loads(zf.read("traces.geojson"))["features"]
+    [history] = [
+        f["properties"]["revisions"] for f in features if f["id"] == mine["traces"]["approved"].id
+    ]
     assert "Tuft ved elva" in note["text"] and "is approved" not in note["text"]
     assert history[0]["event"] == "Sendt til godkjenning", history[0]["event"]
     assert "account.json" in readme
