@@ -111,9 +111,15 @@ def world(seed: Callable[..., Any], seed_basics: Callable[..., dict[str, Any]]) 
                                   role=MembershipRole.LIBRARIAN))  # fmt: skip
         trace = Trace(
             project_id=project.id, author_id=basics["resident_id"], title="Tuft ved elva",
-            geom=from_shape(Point(23.27, 69.97), srid=4326), status=TraceStatus.PENDING,
+            geom=from_shape(Point(23.27, 69.97), srid=4326), status=TraceStatus.APPROVED,
+            licence="CC-BY-4.0", approved_by_id=librarian.id, approved_at="2026-10-01T12:00:00Z",
+        )  # fmt: skip
+        waiting = Trace(
+            project_id=project.id, author_id=basics["resident_id"], title="Gamle naustet",
+            geom=from_shape(Point(23.28, 69.97), srid=4326), status=TraceStatus.PENDING,
             licence="CC-BY-4.0",
         )  # fmt: skip
+        db.session.add(waiting)
         db.session.add(trace)
         db.session.flush()
         return {"trace_id": trace.id}
@@ -143,10 +149,12 @@ def test_no_english_in_the_bokmal_interface(
     page.wait_for_load_state("load")
     assert page.locator(".error-summary").count() == 1
     read("register with errors")
-    for path in ("/", "/search?q=alta", f"/traces/{world['trace_id']}"):
+    for path in ("/", "/search?q=tuft", f"/traces/{world['trace_id']}"):
         page.goto(path)
         page.wait_for_load_state("load")
+        assert page.locator("h1").count() >= 1, path
         read(path)
+    assert page.locator(".leaflet-control-zoom-in").count() == 1  # the trace's own map
 
     login(page, "resident@example.org")
     page.goto("/me/traces")
