@@ -159,9 +159,22 @@ def _delete_photos(*where: object) -> int:
     return int(count or 0)
 
 
+def _pattern(text: str) -> str:
+    """`text` as whole words (a short name must not match inside a longer word), for SQL:
+    PostgreSQL's \\m and \\M match, without taking a character, where a word starts and ends."""
+    start = r"\m" if text[:1].isalnum() else ""
+    end = r"\M" if text[-1:].isalnum() else ""
+    return f"{start}{re.escape(text)}{end}"
+
+
+def _mentions(column: Any, text: str) -> Any:
+    """Whether the column holds `text` as a whole word, in any letter case."""
+    return column.op("~*")(_pattern(text))
+
+
 def _replace(column: Any, text: str, replacement: str) -> Any:
-    """Every occurrence of `text`, in any letter case, replaced (SQL regexp_replace)."""
-    return func.regexp_replace(column, re.escape(text), replacement, "gi")
+    """Every whole-word occurrence of `text`, in any letter case, replaced."""
+    return func.regexp_replace(column, _pattern(text), replacement, "gi")
 
 
 def _json_fragment(text: str) -> str:
@@ -190,7 +203,7 @@ def _scrub_names(user: User, name: str, email: str, normalized: str) -> None:
     for column in (OutboxMail.body, OutboxMail.subject):
         db.session.execute(
             update(OutboxMail)
-            .where(column.op("~*")(re.escape(name)))
+            .where(_mentions(column, name))
             .values({column: _replace(column, name, PSEUDONYM)})
             .execution_options(synchronize_session=False)
         )
@@ -203,8 +216,8 @@ def _scrub_names(user: User, name: str, email: str, normalized: str) -> None:
             update(AuditEvent)
             .where(
                 or_(
-                    AuditEvent.reason.op("~*")(re.escape(secret)),
-                    details_text.op("~*")(re.escape(fragment)),
+                    _mentions(AuditEvent.reason, secret),
+                    _mentions(details_text, fragment),
                 )
             )
             .values(
