@@ -116,7 +116,7 @@ def _choose(page: Any, language: str) -> None:
     page.wait_for_load_state("networkidle")
     if page.locator("html").get_attribute("lang") != language:
         with page.expect_navigation():
-            page.locator("form.lang-form button").first.click()
+            page.locator(f"button[name=lang][value={language}]").click()
     assert page.locator("html").get_attribute("lang") == language
 
 

@@ -72,7 +72,7 @@ def _seed(seed: Callable[..., Any]) -> dict[str, int]:
 
 def _english(page: Any) -> None:
     with page.expect_navigation():
-        page.locator("form.lang-form button").first.click()
+        page.locator("button[name=lang][value=en]").click()
 
 
 def _add_photo(page: Any, trace_id: int, file: Path, caption: str, credit: str) -> None:

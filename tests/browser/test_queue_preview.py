@@ -174,7 +174,7 @@ def _english(page: Any) -> None:
     page.goto("/projects")
     page.wait_for_load_state("networkidle")
     with page.expect_navigation():
-        page.locator("form.lang-form button").first.click()
+        page.locator("button[name=lang][value=en]").click()
 
 
 def test_the_queue_has_no_axe_violations_collapsed_and_opened_in_both_languages(
