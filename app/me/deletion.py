@@ -130,9 +130,11 @@ def _remove_unpublished(user: User) -> Deleted:
         )
         # Photo rows go first so each is counted; the delete trigger queues their files.
         photos += _delete_photos(Photo.trace_id.in_(ids))
+        # Others' comments on them go too (cascade), and with them their photos' files.
         db.session.execute(
             delete(Trace).where(Trace.id.in_(ids)).execution_options(synchronize_session=False)
         )
+        queue_removal_now()
     comment_ids = select(Comment.id).where(
         Comment.author_id == user.id, Comment.status != CommentStatus.APPROVED
     )
