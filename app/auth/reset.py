@@ -8,8 +8,8 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, g
-from flask_babel import gettext
-from sqlalchemy import DateTime, func, insert, literal, select
+from flask_babel import force_locale, get_locale, gettext
+from sqlalchemy import DateTime, case, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from app import audit
@@ -43,16 +43,17 @@ def request_reset(email: str) -> None:
     """
     token = secrets.token_urlsafe(32)
     minutes = int(current_app.config["RESET_TOKEN_MINUTES"])
-    subject = gettext("Reset your password")
-    body = gettext(
-        "Someone, probably you, asked to reset the password of your account at "
-        "%(name)s.\n\nOpen this link within %(minutes)d minutes to choose a new password:\n"
-        "%(link)s\n\nThe link works once. If you did not ask for it, ignore this message; "
-        "your password stays as it is.",
-        name=current_app.config["INSTALLATION_NAME"],
-        minutes=minutes,
-        link=reset_link(token),
-    )
+    link = reset_link(token)
+    # Written in every language, so the mail can follow the account's chosen language without
+    # a query before the INSERT ... SELECT (the account's language is read by that statement).
+    mails = {}
+    for language in current_app.config["LANGUAGES"]:
+        with force_locale(language):
+            mails[language] = (
+                one_line(gettext("Reset your password")),
+                clean_body(_body(minutes, link)),
+            )
+    asking = str(get_locale())  # an account with no language of its own: the page's
     expires = datetime.now(UTC) + timedelta(minutes=minutes)
     # A transaction that wrote nothing commits without waiting for the disk; one that added a
     # token does. Taking a transaction id makes the commit durable, and as slow, either way.
@@ -86,15 +87,39 @@ def request_reset(email: str) -> None:
     db.session.execute(
         insert(OutboxMail).from_select(
             ["to_address", "subject", "body"],
-            select(User.email, literal(one_line(subject)), literal(clean_body(body))).where(
-                *account
-            ),
+            select(
+                User.email,
+                _in_language({lang: mail[0] for lang, mail in mails.items()}, asking),
+                _in_language({lang: mail[1] for lang, mail in mails.items()}, asking),
+            ).where(*account),
         )
     )
     # Sent after the request's commit, as send_mail() arranges; when nothing was queued the
     # round finds nothing to send, after the response like any other.
     g.mail_queued = True
     log.info("password reset requested: user=%s", user_id)
+
+
+def _body(minutes: int, link: str) -> str:
+    """The reset mail's text in the current language."""
+    return gettext(
+        "Someone, probably you, asked to reset the password of your account at "
+        "%(name)s.\n\nOpen this link within %(minutes)d minutes to choose a new password:\n"
+        "%(link)s\n\nThe link works once. If you did not ask for it, ignore this message; "
+        "your password stays as it is.",
+        name=current_app.config["INSTALLATION_NAME"],
+        minutes=minutes,
+        link=link,
+    )
+
+
+def _in_language(texts: dict[str, str], asking: str):  # noqa: ANN202 - a SQL expression
+    """SQL: the text in the account's language, else in the language the request was made in."""
+    chosen = func.coalesce(User.language, asking)
+    return case(
+        *((chosen == lang, literal(text)) for lang, text in texts.items()),
+        else_=literal(texts[asking]),
+    )
 
 
 def valid_token(token: str) -> PasswordResetToken | None:

@@ -266,3 +266,29 @@ def test_a_term_label_that_falls_back_is_marked_bokmal(
         option = term_choice(boplass, "se")
         assert (option.label, option.render_kw) == (boplass.label_nb, {"lang": "nb"})
         assert term_choice(boplass, "nn").render_kw == {}
+
+
+RESET_CASES = [("nn", "en", "nn"), (None, "en", "en"), ("en", "nb", "en"), (None, "nb", "nb")]
+
+
+@pytest.mark.parametrize(("own", "page", "expected"), RESET_CASES)
+def test_the_reset_mail_follows_the_accounts_language_else_the_page(
+    app: Flask, session: Session, anonymous: FlaskClient, make_user: Callable[..., User],
+    own: str | None, page: str, expected: str,
+) -> None:  # fmt: skip
+    user = make_user()
+    user.language = own
+    session.commit()
+    headers = {"Accept-Language": page}
+    token = csrf_from(anonymous.get("/reset-password", headers=headers).get_data(as_text=True))
+    anonymous.post("/reset-password", headers=headers,
+                   data={"email": user.email, "csrf_token": token})  # fmt: skip
+    session.expire_all()
+    mail = session.execute(
+        select(OutboxMail).where(OutboxMail.to_address == user.email)
+    ).scalar_one()
+    with app.app_context():
+        subjects = {lang: gettext_in(lang, "Reset your password") for lang in ("nb", "nn", "en")}
+    assert mail.subject == subjects[expected]
+    assert len(set(subjects.values())) == 3  # the languages tell apart, so the check can fail
+    assert "/reset-password/" in mail.body
