@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +15,9 @@ from flask.testing import FlaskClient
 from shapely.geometry import Point
 from sqlalchemy.orm import Session
 
+from app import create_app
+from app.db import engine_of
+from app.media.storage import S3Storage, storage_for
 from app.models import (
     AuditEvent,
     Comment,
@@ -26,8 +31,9 @@ from app.models import (
     User,
     UserRole,
 )
-from tests.conftest import log_in
+from tests.conftest import ClosingClient, log_in
 from tests.integration.photo_support import make_photo
+from tests.media_server import seaweed_s3
 
 NAME = "Kristofer Zablonski"
 EMAIL = "Kristofer.Zablonski@example.org"
@@ -226,3 +232,30 @@ def test_anonymous_visitors_are_sent_to_log_in(anonymous: FlaskClient) -> None:
     response = anonymous.get("/me/data.zip")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+@pytest.fixture(scope="module")
+def s3_app(database_url: str) -> Iterator[Flask]:
+    """The application with its photos in an S3 bucket (a SeaweedFS server of this module)."""
+    with tempfile.TemporaryDirectory(prefix="heritage-weed-") as tmp, seaweed_s3(tmp) as config:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True,
+                          "SECRET_KEY": "test-secret-key-not-for-production",
+                          "BASE_URL": "http://localhost", **config})  # fmt: skip
+        app.test_client_class = ClosingClient
+        yield app
+        engine_of(app).dispose()
+
+
+def test_photos_are_read_from_s3_storage_too(
+    s3_app: Flask, session: Session, make_user, make_trace
+) -> None:
+    assert isinstance(storage_for(s3_app), S3Storage)
+    me = _person(session, make_user, NAME, EMAIL)
+    trace = make_trace(author=me)
+    photo, files = make_photo(s3_app, session, trace, me, PhotoStatus.PENDING)
+    client = s3_app.test_client()
+    log_in(client, EMAIL)
+    _response, zf = _download(client)
+    assert zf.read(f"photos/{photo.id}-display.webp") == files["display"]
+    [described] = json.loads(zf.read("photos/photos.json"))
+    assert (described["id"], described["status"]) == (photo.id, "pending")
