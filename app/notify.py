@@ -60,8 +60,8 @@ def notify(user: User | None, kind: str, trace: Trace | None = None, **params: A
     ``params`` are what the sentence needs (titles, a moderator's message as typed); text is
     cleaned of control characters (a NUL cannot be stored in JSON) and otherwise kept.
     """
-    if user is None:
-        return
+    if user is None or user.deleted_at is not None:
+        return  # a deleted account (kept as «Tidligere bidragsyter») hears of nothing more
     params = {k: clean_body(v) if isinstance(v, str) else v for k, v in params.items()}
     db.session.add(
         Notification(

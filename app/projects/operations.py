@@ -108,7 +108,10 @@ def grant_role(
     if area is not None and role != MembershipRole.CURATOR:
         raise ValidationFailed({"role": [gettext("Only curators can be limited to an area.")]})
     user = db.session.execute(
-        select(User).where(User.email_normalized == normalize_email(email))
+        select(User).where(
+            User.email_normalized == normalize_email(email),
+            User.deleted_at.is_(None),  # «Tidligere bidragsyter» is nobody to give a role to
+        )
     ).scalar_one_or_none()
     if user is None:
         raise ValidationFailed(

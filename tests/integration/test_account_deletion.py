@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.limits import address_digest
@@ -319,3 +319,25 @@ def test_guessing_the_password_on_the_deletion_page_is_throttled(
     assert statuses == [403] * 10 + [429]
     session.expire_all()
     assert session.get(User, person["me"].id).deleted_at is None
+
+
+def test_a_deleted_account_gets_no_more_notifications(
+    app: Flask, session: Session, make_trace: Any
+) -> None:
+    """A moderator deciding a kept trace later notifies nobody: the row is only a pseudonym."""
+    from app.db import db
+    from app.notify import notify
+
+    trace = make_trace(title="Kept after deletion")
+    author = trace.author
+    author.notify_by_email = False
+    with app.test_request_context("/"):
+        notify(author, "trace.approved", trace, title=trace.title)
+        db.session.flush()
+        before = db.session.scalar(select(func.count()).select_from(Notification))
+        author.deleted_at = datetime.now(UTC)
+        notify(author, "trace.rejected", trace, title=trace.title, message="")
+        db.session.flush()
+        after = db.session.scalar(select(func.count()).select_from(Notification))
+    assert after == before
+    assert before >= 1  # the first, before deletion, was stored: the count can tell
