@@ -28,7 +28,7 @@ LIBRARY_ENGLISH = {
     "A JavaScript library for interactive maps",
     "Cancel drawing", "Finish drawing", "Finish", "Delete last point drawn", "Delete last point",
     "Draw a polyline", "Draw a polygon", "Draw a rectangle", "Draw a circle", "Draw a marker",
-    "Draw a circlemarker", "Click and drag to draw circle.", "Radius",
+    "Draw a circlemarker", "Click and drag to draw circle.",  # "Radius" is Norwegian too
     "Click map to place circle marker.", "Click map to place marker.",
     "Click to start drawing shape.", "Click to continue drawing shape.",
     "Click first point to close this shape.", "Error: shape edges cannot cross!",
