@@ -43,10 +43,11 @@ def public_answer(body: str | bytes, max_age: int, **response_args: object) -> R
 def browser_cached(html: str, max_age: int) -> Response:
     """A page for an anonymous visitor that only their browser may keep (`private`).
 
-    Such a page holds the visitor's CSRF token and is in the language of their session, so no
-    shared cache may keep it. Its weak ETag covers the page without the signed token (which
-    changes every second) but with the session's CSRF secret, so a browser whose session
-    changed gets the whole page again, with a token that works.
+    Such a page holds the visitor's CSRF token and is in the language of their `lang` cookie
+    or browser (app/i18n.py adds Vary for those), so no shared cache may keep it. Its weak
+    ETag covers the page without the signed token (which changes every second) but with the
+    session's CSRF secret, so a browser whose session changed gets the whole page again, with
+    a token that works.
     """
     from flask_wtf.csrf import generate_csrf
 

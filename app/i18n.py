@@ -229,8 +229,10 @@ def mail_locale(user: Any) -> str:
 
 
 def content_language(locale: str, endpoint: str | None) -> str | None:
-    """The language of <main> when it is not the page's: Bokmål for Sami off the resident's
-    path (None: the page is in the chosen language)."""
+    """The language of <main> when it is not the page's (None: the page's own).
+
+    Bokmål for a Sami page off the resident's path.
+    """
     if locale in PARTIAL_LANGUAGES and endpoint not in RESIDENT_ENDPOINTS and endpoint:
         return FALLBACK[locale]
     return None
@@ -243,8 +245,10 @@ def gettext_in(locale: str, message: str, **variables: Any) -> str:
 
 
 def term_lang(term: Any, locale: str | None = None) -> str | None:
-    """The language a vocabulary term's label is shown in when it is not the page's
-    (Term.label falls back to Bokmål for a missing label), else None."""
+    """The language of a term's label when it is not the page's, else None.
+
+    Term.label falls back to Bokmål for a missing label.
+    """
     locale = locale or str(get_locale())
     if term is None or locale == "nb" or getattr(term, f"label_{locale}", None):
         return None
@@ -260,9 +264,11 @@ def term_choice(term: Any, locale: str) -> SelectChoice:
 
 
 class CatalogTranslations:
-    """WTForms' translations: our catalog first (with Bokmål under Nynorsk and Sami), then
-    WTForms' own Bokmål for a message our catalog does not have yet, never English in a
-    Norwegian or Sami form."""
+    """WTForms' translations: our catalog first, then WTForms' own Bokmål; never English.
+
+    Our catalog has Bokmål under Nynorsk and Sami; WTForms' Bokmål covers a message our
+    catalog does not have yet, so a Norwegian or Sami form never shows English.
+    """
 
     def _wtforms(self) -> support.NullTranslations:
         locale = str(get_locale())

@@ -203,11 +203,20 @@ def _localised(parts: dict[str, str]) -> dict[str, str]:
     A script after Leaflet and Leaflet.draw and before the nonce'd map script, carrying the
     strings as a JSON data attribute (no inline code), so the controls are built translated.
     """
-    data = html.escape(json.dumps(leaflet_locale(), ensure_ascii=False), quote=True)
-    release = _release()
-    src = url_for("static", filename="js/leaflet-locale.js") + (f"?v={release}" if release else "")
-    script = f'<script src="{html.escape(src)}" data-strings="{data}"></script>'
-    return {**parts, "header": parts["header"] + "\n" + script}
+    return {**parts, "header": parts["header"] + "\n" + _locale_script()}
+
+
+def _locale_script() -> str:
+    """The script tag carrying Leaflet's strings, built once per language and app."""
+    cache = current_app.extensions.setdefault("leaflet_locale_script", {})
+    locale = str(get_locale())
+    if locale not in cache:
+        data = html.escape(json.dumps(leaflet_locale(), ensure_ascii=False), quote=True)
+        release = _release()
+        src = url_for("static", filename="js/leaflet-locale.js")
+        src += f"?v={release}" if release else ""
+        cache[locale] = f'<script src="{html.escape(src)}" data-strings="{data}"></script>'
+    return cache[locale]
 
 
 def index_map() -> dict[str, str]:
