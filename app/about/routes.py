@@ -10,6 +10,7 @@ from flask_babel import format_date, format_decimal
 
 from app.about import queries
 from app.auth.sessions import SIGNED_IN_COOKIE
+from app.i18n import LANG_COOKIE, LANG_COOKIE_DAYS
 from app.projects.queries import area_bounds, get_project, list_projects
 from app.text import render_markdown
 
@@ -18,6 +19,9 @@ bp = Blueprint("about", __name__)
 # When the accessibility statement was last checked against the service (docs/accessibility.md:
 # change it whenever the statement's content is reviewed, not when wording is touched).
 ACCESSIBILITY_STATEMENT_DATE = date(2026, 11, 30)
+# The widths the statement says axe runs at: the browser tests' desktop and phone viewports
+# (tests/browser/conftest.py new_page), which tests/browser/test_about_browser.py holds it to.
+TESTED_WIDTHS = {"desktop": 1280, "phone": 390}
 
 # The settings the privacy statement states; each is shown as configured, never as a default.
 RETENTION_SETTINGS = (
@@ -41,6 +45,8 @@ def privacy() -> str:
         session_days=int(config["PERMANENT_SESSION_LIFETIME"]) // 86400,
         session_cookie=config["SESSION_COOKIE_NAME"],
         signed_in_cookie=SIGNED_IN_COOKIE,
+        lang_cookie=LANG_COOKIE,
+        lang_cookie_days=LANG_COOKIE_DAYS,
         data_export_url=_data_export_url(),
     )
 
@@ -55,6 +61,7 @@ def accessibility() -> str:
         service_url=current_app.config["BASE_URL"],
         statement_date=ACCESSIBILITY_STATEMENT_DATE,
         statement_date_text=format_date(ACCESSIBILITY_STATEMENT_DATE, "long"),
+        tested_widths=TESTED_WIDTHS,
     )
 
 

@@ -1,6 +1,7 @@
 """The statements, about pages and footer in Chromium: no axe violations at desktop and phone
-widths, the map still fills a phone's screen with the footer under it, and screenshots to look
-at (test-artifacts/about-*.png)."""
+widths, the map still fills a phone's screen with the footer under it, the accessibility
+statement claims only the widths and languages the axe tests use, and screenshots to look at
+(test-artifacts/about-*.png)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 
+from app.about.routes import TESTED_WIDTHS
 from app.db import db
 from app.models import Membership, MembershipRole, Project, User
 from tests.browser.conftest import screenshot
 from tests.browser.test_accessibility import _violations
+from tests.browser.test_axe_every_page import LANGUAGES as AXE_LANGUAGES
 
+# How the accessibility statement names each language in English.
+LANGUAGE_NAMES_EN = {"nb": "Bokmål", "nn": "Nynorsk", "se": "Northern Sami", "en": "English"}
 PAGES = {
     "privacy": "/privacy",
     "accessibility": "/accessibility",
@@ -121,3 +127,31 @@ def test_export_is_done_with_the_keyboard_alone_as_the_statement_says(
     with page.expect_download() as download:
         page.keyboard.press("Enter")
     assert download.value.suggested_filename.endswith(".csv")
+
+
+def test_the_accessibility_statement_claims_the_widths_and_languages_axe_is_run_at(
+    app: Flask, new_page: Callable[..., Any]
+) -> None:
+    """The statement's "How we tested" names what the tests do, and no more."""
+    # test_axe_every_page checks every page in exactly the service's languages, at desktop width.
+    assert set(AXE_LANGUAGES) == set(app.config["LANGUAGES"])
+    desktop = new_page(locale="en-GB")
+    phone = new_page(mobile=True)
+    # Page for page (PAGES above), the statements are checked at both of these widths.
+    assert "accessibility" in PAGES and "privacy" in PAGES
+    assert desktop.viewport_size["width"] == TESTED_WIDTHS["desktop"]
+    assert phone.viewport_size["width"] == TESTED_WIDTHS["phone"]
+    desktop.goto("/accessibility")
+    assert desktop.locator("html").get_attribute("lang") == "en"
+    tested = desktop.locator("#tested + ul li").first.inner_text()
+    assert f"every language it offers ({_listed(AXE_LANGUAGES)})" in tested
+    assert f"at desktop width ({TESTED_WIDTHS['desktop']} pixels)" in tested
+    assert f"At phone width ({TESTED_WIDTHS['phone']} pixels)" in tested
+    assert "in Bokmål" in tested  # new_page's locale: what the phone checks are in
+    assert phone.evaluate("navigator.language") == "nb-NO"
+
+
+def _listed(codes: tuple[str, ...]) -> str:
+    """Languages as the statement lists them: "A, B, C and D"."""
+    names = [LANGUAGE_NAMES_EN[code] for code in codes]
+    return ", ".join(names[:-1]) + " and " + names[-1]

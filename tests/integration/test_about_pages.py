@@ -3,6 +3,7 @@ footer that links them from every page."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,10 +13,23 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from app.auth.sessions import SIGNED_IN_COOKIE
+from app.i18n import LANG_COOKIE, LANG_COOKIE_DAYS, gettext_in
 from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, User
-from tests.conftest import csrf_from
+from tests.conftest import PASSWORD, csrf_from
 
 PAGES = ("/privacy", "/accessibility", "/about", "/projects/probe/about")
+# One sentence of each page, by its msgid: the translated page must show its translation.
+KNOWN_SENTENCES = {
+    "/privacy": "We store only what the service needs. We never sell data, show advertising or "
+    "build profiles of you.",
+    "/accessibility": "The service has not yet been tested by an outside expert or by users "
+    "with disabilities. We would welcome help with that.",
+    "/about": "A map of the traces people have left in the landscape, made together by "
+    "residents and the library.",
+    "/projects/probe/about": "Names are shown only for people who chose to show their name "
+    "publicly.",
+}
 # Odd values no default has, so finding them proves the page reads the setting.
 SETTINGS = {
     "PRIVACY_CONTROLLER": "Nordkapp kommune, biblioteket",
@@ -28,6 +42,7 @@ SETTINGS = {
     "MAIL_RETENTION_DAYS": 29,
     "BACKUP_RETENTION_DAYS": 37,
     "MEDIA_REJECTED_DAYS": 6,
+    "RESET_TOKEN_MINUTES": 17,
 }
 
 
@@ -39,29 +54,44 @@ def configured(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     yield SETTINGS
 
 
-def _english(client: FlaskClient) -> None:
+def _choose(client: FlaskClient, language: str) -> None:
+    """Choose a language with the header's picker, as a visitor does."""
     token = csrf_from(client.get("/privacy").text)
-    answer = client.post("/language", data={"lang": "en", "csrf_token": token, "next": "/"})
+    answer = client.post("/language", data={"lang": language, "csrf_token": token, "next": "/"})
     assert answer.status_code == 302
 
 
-def _text(html: str) -> str:
-    """The page's visible words, roughly (tags removed, whitespace collapsed)."""
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+def _english(client: FlaskClient) -> None:
+    _choose(client, "en")
+
+
+def _text(page: str) -> str:
+    """The page's visible words, roughly (tags removed, entities decoded, whitespace collapsed)."""
+    text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
     return text.replace(" ,", ",").replace(" :", ":").replace(" .", ".")
 
 
-@pytest.mark.parametrize("language", ["nb", "en"])
-def test_every_statement_and_about_page_answers_in_both_languages(
-    anonymous: FlaskClient, world: dict[str, Any], language: str
+def _main(page: str) -> str:
+    """The page's <main> element's content (the shared header and footer left out)."""
+    return page.split("<main", 1)[1].split(">", 1)[1].split("</main>", 1)[0]
+
+
+@pytest.mark.parametrize("language", ["nb", "nn", "en"])
+def test_every_statement_and_about_page_answers_translated_in_each_language(
+    app: Flask, anonymous: FlaskClient, world: dict[str, Any], language: str
 ) -> None:
-    if language == "en":
-        _english(anonymous)
-    for path in PAGES:
+    if language != "nb":  # Bokmål is the default
+        _choose(anonymous, language)
+    for path, msgid in KNOWN_SENTENCES.items():
         answer = anonymous.get(path)
         assert answer.status_code == 200, path
         assert f'<html lang="{language}">' in answer.text, path
         assert answer.text.count("<footer") == 1, path
+        with app.test_request_context():
+            expected = gettext_in(language, msgid)
+        if language != "en":
+            assert expected != msgid, f"no {language} translation of {msgid!r}"
+        assert expected in _text(_main(answer.text)), (path, expected)
 
 
 def test_the_privacy_statement_states_the_configured_controller_contact_and_retention(
@@ -85,7 +115,69 @@ def test_the_privacy_statement_states_the_configured_controller_contact_and_rete
     assert "Public task (GDPR art. 6(1)(e))" in text
     assert "CC BY 4.0" in text and "never your e-mail address" in text
     assert "datatilsynet.no" in page and 'href="/me/data.zip"' in page
-    assert "heritage_session" in text and "no cookies for tracking" in text
+    assert "no cookies for tracking" in text
+    # The national basis for the public task (art. 6(3)), and the wording the translators asked
+    # for: typographic quotes, never straight ones.
+    assert "Public Libraries Act (folkebibliotekloven) § 1" in text
+    assert "“Tidligere bidragsyter”" in text and "(“Delete my account”)" in text
+    assert '"' not in _text(_main(page))
+    # What a withdrawal does, and that removal exists (app/traces/informants.py columns(None)).
+    assert "their name is no longer shown, but the project’s librarians and curators" in text
+    assert "removes them on the trace’s edit page" in text
+    # The delivery log holds queries, not traces; harvesters have the deletions feed.
+    assert "but not which traces" in text and "deletions feed" in text
+    # The mail log keeps a reset mail, link included, and the link is short-lived.
+    assert "The copy of a reset mail holds its link" in text
+    assert "only once and only for 17 minutes" in text
+
+
+def _cookie_names(answer: Any) -> set[str]:
+    """The names of the cookies an answer sets (or deletes)."""
+    return {header.split("=", 1)[0] for header in answer.headers.getlist("Set-Cookie")}
+
+
+def _listed_cookies(page: str) -> set[str]:
+    """The cookie names the privacy statement lists (each in <code>, in the cookies section)."""
+    section = page.split('id="cookies"', 1)[1].split("</section>", 1)[0]
+    return set(re.findall(r"<code>([^<]+)</code>", section))
+
+
+def test_the_privacy_statement_lists_every_cookie_the_app_sets_with_its_lifetime(
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(app.config, "PERMANENT_SESSION_LIFETIME", 9 * 86400)
+    user = make_user()
+    expected = {app.config["SESSION_COOKIE_NAME"], SIGNED_IN_COOKIE, LANG_COOKIE}
+    # A visitor's whole path: a form, the language picker, login, a page, logout.
+    seen: set[str] = set()
+    page = client.get("/login")
+    seen |= _cookie_names(page)
+    token = csrf_from(page.text)
+    chosen = client.post("/language", data={"lang": "en", "csrf_token": token, "next": "/"})
+    seen |= _cookie_names(chosen)
+    lang_header = next(
+        h for h in chosen.headers.getlist("Set-Cookie") if h.startswith(f"{LANG_COOKIE}=")
+    )
+    assert f"Max-Age={LANG_COOKIE_DAYS * 86400}" in lang_header
+    logged_in = client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert logged_in.status_code == 302
+    seen |= _cookie_names(logged_in)
+    statement = client.get("/privacy")
+    seen |= _cookie_names(statement)
+    seen |= _cookie_names(client.post("/logout", data={"csrf_token": csrf_from(statement.text)}))
+    listed = _listed_cookies(statement.text)
+    assert listed == expected
+    assert seen <= listed, f"cookies set but not in the statement: {seen - listed}"
+    assert seen == expected, f"cookies in the statement the app never set: {expected - seen}"
+    assert app.config.get("REMEMBER_COOKIE_NAME", "remember_token") not in listed
+    text = _text(statement.text)
+    assert "While you are logged in it lasts 9 days from your last visit" in text
+    assert f"Set only when you choose one, and kept for {LANG_COOKIE_DAYS} days." in text
 
 
 def test_the_data_protection_officer_section_is_left_out_when_none_is_configured(
@@ -116,8 +208,9 @@ def test_the_accessibility_statement_names_its_contact_date_and_enforcement(
     assert '<time datetime="2026-11-30">November 30, 2026</time>' in page
     assert "Partly compliant" in text and "WCAG 2.1, level AA" in text
     assert "uutilsynet.no" in page
-    for known in ("1.1.1", "2.1.1", "3.1.2", "Northern Sami"):
+    for known in ("1.1.1", "2.1.1", "3.1.2", "1.4.3 Contrast (Minimum)", "“My traces”"):
         assert known in text
+    assert '"' not in _text(_main(page))
 
 
 def test_the_about_page_names_the_operator_and_links_every_project(
@@ -131,6 +224,9 @@ def test_the_about_page_names_the_operator_and_links_every_project(
     assert 'href="/projects/alta-spor/about"' in page
     assert 'href="/projects/gjesdal/about"' in page
     assert "hunting pits" in page and "1,5" not in page and "1.5 km" in page
+    text = _text(page)
+    assert "Remains from before 1537" in text and "automatically protected" in text
+    assert "Cultural Heritage Act" in text and "(in Norwegian “kulturspor”)" in text
 
 
 def test_a_project_about_page_names_only_moderators_who_chose_to_be_shown(
