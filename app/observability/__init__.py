@@ -13,10 +13,12 @@ from flask import Flask, Response, g, request
 from app.observability.logs import (
     REQUEST_ID_HEADER,
     configure_app_logger,
+    loggable_path,
     request_id_from,
     request_logger,
 )
 from app.observability.metrics import Metrics
+from app.observability.ready import ReadinessCache
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Observability:
 
     metrics: Metrics
     requests: logging.Logger
+    ready: ReadinessCache
 
 
 def init_app(app: Flask) -> None:
@@ -32,24 +35,25 @@ def init_app(app: Flask) -> None:
     from app.observability.routes import bp
 
     configure_app_logger(app)
-    state = Observability(Metrics(app), request_logger(app))
+    state = Observability(Metrics(app), request_logger(app), ReadinessCache())
     app.extensions["observability"] = state
     app.register_blueprint(bp)
 
     def start() -> None:
+        """Give the request its id and start its clock."""
         g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         g.request_started = time.perf_counter()
 
     def finish(response: Response) -> Response:
+        """Send the id back and write the request's line when the response is closed."""
         rid = g.get("request_id") or request_id_from(None)
         response.headers[REQUEST_ID_HEADER] = rid
-        rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
         user = g.get("_login_user")  # only when the request loaded it: never an extra query
         fields = {
             "request_id": rid,
             "method": request.method,
-            "route": rule,
-            "path": request.path,  # never the query string: tokens travel there
+            # The rule, not the path: /reset-password/<token> is a working link (logs.py).
+            **loggable_path(request),
             "status": response.status_code,
             "remote_addr": request.remote_addr,
             "user_id": user.id if getattr(user, "is_authenticated", False) else None,

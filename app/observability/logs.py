@@ -3,6 +3,10 @@
 Each line is one JSON object. Request lines go to stderr and, when LOG_DIR is set, to a file
 per UTC day (requests-YYYY-MM-DD.log) that `flask purge` removes after LOG_RETENTION_DAYS:
 they hold IP addresses, personal data the privacy statement promises to keep only that long.
+
+No line holds a raw URL path: a path can carry a secret (/reset-password/<token> is a working
+password-reset link). A matched request is logged by its URL rule and its integer arguments
+(ids); only an unmatched one (404, 405, a redirect) by its path, with long segments masked.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, has_request_context
+from flask import Flask, Request, g, has_request_context
 from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -24,6 +28,39 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 LOG_FILE_RE = re.compile(r"requests-(\d{4}-\d{2}-\d{2})\.log")
 _APP_HANDLER_MARK = "_heritage_json"
+# Secrets in paths (reset tokens, signed values) are long runs without a slash; the words of
+# a probe (/wp-login.php, /.env) are short. Segments this long are masked, and the path cut.
+_LONG_SEGMENT = 20
+_MAX_PATH = 200
+MASK = "<masked>"
+
+
+def route_of(req: Request) -> str:
+    """The request's URL rule, or "unmatched" (404, 405, a slash redirect)."""
+    return req.url_rule.rule if req.url_rule is not None else "unmatched"
+
+
+def loggable_path(req: Request) -> dict[str, Any]:
+    """What a log line may say about where a request went, never a secret in its path.
+
+    Matched: the rule and its integer arguments (ids are not secrets; a token or slug is not
+    logged). Unmatched: the path, every segment of 20 characters or more masked, cut to 200.
+    """
+    if req.url_rule is not None:
+        ids = {
+            name: value
+            for name, value in (req.view_args or {}).items()
+            if isinstance(value, int) and not isinstance(value, bool)
+        }
+        return {"route": req.url_rule.rule, "ids": ids}
+    return {"route": "unmatched", "path": mask_path(req.path)}
+
+
+def mask_path(path: str) -> str:
+    """The path with every segment of 20 characters or more replaced by <masked>, cut short."""
+    segments = [MASK if len(part) >= _LONG_SEGMENT else part for part in path.split("/")]
+    masked = "/".join(segments)
+    return masked if len(masked) <= _MAX_PATH else masked[:_MAX_PATH] + "…"
 
 
 def request_id_from(incoming: str | None) -> str:
@@ -52,14 +89,18 @@ class _RequestIdFilter(logging.Filter):
     """Adds the request id to the app's own log lines written during a request."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Set record.request_id (unless the line has its own); never drops a line."""
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
         return True
 
 
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """A stream handler that writes to whatever sys.stderr is at the moment (test runners
-    and servers swap it; a handler holding the first one would write to a closed file)."""
+    """A stream handler that writes to whatever sys.stderr is at the moment.
+
+    Test runners and servers swap sys.stderr; a handler holding the first one would write to
+    a closed file.
+    """
 
     def __init__(self) -> None:
         """No stream of its own: sys.stderr is looked up at each line."""
@@ -72,6 +113,7 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     @stream.setter
     def stream(self, _value: Any) -> None:
+        """Ignored: the stream is always the current sys.stderr."""
         pass
 
 

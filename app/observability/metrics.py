@@ -1,6 +1,8 @@
-"""Prometheus metrics: request latency per route, measured in the process, and the state of the
-queues (moderation, mail), the export deliveries and the last backup, read from the database
-and the backup directory at scrape time, so they are the same whichever worker answers.
+"""Prometheus metrics: request latency per route, and the state of queues, exports and backups.
+
+Latency is measured in the process. The queues (moderation, mail), the export deliveries and
+the last backup are read from the database and the backup directory at scrape time, so they
+are the same whichever worker answers.
 
 Several gunicorn workers: each has its own latency histogram, and a scrape reaches one of
 them. Set PROMETHEUS_MULTIPROC_DIR (an empty directory, before the workers start) and every
@@ -79,9 +81,11 @@ class _Forward(Collector):
     """Hands on the metrics of another registry (this process's histogram)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        """Forward the metrics of registry."""
         self.registry = registry
 
     def collect(self) -> Iterator[Metric]:
+        """Every metric of the other registry, as it is now."""
         yield from self.registry.collect()
 
 
@@ -89,6 +93,7 @@ class StateCollector(Collector):
     """Gauges and counters computed at scrape time from the primary and the backup directory."""
 
     def __init__(self, app: Flask) -> None:
+        """Read the database and backup directory of app."""
         self.app = app
 
     def collect(self) -> Iterator[Metric]:
@@ -109,6 +114,7 @@ class StateCollector(Collector):
         yield self._last_backup()
 
     def _from_database(self) -> list[Metric]:
+        """The queue, export and outbox families, from one short transaction."""
         now = datetime.now(UTC)
         # The request's session (the primary: a request with Authorization never reads from
         # the replica); the web layer rolls its transaction back after the GET.
@@ -176,6 +182,7 @@ class StateCollector(Collector):
         return [waiting, oldest, delivered, unsent, given_up, unsent_age]
 
     def _last_backup(self) -> Metric:
+        """The time of the newest complete backup, read from the directory names."""
         from app.ops.backup import backup_root, named_time
 
         newest = 0.0
@@ -194,6 +201,7 @@ class StateCollector(Collector):
 
 
 def _age(now: datetime, then: Any) -> float:
+    """Seconds from then to now (0 for None or the future)."""
     return max((now - then).total_seconds(), 0.0) if then is not None else 0.0
 
 

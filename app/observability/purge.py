@@ -7,7 +7,11 @@ What goes, and after how long (app/config.py):
 - mail sent more than MAIL_RETENTION_DAYS ago, and mail given up on that long ago;
 - request log files (they hold IP addresses) older than LOG_RETENTION_DAYS;
 - backups older than BACKUP_RETENTION_DAYS, so deleted data is gone from them in that time
-  (only directories flask backup wrote, recognised by their manifest).
+  (only directories flask backup wrote, recognised by their manifest), except the newest:
+  when backups stopped, the last one is kept rather than none at all.
+
+Request log files are written on every app server with LOG_DIR: each of them runs
+`flask purge --logs-only` (the database and backup part runs on one machine only).
 """
 
 from __future__ import annotations
@@ -39,20 +43,31 @@ class Purged:
     mail: int
     log_files: int
     backups: int
+    # The newest backup, kept although past retention because it is the last one (else None).
+    kept_old_backup: Path | None = None
 
 
 def purge(app: Flask, now: datetime | None = None) -> Purged:
-    """Remove everything past its retention period; the database part is flushed, not
-    committed (the caller commits)."""
+    """Remove everything past its retention period; the caller commits the database part."""
     now = now or datetime.now(UTC)
     config = app.config
+    removed, kept_old = _purge_backups(
+        app, now - timedelta(days=int(config["BACKUP_RETENTION_DAYS"]))
+    )
     return Purged(
         sessions=_purge_sessions(now - timedelta(days=int(config["SESSION_RETENTION_DAYS"]))),
         reset_tokens=_purge_reset_tokens(now - RESET_TOKEN_KEEP),
         mail=_purge_mail(now - timedelta(days=int(config["MAIL_RETENTION_DAYS"]))),
-        log_files=_purge_log_files(config.get("LOG_DIR") or "", now, config),
-        backups=_purge_backups(app, now - timedelta(days=int(config["BACKUP_RETENTION_DAYS"]))),
+        log_files=purge_log_files(app, now),
+        backups=removed,
+        kept_old_backup=kept_old,
     )
+
+
+def purge_log_files(app: Flask, now: datetime | None = None) -> int:
+    """Remove this server's request log files past LOG_RETENTION_DAYS (flask purge --logs-only)."""
+    config = app.config
+    return _purge_log_files(config.get("LOG_DIR") or "", now or datetime.now(UTC), config)
 
 
 def _purge_sessions(cutoff: datetime) -> int:
@@ -90,8 +105,10 @@ def _purge_mail(cutoff: datetime) -> int:
 
 
 def _purge_log_files(log_dir: str, now: datetime, config: object) -> int:
-    """Remove requests-YYYY-MM-DD.log files whose last possible line (the end of that UTC day)
-    is older than LOG_RETENTION_DAYS. Other files in the directory are left alone."""
+    """Remove requests-YYYY-MM-DD.log files of days that ended over LOG_RETENTION_DAYS ago.
+
+    A file's last possible line is from the end of its UTC day. Other files are left alone.
+    """
     if not log_dir or not Path(log_dir).is_dir():
         return 0
     days = int(config["LOG_RETENTION_DAYS"])  # type: ignore[index]
@@ -111,30 +128,53 @@ def _purge_log_files(log_dir: str, now: datetime, config: object) -> int:
     return removed
 
 
-def _purge_backups(app: Flask, cutoff: datetime) -> int:
-    """Remove backup directories flask backup wrote (by their manifest) before the cut-off."""
+def _purge_backups(app: Flask, cutoff: datetime) -> tuple[int, Path | None]:
+    """Remove backups flask backup wrote (by their manifest) before the cut-off, but the newest.
+
+    Returns how many went, and the newest when it is itself past the cut-off. Backups that
+    stopped (a full disk, a broken cron line) must not end with no backup at all: the one left
+    is older than the grace period, which `flask purge` says on every run until backups resume
+    (and the "backup too old" alert has fired long before).
+    """
     from app.ops.backup import backup_created, backup_root
 
     root = backup_root(app)
     if not root.is_dir():
-        return 0
+        return 0, None
+    complete = sorted(
+        (created, path) for path in root.iterdir() if (created := backup_created(path)) is not None
+    )
+    if not complete:
+        return 0, None
+    newest_created, newest = complete[-1]
     removed = 0
-    for path in sorted(root.iterdir()):
-        created = backup_created(path)
-        if created is not None and created < cutoff:
+    for created, path in complete[:-1]:
+        if created < cutoff:
             shutil.rmtree(path)
             removed += 1
-    return removed
+    return removed, newest if newest_created < cutoff else None
 
 
 @click.command("purge")
+@click.option(
+    "--logs-only",
+    is_flag=True,
+    help="Only remove this server's old request log files in LOG_DIR (run it on every app "
+    "server that writes them; the full purge runs on one machine).",
+)
 @with_appcontext
-def purge_command() -> None:
-    """Remove request logs, ended sessions and sent mail older than their retention periods."""
+def purge_command(logs_only: bool) -> None:
+    """Remove request logs, ended sessions, sent mail and backups past their retention."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    config = app.config
+    if logs_only:
+        removed = purge_log_files(app)
+        click.echo(
+            f"Request log files over {config['LOG_RETENTION_DAYS']} days old: {removed} removed."
+        )
+        return
     done = purge(app)
     db.session.commit()
-    config = app.config
     click.echo(
         f"Login sessions ended or idle over {config['SESSION_RETENTION_DAYS']} days: "
         f"{done.sessions} removed.\n"
@@ -145,3 +185,10 @@ def purge_command() -> None:
         f"{done.log_files} removed.\n"
         f"Backups over {config['BACKUP_RETENTION_DAYS']} days old: {done.backups} removed."
     )
+    if done.kept_old_backup is not None:
+        click.echo(
+            f"Kept {done.kept_old_backup.name}, although it is over "
+            f"{config['BACKUP_RETENTION_DAYS']} days old: it is the newest backup. "
+            "Backups have stopped: check that flask backup runs.",
+            err=True,
+        )

@@ -2,6 +2,10 @@
 
 /health says the process and its database answer (what a load balancer restarts on); /ready
 checks every dependency a request may need, for taking an instance out of rotation.
+
+/ready is public and its checks cost something (a file written to media storage, a Redis
+connection): each process answers from its last result for CACHE_SECONDS, so a flood of
+requests cannot become a flood of storage writes.
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
+import time
 from collections.abc import Callable
 
 from flask import Flask
@@ -20,6 +26,8 @@ log = logging.getLogger(__name__)
 # A check that takes longer than this is a failed check (seconds / milliseconds).
 TIMEOUT_SECONDS = 2
 TIMEOUT_MS = TIMEOUT_SECONDS * 1000
+# How long one process reuses its readiness result (a load balancer checks every few seconds).
+CACHE_SECONDS = 2.0
 
 
 def check_database(app: Flask) -> str:
@@ -74,8 +82,10 @@ CHECKS: dict[str, Callable[[Flask], str]] = {
 
 
 def readiness(app: Flask) -> tuple[bool, dict[str, str]]:
-    """Run every check; (all passed, each check's result). Failures name only the kind of
-    error: /ready is public, the details go to the log."""
+    """Run every check now: (all passed, each check's result).
+
+    Failures name only the kind of error: /ready is public, the details go to the log.
+    """
     results: dict[str, str] = {}
     ready = True
     for name, check in CHECKS.items():
@@ -86,3 +96,30 @@ def readiness(app: Flask) -> tuple[bool, dict[str, str]]:
             results[name] = f"failed: {error.__class__.__name__}"
             log.warning("readiness check %s failed: %r", name, error)
     return ready, results
+
+
+class ReadinessCache:
+    """One app's last readiness result in this process, reused for CACHE_SECONDS."""
+
+    def __init__(
+        self, seconds: float = CACHE_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Keep results for seconds, timed by clock (a monotonic one: wall time jumps)."""
+        self.seconds = seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._result: tuple[bool, dict[str, str]] | None = None
+        self._checked_at = 0.0
+
+    def get(self, app: Flask) -> tuple[bool, dict[str, str]]:
+        """The cached result while fresh, else a new one from readiness(app).
+
+        Requests arriving while the checks run wait for that result instead of running
+        their own: concurrent hits are one check too.
+        """
+        with self._lock:
+            if self._result is not None and self.clock() - self._checked_at < self.seconds:
+                return self._result
+            self._result = readiness(app)
+            self._checked_at = self.clock()
+            return self._result

@@ -7,12 +7,11 @@ import hmac
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from app.observability.ready import readiness
-
 bp = Blueprint("observability", __name__)
 
 
 def _no_store(response: Response) -> Response:
+    """Tell every cache not to keep the answer (it is about this moment)."""
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -21,7 +20,8 @@ def _no_store(response: Response) -> Response:
 def ready() -> tuple[Response, int]:
     """200 when the database, Redis (if configured) and media storage all answer, else 503."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    ok, checks = readiness(app)
+    # This process's result of the last CACHE_SECONDS: a flood does not write to storage.
+    ok, checks = app.extensions["observability"].ready.get(app)
     if ok:
         return _no_store(jsonify({"status": "ready", "checks": checks})), 200
     failing = [name for name, result in checks.items() if result.startswith("failed")]

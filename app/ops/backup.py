@@ -1,5 +1,9 @@
-"""Writing and checking backups: the database dump, the media files, the secret-key note and a
-manifest with every file's SHA-256 (docs/operations.md)."""
+"""Writing and checking backups: the database dump, media, secret-key note and manifest.
+
+The manifest holds every file's SHA-256 (docs/operations.md). A backup holds password hashes,
+e-mail addresses and every photo: its directory is 0700 and each file in it 0600, whatever the
+umask of the shell or cron that started flask backup.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +31,9 @@ NOTE = "SECRET-KEY-NOTE.txt"
 MEDIA = "media"
 # Files being written by the media storage start with this and are not photos yet.
 _MEDIA_TEMP_MARK = ".tmp-"
+# Only the owner (the app's user) may read a backup: it holds password hashes and addresses.
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
 
 
 class BackupRefused(RuntimeError):
@@ -67,11 +76,27 @@ def write_backup(app: Flask, root: Path, now: datetime | None = None) -> Written
     Everything goes into a hidden `.…partial` directory that is renamed at the end: a backup
     that crashed half-way never has the name (or the manifest) of a complete one.
     """
-    now = now or datetime.now(UTC)
-    root.mkdir(parents=True, exist_ok=True)
+    with private_umask():
+        return _write_backup(app, root, now or datetime.now(UTC))
+
+
+@contextmanager
+def private_umask() -> Iterator[None]:
+    """Umask 077 while inside: what is created (by us or pg_dump) is the owner's alone."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _write_backup(app: Flask, root: Path, now: datetime) -> Written:
+    """write_backup's work, under the private umask."""
+    if not root.exists():
+        root.mkdir(parents=True, mode=PRIVATE_DIR)
     name = _free_name(root, PREFIX + now.strftime("%Y%m%dT%H%M%SZ"))
     partial = root / f".{name}.partial"
-    partial.mkdir()
+    partial.mkdir(mode=PRIVATE_DIR)
     try:
         where = pg.target(app.config["SQLALCHEMY_DATABASE_URI"])
         pg.dump(where, partial / DUMP)
@@ -93,6 +118,8 @@ def write_backup(app: Flask, root: Path, now: datetime | None = None) -> Written
             "files": files,
         }
         _write_json(partial / MANIFEST, manifest)
+        # copy2 copies each photo's own mode (0640): the umask alone does not cover them.
+        make_private(partial)
         final = root / name
         os.replace(partial, final)
     except BaseException:
@@ -100,6 +127,15 @@ def write_backup(app: Flask, root: Path, now: datetime | None = None) -> Written
         raise
     total = sum(entry["size"] for entry in files) + (final / MANIFEST).stat().st_size
     return Written(final, total, int(media.get("files", 0)))
+
+
+def make_private(folder: Path) -> None:
+    """Make the folder and everything under it the owner's alone (0700 folders, 0600 files)."""
+    folder.chmod(PRIVATE_DIR)
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            continue
+        path.chmod(PRIVATE_DIR if path.is_dir() else PRIVATE_FILE)
 
 
 def _free_name(root: Path, name: str) -> str:
@@ -202,8 +238,10 @@ def read_manifest(backup: Path) -> dict[str, Any]:
 
 
 def verify(backup: Path, manifest: dict[str, Any]) -> None:
-    """Check every file the manifest lists (present, same size, same SHA-256) and refuse the
-    backup, naming the first file that differs, before anything is restored."""
+    """Check every file the manifest lists: present, same size, same SHA-256.
+
+    BackupRefused names the first file that differs, before anything is restored.
+    """
     root = backup.resolve()
     for entry in manifest.get("files", []):
         relative = str(entry.get("path", ""))

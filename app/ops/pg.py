@@ -16,8 +16,10 @@ from app.config import database_url
 
 @dataclass(frozen=True)
 class Target:
-    """A database as libpq sees it: a conninfo string without the password, and the password
-    (passed in PGPASSWORD, never on a command line that `ps` shows to every user)."""
+    """A database as libpq sees it: a conninfo string without the password, and the password.
+
+    The password is passed in PGPASSWORD, never on a command line that `ps` shows to everyone.
+    """
 
     conninfo: str
     password: str | None
@@ -85,15 +87,18 @@ def dump(where: Target, output: Path) -> None:
     )
 
 
-def restore(where: Target, dump_file: Path) -> None:
+def restore(where: Target, dump_file: Path, *, clean: bool = False) -> None:
     """pg_restore into an existing database in one transaction that stops at the first error.
 
     --no-owner and --no-privileges: the restoring role owns everything, so a dump taken on one
-    server restores on another whose roles have other names.
+    server restores on another whose roles have other names. clean (restore --force) drops
+    each object the dump holds first, in the same transaction.
     """
+    replace = ["--clean", "--if-exists"] if clean else []
     run_tool(
         [
             "pg_restore",
+            *replace,
             "--no-owner",
             "--no-privileges",
             "--exit-on-error",
@@ -113,8 +118,11 @@ def database_exists(where: Target) -> bool:
 
 
 def user_tables(where: Target) -> list[str]:
-    """Tables in the database that are not PostgreSQL's or an extension's own (PostGIS's
-    spatial_ref_sys is in every fresh database made from a PostGIS template)."""
+    """Tables in the database that are not PostgreSQL's or an extension's own.
+
+    Extension tables do not count: PostGIS's spatial_ref_sys is in every fresh database made
+    from a PostGIS template.
+    """
     query = (
         "SELECT n.nspname || '.' || c.relname FROM pg_class c"
         " JOIN pg_namespace n ON n.oid = c.relnamespace"

@@ -10,6 +10,10 @@ from pathlib import Path
 from app.ops import pg
 from app.ops.backup import DUMP, MEDIA, BackupRefused, read_manifest, verify
 
+# What app.media.storage.LocalStorage gives a photo file; folders get the matching 0750.
+MEDIA_FILE_MODE = 0o640
+MEDIA_DIR_MODE = 0o750
+
 
 @dataclass(frozen=True)
 class Restored:
@@ -55,28 +59,11 @@ def restore_backup(
             f"The media directory {media_dir} is not empty. Restore into an empty one, or add "
             "--force to copy the backup's files over it."
         )
-    if tables:
-        # --force: drop what is about to be recreated, in the same single transaction.
-        pg.run_tool(_clean_restore_args(where, backup / DUMP), where)
-    else:
-        pg.restore(where, backup / DUMP)
+    # --force over tables: drop what is about to be recreated, in the same single transaction.
+    pg.restore(where, backup / DUMP, clean=bool(tables))
     copied = 0 if from_s3 or media_dir is None else _copy_tree(backup / MEDIA, media_dir)
     note = str(media.get("note", "")) if from_s3 else ""
     return Restored(where.name, pg.alembic_revision(where), media_dir, copied, note)
-
-
-def _clean_restore_args(where: pg.Target, dump_file: Path) -> list[str]:
-    return [
-        "pg_restore",
-        "--clean",
-        "--if-exists",
-        "--no-owner",
-        "--no-privileges",
-        "--exit-on-error",
-        "--single-transaction",
-        f"--dbname={where.conninfo}",
-        str(dump_file),
-    ]
 
 
 def _has_files(folder: Path) -> bool:
@@ -84,15 +71,28 @@ def _has_files(folder: Path) -> bool:
 
 
 def _copy_tree(source: Path, target: Path) -> int:
-    """Copy every file (keeping times: the media sweep reads them) and count them."""
+    """Copy every file (keeping times: the media sweep reads them) and count them.
+
+    Modes are the media storage's own (files 0640, folders 0750), not the backup's private
+    0600/0700 and not whatever the umask allows: the app's user and group read them, nobody else.
+    """
     count = 0
-    target.mkdir(parents=True, exist_ok=True)
+    _media_dir(target)
     if not source.is_dir():
         return 0
     for folder, _dirs, names in os.walk(source):
         relative = Path(folder).relative_to(source)
-        (target / relative).mkdir(parents=True, exist_ok=True)
+        _media_dir(target / relative)
         for name in names:
-            shutil.copy2(Path(folder, name), target / relative / name)
+            copied = target / relative / name
+            shutil.copy2(Path(folder, name), copied)
+            copied.chmod(MEDIA_FILE_MODE)
             count += 1
     return count
+
+
+def _media_dir(folder: Path) -> None:
+    """Create the folder (and its parents) if missing, with the media folders' mode."""
+    if not folder.is_dir():
+        folder.mkdir(parents=True, mode=MEDIA_DIR_MODE)
+        folder.chmod(MEDIA_DIR_MODE)  # mkdir's mode is cut by the umask

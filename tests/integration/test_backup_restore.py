@@ -1,5 +1,6 @@
-"""The restore drill (flask backup, then flask restore into a fresh database and media
-directory): the exports and photos are the same bytes afterwards and people can log in.
+"""The restore drill: flask backup, then flask restore into a fresh database and media.
+
+The exports and photos are the same bytes afterwards and people can log in.
 
 pg_dump only sees committed rows, so this module cannot use the shared rolled-back test
 transaction: it runs on a database of its own (`<test db>_drill`, migrated here) with a
@@ -9,7 +10,10 @@ transaction: it runs on a database of its own (`<test db>_drill`, migrated here)
 from __future__ import annotations
 
 import json
+import os
+import stat
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,10 +29,10 @@ from app.db import db, engine_of
 from app.export import stream
 from app.export.cli import export_command
 from app.media.storage import storage_for
-from app.models import Trace, TraceStatus
+from app.models import PhotoStatus, Trace, TraceStatus, User, UserRole
 from app.ops.cli import backup_command, restore_command
 from tests import dbutil
-from tests.conftest import ClosingClient, post_login
+from tests.conftest import PASSWORD_HASH, ClosingClient, post_login
 from tests.dbutil import drop_database, recreate_database
 from tests.integration.photo_support import make_photo
 
@@ -89,12 +93,16 @@ def restore_url() -> Iterator[str]:
 
 
 class _FixedClock(datetime):
-    """The exports' clock, stopped: each GeoJSON export carries `generated_at` (and the
-    download name a date), the one part that must differ between two runs. With the clock
-    fixed, the comparison below stays a comparison of every byte of the files."""
+    """The exports' clock, stopped at one moment.
+
+    Each GeoJSON export carries `generated_at` (and the download name a date), the one part
+    that must differ between two runs. With the clock fixed, the comparison below stays a
+    comparison of every byte of the files.
+    """
 
     @classmethod
     def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+        """Always 2026-11-30 12:00 UTC."""
         return datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
@@ -187,6 +195,58 @@ def test_restore_drill(
     finally:
         db.session.remove()
         engine_of(restored).dispose()
+
+
+@pytest.fixture
+def shell_umask() -> Iterator[None]:
+    """The umask of a login shell or cron (022: new files readable by everyone)."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def _modes(root: Path) -> dict[str, int]:
+    """Every folder's and file's permission bits under root, root itself as "."."""
+    paths = [root, *root.rglob("*")]
+    return {p.relative_to(root).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in paths}
+
+
+def test_backups_are_private_and_restored_media_is_not_world_readable(
+    app: Flask,
+    session: Session,
+    restore_url: str,
+    tmp_path: Path,
+    shell_umask: None,
+) -> None:
+    """A backup holds password hashes and addresses: 0700 folders and 0600 files, whatever the
+    umask; restored photos get the media storage's modes (0640 files, 0750 folders)."""
+    # An uploader of its own: this module's rows are committed, so names must not repeat.
+    email = f"modes-{uuid.uuid4().hex}@example.org"
+    uploader = User(email=email, email_normalized=email, display_name="Modes",
+                    password_hash=PASSWORD_HASH, role=UserRole.RESIDENT)  # fmt: skip
+    session.add(uploader)
+    session.commit()
+    photo, _ = make_photo(app, session, None, uploader, status=PhotoStatus.STAGED)
+    media_file = Path(app.config["MEDIA_DIR"], photo.storage_key, "display.webp")
+    media_file.chmod(0o644)  # a photo readable by all: the backup's copy must not be
+
+    backup = _backup(app, tmp_path / "backups")
+    modes = _modes(backup)
+    assert {"database.dump", "manifest.json", f"media/{photo.storage_key}/display.webp"} <= set(
+        modes
+    )
+    for path, mode in modes.items():
+        assert mode & 0o077 == 0, (path, oct(mode))
+        assert mode in (0o700, 0o600), (path, oct(mode))
+
+    media = tmp_path / "restored-media"
+    result = _restore(app, backup, restore_url, media)
+    assert result.exit_code == 0, result.output
+    restored = _modes(media)
+    assert f"{photo.storage_key}/display.webp" in restored
+    for path, mode in restored.items():
+        folder = (media / path).is_dir()
+        assert mode == (0o750 if folder else 0o640), (path, oct(mode))
 
 
 def test_restore_refuses_a_changed_or_missing_file(app: Flask, tmp_path: Path) -> None:

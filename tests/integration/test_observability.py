@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
     made: list[Flask] = []
 
     def make(**config: Any) -> Flask:
+        """An app on the test database with config over the usual test settings."""
         settings = {
             "SQLALCHEMY_DATABASE_URI": database_url,
             "TESTING": True,
@@ -124,8 +126,10 @@ def test_ready_names_redis_when_configured_and_silent(make_app: Callable[..., Fl
 def test_ready_checks_the_s3_bucket_through_the_storage(
     make_app: Callable[..., Flask], tmp_path: Path
 ) -> None:
-    """Photos in object storage: the bucket answering is ready; a bucket that is not there
-    (a wrong name, deleted, no rights) is not, and media is named."""
+    """Photos in object storage: the bucket answering is ready, a missing one is not.
+
+    A bucket that is not there (a wrong name, deleted, no rights) fails, and media is named.
+    """
     from tests.media_server import seaweed_s3
 
     with seaweed_s3(tmp_path / "weed") as settings:
@@ -162,8 +166,10 @@ def test_metrics_count_requests_per_route_and_read_the_queues(
     world: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The latency histogram counts a request under its URL rule; the pending gauge, the
-    export counter and the outbox gauges are read from the database at scrape time."""
+    """The latency histogram counts a request under its URL rule; the rest is read at scrape.
+
+    The pending gauge, the export counter and the outbox gauges come from the database.
+    """
     monkeypatch.setitem(app.config, "METRICS_TOKEN", TOKEN)
     trace_rule = "/traces/<int:trace_id>"
     before = _scrape(client)
@@ -214,8 +220,10 @@ def test_each_request_writes_one_json_line_with_its_id(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The request line is JSON on stderr and in the day's file, carries the id the response
-    returned, the route, status, duration and user, and never the query string."""
+    """The request line is JSON on stderr and in the day's file, with the response's id.
+
+    It carries the route, status, duration and user, and never the query string.
+    """
     logs = tmp_path / "logs"
     app = make_app(LOG_DIR=str(logs))
     client = app.test_client()
@@ -237,7 +245,8 @@ def test_each_request_writes_one_json_line_with_its_id(
     (line,) = [entry for entry in lines if entry.get("request_id") == rid]
     assert line["message"] == "request"
     assert line["level"] == "INFO"
-    assert line["method"] == "GET" and line["route"] == "/health" and line["path"] == "/health"
+    assert line["method"] == "GET" and line["route"] == "/health" and line["ids"] == {}
+    assert "path" not in line  # a matched request is logged by its rule only
     assert line["status"] == 200
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
     assert line["remote_addr"] == "127.0.0.1"
@@ -251,3 +260,99 @@ def test_each_request_writes_one_json_line_with_its_id(
     written = (logs / f"requests-{day}.log").read_text().splitlines()
     assert line in [json.loads(entry) for entry in written]
     assert "s3cret-value" not in "".join(written)
+
+
+def test_no_log_line_holds_a_secret_from_the_path(
+    make_app: Callable[..., Flask],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A reset link's token is in its path: neither stderr nor the log file may hold it.
+
+    The token is sent to the matched route (GET and POST), with a trailing slash (a redirect,
+    unmatched), with a method the route does not take (405) and below it (404). Matched lines
+    name the rule and integer ids; unmatched ones keep short segments, for spotting probes.
+    """
+    logs = tmp_path / "logs"
+    app = make_app(LOG_DIR=str(logs), WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    secret = "SECRETtoken" + secrets.token_urlsafe(32)
+    capsys.readouterr()
+    sent = [
+        client.get(f"/reset-password/{secret}"),
+        client.post(f"/reset-password/{secret}", data={"new_password": "x"}),
+        client.get(f"/reset-password/{secret}/"),
+        client.put(f"/reset-password/{secret}"),
+        client.get(f"/reset-password/{secret}/more"),
+        client.get("/traces/987654"),
+        client.get("/wp-login.php"),
+    ]
+    err = capsys.readouterr().err
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    written = (logs / f"requests-{day}.log").read_text()
+    for text in (err, written):
+        assert "SECRETtoken" not in text
+        assert secret[20:40] not in text  # not even a part of it
+    by_id = {
+        entry["request_id"]: entry
+        for entry in map(json.loads, written.splitlines())
+        if entry.get("message") == "request"
+    }
+    lines = [by_id[response.headers["X-Request-ID"]] for response in sent]
+    assert [line["route"] for line in lines[:2]] == ["/reset-password/<token>"] * 2
+    assert lines[0]["ids"] == {} and "path" not in lines[0]
+    for line in lines[2:5]:
+        assert line["route"] == "unmatched" and line["status"] in (308, 404, 405), line
+        assert line["path"].startswith("/reset-password/<masked>"), line
+    assert lines[5]["route"] == "/traces/<int:trace_id>"
+    assert lines[5]["ids"] == {"trace_id": 987654}
+    assert lines[6]["path"] == "/wp-login.php"
+
+
+def test_mask_path_masks_long_segments_and_cuts_long_paths() -> None:
+    """Segments of 20 characters or more go; short ones stay; the whole is cut at 200."""
+    from app.observability.logs import mask_path
+
+    assert mask_path("/a/" + "x" * 19 + "/b") == "/a/" + "x" * 19 + "/b"
+    assert mask_path("/a/" + "x" * 20 + "/b") == "/a/<masked>/b"
+    cut = mask_path("/ab" * 200)
+    assert len(cut) == 201 and cut.endswith("…")
+
+
+def test_ready_reuses_its_result_for_a_moment(
+    make_app: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood of /ready runs the checks (a file written to storage) once per CACHE_SECONDS.
+
+    Each process keeps one result per app for that long, a failure too; then it checks anew.
+    """
+    from app.observability import ready
+
+    media = tmp_path / "flood-media"
+    app = make_app(MEDIA_DIR=str(media))
+    cache = app.extensions["observability"].ready
+    now = [1000.0]
+    cache.clock = lambda: now[0]
+    probes: list[str] = []
+    real_media = ready.check_media
+
+    def counted(app: Flask) -> str:
+        probes.append("media")
+        return real_media(app)
+
+    monkeypatch.setitem(ready.CHECKS, "media", counted)
+    client = app.test_client()
+    for _ in range(20):
+        assert client.get("/ready").status_code == 200
+    assert probes == ["media"]
+
+    media.rename(tmp_path / "moved")
+    (tmp_path / "flood-media").write_text("now a file: the storage cannot write")
+    now[0] += ready.CACHE_SECONDS - 0.1
+    assert client.get("/ready").status_code == 200  # still the cached answer
+    now[0] += 0.1
+    failed = client.get("/ready")
+    assert failed.status_code == 503 and failed.json is not None
+    assert failed.json["failing"] == ["media"]
+    assert client.get("/ready").status_code == 503  # the failure is cached too
+    assert probes == ["media", "media"]

@@ -1,5 +1,8 @@
-"""flask purge: each kind of data on both sides of its retention boundary; a second run
-removes nothing more."""
+"""flask purge: each kind of data on both sides of its retention boundary.
+
+A second run removes nothing more; the newest backup is never removed; --logs-only touches the
+request log files alone.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ NOW = datetime.now(UTC)
 
 
 def _ago(**delta: float) -> datetime:
+    """That long before NOW."""
     return NOW - timedelta(**delta)
 
 
@@ -51,6 +55,7 @@ def _add(row: Any) -> Any:
 
 
 def _backup(root: Path, name: str, created: datetime, fmt: str = FORMAT) -> Path:
+    """A directory that looks like one flask backup wrote (manifest only)."""
     folder = root / name
     folder.mkdir(parents=True)
     manifest = {"format": fmt, "version": 1, "created": created.isoformat(), "files": []}
@@ -165,3 +170,65 @@ def test_purge_removes_only_what_is_past_retention(
     again = app.test_cli_runner().invoke(purge_command)
     assert again.exit_code == 0, again.output
     assert again.output.count(" 0 removed.") == 5
+
+
+def test_purge_keeps_the_newest_backup_when_all_are_old(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Backups stopped longer than the retention: the newest one stays, and purge says so."""
+    backups = tmp_path / "backups"
+    monkeypatch.setitem(app.config, "BACKUP_RETENTION_DAYS", 35)
+    monkeypatch.setitem(app.config, "BACKUP_DIR", str(backups))
+    oldest = _backup(backups, "heritage-backup-20260901T021500Z", _ago(days=90))
+    older = _backup(backups, "heritage-backup-20260902T021500Z", _ago(days=89))
+    newest = _backup(backups, "heritage-backup-20260903T021500Z", _ago(days=88))
+    # Names do not decide: a backup written later under an earlier-sorting name still counts.
+    renamed = _backup(backups, "heritage-backup-20200101T000000Z-2", _ago(days=60))
+    not_ours = _backup(backups, "heritage-backup-foreign", _ago(days=1), fmt="something-else")
+
+    result = app.test_cli_runner().invoke(purge_command)
+    assert result.exit_code == 0, result.output
+    assert "Backups over 35 days old: 3 removed." in result.output
+    assert f"Kept {renamed.name}" in result.output and "Backups have stopped" in result.output
+    assert renamed.exists() and not_ours.exists()
+    assert not (oldest.exists() or older.exists() or newest.exists())
+
+    again = app.test_cli_runner().invoke(purge_command)
+    assert again.exit_code == 0 and "Backups over 35 days old: 0 removed." in again.output
+    assert renamed.exists()
+
+
+def test_purge_logs_only_removes_this_servers_log_files_and_nothing_else(
+    app: Flask,
+    session: Session,
+    make_user: Callable[..., User],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--logs-only (every app server with LOG_DIR) removes old request logs only."""
+    logs, backups = tmp_path / "logs", tmp_path / "backups"
+    for key, value in {
+        "LOG_RETENTION_DAYS": 14, "SESSION_RETENTION_DAYS": 30, "BACKUP_RETENTION_DAYS": 35,
+        "LOG_DIR": str(logs), "BACKUP_DIR": str(backups),
+    }.items():  # fmt: skip
+        monkeypatch.setitem(app.config, key, value)
+    user = make_user()
+    _pending.clear()
+    idle = _session_row(user, last_seen=_ago(days=31))
+    session.add_all(_pending)
+    session.commit()
+    old_backup = _backup(backups, "heritage-backup-20261001T021500Z", _ago(days=40))
+    _backup(backups, "heritage-backup-20261101T021500Z", _ago(days=1))
+    logs.mkdir()
+    old_log = logs / f"requests-{NOW.date() - timedelta(days=15)}.log"
+    new_log = logs / f"requests-{NOW.date()}.log"
+    for path in (old_log, new_log):
+        path.write_text('{"message": "request"}\n')
+
+    result = app.test_cli_runner().invoke(purge_command, ["--logs-only"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "Request log files over 14 days old: 1 removed.\n"
+    assert not old_log.exists() and new_log.exists()
+    assert old_backup.exists()
+    session.expire_all()
+    assert session.get(UserSession, idle) is not None
