@@ -170,6 +170,8 @@ def _create_engine(app: Flask, url: str, connect_args: dict[str, Any]) -> Engine
         pool_pre_ping=True,
         pool_size=int(app.config["DB_POOL_SIZE"]),
         connect_args=connect_args,
+        # Errors and their log lines name the statement, never its values (addresses, hashes).
+        hide_parameters=True,
     )
 
 

@@ -12,6 +12,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from app.observability.logs import route_of
+
 log = logging.getLogger(__name__)
 
 
@@ -135,7 +137,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, route_of(request))
         title = gettext("Something went wrong")
         detail = gettext("The error has been logged. Please try again later.")
         if wants_problem_json():
@@ -182,7 +184,7 @@ def init_app(app: Flask) -> None:
         if _is_connection_fault(error):
             return _database_down(error)
         log.warning("value refused by the database on %s %s: %s", request.method,
-                    request.path, type(getattr(error, "orig", error)).__name__)  # fmt: skip
+                    route_of(request), type(getattr(error, "orig", error)).__name__)  # fmt: skip
         from app.db import db
 
         db.session.rollback()  # the failed statement aborted the transaction

@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.db import AppSession, db
 from app.errors import Conflict
 from app.mail import send_after_commit
+from app.observability.logs import route_of
 from app.text import render_markdown
 from app.traces.messages import status_label
 
@@ -165,7 +166,13 @@ def commit_request() -> None:
     except Exception as error:
         db.session.rollback()
         _take_back_flashes()
-        log.warning("commit of %s %s failed: %r", request.method, request.path, error)
+        # The rule, not the path (a reset token is in one), and the error's kind and constraint,
+        # not its message (which can quote the values: addresses, password hashes).
+        constraint = getattr(
+            getattr(getattr(error, "orig", None), "diag", None), "constraint_name", None
+        )
+        log.warning("commit of %s %s failed: %s %s", request.method, route_of(request),
+                    type(error).__name__, constraint or "")  # fmt: skip
         if isinstance(error, (IntegrityError, StaleDataError)) or (
             isinstance(error, DBAPIError)
             and getattr(error.orig, "sqlstate", None) in _CONFLICT_STATES
@@ -230,7 +237,7 @@ def _too_slow() -> Response:
     db.session.rollback()
     title = gettext("Service unavailable")
     detail = gettext("This took too long to answer and was stopped. Try again in a moment.")
-    log.warning("statement timeout on %s %s", request.method, request.path)
+    log.warning("statement timeout on %s %s", request.method, route_of(request))
     if wants_problem_json():
         response, _status = problem(503, title, detail, code="timeout")
     else:

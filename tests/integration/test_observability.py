@@ -356,3 +356,20 @@ def test_ready_reuses_its_result_for_a_moment(
     assert failed.json["failing"] == ["media"]
     assert client.get("/ready").status_code == 503  # the failure is cached too
     assert probes == ["media", "media"]
+
+
+def test_database_errors_never_quote_the_values_they_were_given(app: Flask) -> None:
+    """SQLAlchemy leaves a failed statement's values out of its message (and the log).
+
+    PostgreSQL's own text can still quote a value it could not read, so the error pages and the
+    commit log name the error's kind and constraint only (app/errors.py, app/web.py).
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    secret = "hemmelig-adresse@example.org"
+    with app.app_context(), engine_of(app).connect() as connection:
+        with pytest.raises(DBAPIError) as raised:
+            connection.execute(text("SELECT 1 / 0 WHERE :value <> ''"), {"value": secret})
+    assert secret not in str(raised.value)
+    assert "hidden" in str(raised.value)  # SQLAlchemy says the parameters were left out
