@@ -40,8 +40,10 @@ _last_retry_look = 0.0
 
 
 def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
-    """The text on one line: every control, line or paragraph separator becomes a space,
-    runs of space collapse, and an over-long text is cut with an ellipsis."""
+    """The text on one line, at most `limit` characters (cut with an ellipsis).
+
+    Every control, line or paragraph separator becomes a space and runs of space collapse.
+    """
     cleaned = "".join(
         " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c.isspace() else c
         for c in text or ""
@@ -60,10 +62,21 @@ def clean_body(text: str) -> str:
     return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
 
 
-def send_mail(to: str, subject: str, body: str) -> OutboxMail:
-    """Queue a plain-text message; it is sent only once the current transaction commits."""
+def send_mail(
+    to: str, subject: str, body: str, *, user_id: int | None, about_user_id: int | None = None
+) -> OutboxMail:
+    """Queue a plain-text message; it is sent only once the current transaction commits.
+
+    ``user_id`` is the account the mail is for (None: an address with no account), and
+    ``about_user_id`` the person whose name the text carries: deleting either account deletes
+    the mail by these ids (app/me/deletion.py), so every caller must say.
+    """
     row = OutboxMail(
-        to_address=one_line(to, 320), subject=one_line(subject, 200), body=clean_body(body)
+        to_address=one_line(to, 320),
+        subject=one_line(subject, 200),
+        body=clean_body(body),
+        user_id=user_id,
+        about_user_id=about_user_id,
     )
     db.session.add(row)
     if has_request_context():
@@ -192,6 +205,7 @@ class _Connection:
         self._smtp: smtplib.SMTP | None = None
 
     def get(self) -> smtplib.SMTP | None:
+        """The open connection, opened now if needed (None without an SMTP server)."""
         if not has_app_context() or not current_app.config.get("SMTP_HOST"):
             return None
         if self._smtp is None:
@@ -199,6 +213,7 @@ class _Connection:
         return self._smtp
 
     def close(self) -> None:
+        """Say goodbye to the server, if a connection was opened."""
         if self._smtp is not None:
             try:
                 self._smtp.quit()

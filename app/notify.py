@@ -58,7 +58,9 @@ def notify(user: User | None, kind: str, trace: Trace | None = None, **params: A
     """Store a notification (kind and parameters) for the user and queue a mail if wanted.
 
     ``params`` are what the sentence needs (titles, a moderator's message as typed); text is
-    cleaned of control characters (a NUL cannot be stored in JSON) and otherwise kept.
+    cleaned of control characters (a NUL cannot be stored in JSON) and otherwise kept. A kind
+    that names another person carries that person's id as ``actor_id``: deleting their account
+    finds the notification and its mail by that id, never by the name.
     """
     if user is None or user.deleted_at is not None:
         return  # a deleted account (kept as «Tidligere bidragsyter») hears of nothing more
@@ -79,7 +81,13 @@ def notify(user: User | None, kind: str, trace: Trace | None = None, **params: A
             body = events.notification_line(kind, params, "", events.may_see_for(user)).text()
             subject = subject_for(kind, trace)
         link = _trace_link(trace) if trace is not None else ""
-        send_mail(user.email, subject, f"{body}\n\n{link}".strip())
+        # The mail goes with the recipient's account and with the person it names (the actor
+        # of a vocab_suggestion), so deleting either account deletes it (app/me/deletion.py).
+        actor = params.get("actor_id")
+        send_mail(
+            user.email, subject, f"{body}\n\n{link}".strip(),
+            user_id=user.id, about_user_id=actor if isinstance(actor, int) else None,
+        )  # fmt: skip
 
 
 def _trace_link(trace: Trace) -> str:

@@ -19,6 +19,7 @@ from app.db import db
 from app.errors import Forbidden, ValidationFailed
 from app.i18n import mail_locale
 from app.mail import send_mail
+from app.me.pseudonym import is_pseudonym
 from app.models import PasswordResetToken, User, UserRole
 from app.validation import FieldErrors, clean_line, has_visible_text
 
@@ -185,7 +186,8 @@ def change_email(user: User, current_password: str, new_email: str) -> None:
                 "The e-mail address of your account was just changed to another one. "
                 "If you did not do this, contact the library at once."
             )
-        send_mail(old_address, subject, body)
+        # The account's: deleting it deletes this mail to the old address too.
+        send_mail(old_address, subject, body, user_id=user.id)
 
 
 def _checked_name(display_name: str | None) -> tuple[str, str | None]:
@@ -197,6 +199,8 @@ def _checked_name(display_name: str | None) -> tuple[str, str | None]:
         return name or "", (fields.errors.get("display_name") or [default])[0]
     if not 2 <= len(name) <= 80:
         return name, gettext("The name must be between 2 and 80 characters.")
+    if is_pseudonym(name):  # what deleted accounts are called: a live one would pass for one
+        return name, gettext("This name is reserved for deleted accounts. Choose another name.")
     return name, None
 
 

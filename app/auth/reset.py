@@ -86,9 +86,10 @@ def request_reset(email: str) -> None:
     )
     db.session.execute(
         insert(OutboxMail).from_select(
-            ["to_address", "subject", "body"],
+            ["to_address", "user_id", "subject", "body"],
             select(
                 User.email,
+                User.id,  # the account's mail: deleting the account deletes it
                 _in_language({lang: mail[0] for lang, mail in mails.items()}, asking),
                 _in_language({lang: mail[1] for lang, mail in mails.items()}, asking),
             ).where(*account),

@@ -3,25 +3,24 @@
 One operation in the request's transaction: either everything below happens or nothing does.
 The users row stays as "Tidligere bidragsyter" (kept contributions and moderation records point
 at it), with every personal field overwritten. Names are replaced only where the application
-itself writes them (found with grep, listed in docs/own-data.md), never in other people's
-free text. Rate-limit counters in Redis are keyed by a digest of the address; they are deleted
-too (outside the transaction: they expire within the hour anyway).
+itself writes them, found by the person's id (listed in docs/own-data.md), never by searching
+text for the name. Rate-limit counters are keyed by a digest of the address; the route deletes
+them after the commit (forget_rate_limits_after_commit).
 """
 
 from __future__ import annotations
 
 import enum
-import json
+import functools
 import logging
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
+from flask import Response, after_this_request, current_app, g
 from flask_babel import gettext
-from sqlalchemy import Text, cast, delete, func, literal, or_, select, update
+from sqlalchemy import delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from app import audit
@@ -30,8 +29,8 @@ from app.auth.passwords import verify_password
 from app.db import db
 from app.errors import Forbidden
 from app.limits import address_digest
+from app.me.pseudonym import PSEUDONYM
 from app.models import (
-    AuditEvent,
     Comment,
     CommentStatus,
     Membership,
@@ -49,9 +48,6 @@ from app.models import (
 from app.photos.operations import queue_removal_now
 
 log = logging.getLogger(__name__)
-
-# What the kept row is called everywhere (a stored value, like a name, not a UI string).
-PSEUDONYM = "Tidligere bidragsyter"
 
 
 class Contributions(enum.StrEnum):
@@ -108,7 +104,6 @@ def delete_account(user: User, password: str, contributions: Contributions) -> D
         photos_removed=removed.photos_removed,
     )  # fmt: skip
     db.session.flush()
-    forget_rate_limits(email)
     log.info("account deleted: user=%s contributions=%s", user.id, contributions.value)
     return removed
 
@@ -161,73 +156,40 @@ def _delete_photos(*where: object) -> int:
     return int(count or 0)
 
 
-def _pattern(text: str) -> str:
-    """`text` as whole words (a short name must not match inside a longer word), for SQL:
-    PostgreSQL's \\m and \\M match, without taking a character, where a word starts and ends."""
-    start = r"\m" if text[:1].isalnum() else ""
-    end = r"\M" if text[-1:].isalnum() else ""
-    return f"{start}{re.escape(text)}{end}"
-
-
-def _mentions(column: Any, text: str) -> Any:
-    """Whether the column holds `text` as a whole word, in any letter case."""
-    return column.op("~*")(_pattern(text))
-
-
-def _replace(column: Any, text: str, replacement: str) -> Any:
-    """Every whole-word occurrence of `text`, in any letter case, replaced."""
-    return func.regexp_replace(column, _pattern(text), replacement, "gi")
-
-
-def _json_fragment(text: str) -> str:
-    """The text as it appears inside a JSON string in jsonb's text form."""
-    return json.dumps(text, ensure_ascii=False)[1:-1]
-
-
 def _scrub_names(user: User, name: str, email: str, normalized: str) -> None:
-    """Remove the name and address where the application wrote them as data about the user."""
-    # Their own notifications, and every mail to their address, sent or not.
+    """Remove what the application wrote about the person, found by their id, never by text.
+
+    A search for the name or address in text would also rewrite other people's rows (a
+    colleague with the same name, a word that happens to be the name) and could not find an
+    old name or address. So: mail and notifications carry the ids of the account they are for
+    and of the person they name (mail_outbox.user_id/about_user_id, params.actor_id).
+    Audit rows are left alone: audit.record is never given a name or an address (every call
+    was read for this; the every-column scan in tests/integration/test_account_deletion.py
+    catches a new one).
+    """
+    # Their own notifications; every mail for them or naming them, sent or not (an unsent
+    # mail naming them to a librarian is lost: the in-app notification stays, pseudonymised);
+    # and mail to their current address queued before the ids existed.
     db.session.execute(delete(Notification).where(Notification.user_id == user.id))
     addresses = {email.strip().lower(), normalized, normalize_email(email)}
     db.session.execute(
         delete(OutboxMail)
-        .where(func.lower(func.btrim(OutboxMail.to_address)).in_(addresses))
+        .where(
+            or_(
+                OutboxMail.user_id == user.id,
+                OutboxMail.about_user_id == user.id,
+                func.lower(func.btrim(OutboxMail.to_address)).in_(addresses),
+            )
+        )
         .execution_options(synchronize_session=False)
     )
-    # Others' notifications naming them as the one who acted (vocab_suggestion's "name").
+    # Others' notifications naming them as the one who acted (vocab_suggestion), by actor_id.
     db.session.execute(
         update(Notification)
-        .where(Notification.params["name"].astext == name)
+        .where(Notification.params.contains({"actor_id": user.id}))
         .values(params=Notification.params.op("||")(literal({"name": PSEUDONYM}, JSONB)))
         .execution_options(synchronize_session=False)
     )
-    # Mail to others built from those notifications holds the name in its text.
-    for column in (OutboxMail.body, OutboxMail.subject):
-        db.session.execute(
-            update(OutboxMail)
-            .where(_mentions(column, name))
-            .values({column: _replace(column, name, PSEUDONYM)})
-            .execution_options(synchronize_session=False)
-        )
-    # Audit rows: the address or name in a reason or a detail (none is written today; an entry
-    # from an older version or a future one must not keep them).
-    details_text = cast(AuditEvent.details, Text)
-    for secret, replacement in ((email, placeholder_email(user.id)), (name, PSEUDONYM)):
-        fragment = _json_fragment(secret)
-        db.session.execute(
-            update(AuditEvent)
-            .where(
-                or_(
-                    _mentions(AuditEvent.reason, secret),
-                    _mentions(details_text, fragment),
-                )
-            )
-            .values(
-                reason=_replace(AuditEvent.reason, secret, replacement),
-                details=cast(_replace(details_text, fragment, _json_fragment(replacement)), JSONB),
-            )
-            .execution_options(synchronize_session=False)
-        )
     # A credit naming them on their own photos (the upload form suggests the name).
     db.session.execute(
         update(Photo)
@@ -270,24 +232,66 @@ def _pseudonymise(user: User) -> None:
     db.session.flush()
 
 
-def forget_rate_limits(email: str) -> int:
-    """Delete the rate-limit counters keyed by the address's digest; how many (Redis only).
+def forget_rate_limits_after_commit(email: str) -> None:
+    """Delete the address's rate-limit counters once this request's transaction is committed.
 
-    Without REDIS_URL the counters live in each process's memory and expire within the hour.
+    Redis is not asked inside the transaction (a slow Redis would hold the row locks, and a
+    rolled-back deletion must not have forgotten anything); the digest is taken now, while the
+    app context is there.
     """
-    url = current_app.config.get("REDIS_URL") or ""
-    if not url:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    digest = address_digest(email)
+
+    def after(response: Response) -> Response:
+        """Only a committed deletion forgets: a failed commit leaves the counters."""
+        if g.get("request_committed"):
+            response.call_on_close(functools.partial(_forget_in, app, digest))
+        return response
+
+    after_this_request(after)
+
+
+def _forget_in(app: Any, digest: str) -> None:
+    with app.app_context():
+        forget_rate_limits(digest)
+
+
+def forget_rate_limits(digest: str) -> int:
+    """Delete the limiter's counters keyed by an address digest; returns how many.
+
+    Looked for where the limiter keeps them (RATELIMIT_STORAGE_URI, app/limits.py): Redis, or
+    this process's memory. Other storages are left to expire (within the hour).
+    """
+    uri = str(current_app.config.get("RATELIMIT_STORAGE_URI") or "")
+    try:
+        if uri.startswith(("redis://", "rediss://", "unix://")):
+            return _forget_in_redis(uri, digest)
+        if uri.startswith("memory://"):
+            return _forget_in_memory(digest)
+    except Exception:  # noqa: BLE001 - the deletion is committed; the counters expire anyway
+        log.warning("could not delete rate-limit keys of a deleted account", exc_info=True)
         return 0
+    log.info("rate-limit keys of a deleted account left to expire: storage %s", uri[:12])
+    return 0
+
+
+def _forget_in_redis(uri: str, digest: str) -> int:
     import redis
 
-    digest = address_digest(email)
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    client = redis.Redis.from_url(uri, socket_connect_timeout=2, socket_timeout=5)
     try:
         keys = list(client.scan_iter(match=f"*{prefix}*{digest}*", count=500))
         return int(client.delete(*keys)) if keys else 0
-    except redis.RedisError:
-        log.warning("could not delete rate-limit keys of a deleted account", exc_info=True)
-        return 0
     finally:
         client.close()
+
+
+def _forget_in_memory(digest: str) -> int:
+    from app.limits import limiter
+
+    storage: Any = limiter.storage
+    keys = [k for k in {*storage.storage, *storage.events} if digest in k]
+    for key in keys:
+        storage.clear(key)
+    return len(keys)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -16,6 +16,9 @@ class OutboxMail(Base):
 
     A decision and the mail about it are committed together, so neither is lost: a failing
     mail server leaves the row here to be retried (attempts, next_attempt_at, last_error).
+
+    user_id is the account the mail is for and about_user_id the person whose name it carries
+    (a suggester's, say): deleting an account finds its mail by these ids, never by its text.
     """
 
     __tablename__ = "mail_outbox"
@@ -25,6 +28,12 @@ class OutboxMail(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(320))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    about_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()

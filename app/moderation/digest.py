@@ -103,7 +103,7 @@ def send_digests(now: datetime | None = None) -> tuple[int, int]:
             lines = waiting_for(user, now)
             if lines:
                 subject, body = digest_text(user, lines)
-                send_mail(user.email, subject, body)
+                send_mail(user.email, subject, body, user_id=user.id)
                 user.digest_sent_at = now
                 sent += 1
             else:

@@ -248,8 +248,10 @@ def suggest_change(term: Term, user: User, raw: Any) -> int:
         scheme=term.scheme.value, code=term.code,
     )  # fmt: skip
     # One line in the notification list (app/events.py); the edit page shows the text as written.
+    # actor_id: deleting the suggester's account pseudonymises these by id (app/me/deletion.py).
     params = {
         "name": user.display_name,
+        "actor_id": user.id,
         "code": term.code,
         "scheme": term.scheme.value,
         "text": " ".join(text.split()),

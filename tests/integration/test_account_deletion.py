@@ -1,6 +1,7 @@
-"""Deleting an account: afterwards no table holds the e-mail or the name, no Redis key the
-address's digest; the person is logged out everywhere and cannot come back in; contributions
-are kept under "Tidligere bidragsyter" or the unpublished ones removed, as chosen."""
+"""Deleting an account: afterwards no table holds the e-mail or the name (old ones too), no Redis
+key the address's digest; the person is logged out everywhere and cannot come back in;
+contributions are kept under "Tidligere bidragsyter" or the unpublished ones removed, as chosen.
+What is removed is found by the person's id: nobody else's rows change, whatever the name."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 import redis
-from flask import Flask
+from flask import Flask, has_request_context
 from flask.testing import FlaskClient
 from limits import parse
 from limits.storage import storage_from_string
@@ -49,15 +50,17 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 
 @pytest.fixture
 def redis_limits(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
-    """The app's REDIS_URL and key prefix pointed at a real Redis (database 15, a prefix of
-    this test's own); yields the prefix and a client. The process's limiter stays as it is."""
+    """The limiter's storage URI and key prefix pointed at a real Redis (database 15, a prefix
+    of this test's own); yields the prefix and a client. The process's limiter stays as it is,
+    and REDIS_URL unset: the counters are where RATELIMIT_STORAGE_URI says."""
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.ConnectionError:
         pytest.skip("no Redis at 127.0.0.1:6379")
     prefix = f"test-owndata-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
+    monkeypatch.setitem(app.config, "RATELIMIT_STORAGE_URI", REDIS_URL)
+    monkeypatch.setitem(app.config, "REDIS_URL", "")
     monkeypatch.setitem(app.config, "RATELIMIT_KEY_PREFIX", prefix)
     yield prefix, client
     for key in client.scan_iter(match=f"*{prefix}*"):
@@ -113,15 +116,14 @@ def person(app: Flask, session: Session, make_user, make_project, make_trace) ->
         Notification(user_id=me.id, kind="trace.approved", params={"title": "Tuft ved elva"}),
         # Where the app writes their name for others: a vocabulary suggestion, and its mail.
         Notification(user_id=other.id, kind="vocab_suggestion",
-                     params={"name": NAME, "code": "x", "scheme": "trace_type", "text": "t"}),
-        OutboxMail(to_address="user2@example.org", subject="News for you",
-                   body=f"{NAME} suggests a change to the term “x”"),
-        OutboxMail(to_address=EMAIL, subject="Reset your password", body="a link",
-                   sent_at=datetime.now(UTC)),
+                     params={"name": NAME, "actor_id": me.id, "code": "x",
+                             "scheme": "trace_type", "text": "t"}),
+        OutboxMail(to_address=other.email, user_id=other.id, about_user_id=me.id,
+                   subject="News for you", body=f"{NAME} suggests a change to the term “x”"),
+        OutboxMail(to_address=EMAIL, user_id=me.id, subject="Reset your password",
+                   body="a link", sent_at=datetime.now(UTC)),
+        # Mail queued before the outbox knew its recipient's id: found by the address.
         OutboxMail(to_address=EMAIL.lower(), subject="Hello", body=f"Hello {NAME},"),
-        # An audit row from an older version holding the address and the name.
-        AuditEvent(actor_id=me.id, action="account.email_changed", target_type="user",
-                   target_id=me.id, reason=f"from {EMAIL.lower()}", details={"by": NAME}),
         PasswordResetToken(token_hash="f" * 64, user_id=me.id,
                            expires_at=datetime.now(UTC) + timedelta(hours=1)),
     ])  # fmt: skip
@@ -341,3 +343,219 @@ def test_a_deleted_account_gets_no_more_notifications(
         after = db.session.scalar(select(func.count()).select_from(Notification))
     assert after == before
     assert before >= 1  # the first, before deletion, was stored: the count can tell
+
+
+def _others_rows(session: Session, me_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Every mail, notification and audit row that is not about the person, as stored."""
+    session.expire_all()
+    mails = session.execute(
+        select(OutboxMail.id, OutboxMail.to_address, OutboxMail.subject, OutboxMail.body,
+               OutboxMail.user_id, OutboxMail.about_user_id)
+        .where(func.coalesce(OutboxMail.user_id, 0) != me_id,
+               func.coalesce(OutboxMail.about_user_id, 0) != me_id)
+        .order_by(OutboxMail.id)
+    ).all()  # fmt: skip
+    notes = session.execute(
+        select(Notification.id, Notification.user_id, Notification.kind, Notification.params)
+        .where(Notification.user_id != me_id,
+               ~Notification.params.contains({"actor_id": me_id}))
+        .order_by(Notification.id)
+    ).all()  # fmt: skip
+    audits = session.execute(
+        select(AuditEvent.id, AuditEvent.actor_id, AuditEvent.action, AuditEvent.reason,
+               AuditEvent.details)
+        .where(AuditEvent.action != "account.deleted")
+        .order_by(AuditEvent.id)
+    ).all()  # fmt: skip
+    users = session.execute(
+        select(User.id, User.display_name, User.email).where(User.id != me_id).order_by(User.id)
+    ).all()
+    return {"mail": [tuple(r) for r in mails], "notifications": [tuple(r) for r in notes],
+            "audit": [tuple(r) for r in audits], "users": [tuple(r) for r in users]}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["10", "true", "Hei", "ok", "Kari Nordmann"])
+def test_a_name_that_is_also_a_word_or_someone_elses_name_changes_nobody_elses_rows(
+    client: FlaskClient, session: Session, make_user: Any, name: str
+) -> None:
+    """Rows are found by id: a name like "10" or "true" (once a DataError that blocked the
+    deletion), a word in others' mail ("Hei"), a JSON key ("ok") or a namesake ("Kari
+    Nordmann", with notifications and mail of her own) leaves every other row as it was."""
+    me = make_user(UserRole.LIBRARIAN, name=name)
+    namesake = make_user(UserRole.LIBRARIAN, name=name)
+    bob = make_user(UserRole.LIBRARIAN, name="Bob")
+    suggestion = {"code": "x", "scheme": "trace_type", "text": f"{name} true 10 Hei ok"}
+    session.add_all([
+        # Each librarian told of the other's suggestion, with the mail about it.
+        Notification(user_id=bob.id, kind="vocab_suggestion",
+                     params={"name": name, "actor_id": me.id, **suggestion}),
+        Notification(user_id=bob.id, kind="vocab_suggestion",
+                     params={"name": name, "actor_id": namesake.id, **suggestion}),
+        Notification(user_id=namesake.id, kind="vocab_suggestion",
+                     params={"name": "Bob", "actor_id": bob.id, **suggestion}),
+        Notification(user_id=namesake.id, kind="trace.approved", params={"title": name}),
+        OutboxMail(to_address=bob.email, user_id=bob.id, about_user_id=me.id,
+                   subject=f"{name} suggests", body=f"Hei Bob, {name} suggests"),
+        OutboxMail(to_address=bob.email, user_id=bob.id, about_user_id=namesake.id,
+                   subject=f"{name} suggests", body=f"Hei Bob, {name} suggests"),
+        OutboxMail(to_address=namesake.email, user_id=namesake.id,
+                   subject=f"Hei {name}", body=f"Hei {name}, true 10 ok"),
+        OutboxMail(to_address=me.email, user_id=me.id, subject=f"Hei {name}", body="mine"),
+        AuditEvent(actor_id=bob.id, action="account.password_changed", target_type="user",
+                   target_id=bob.id, reason=f"Hei {name}",
+                   details={"ok": True, "sessions_revoked": 10, name: "true", "10": name}),
+        AuditEvent(actor_id=namesake.id, action="vocab.change_suggested", target_type="term",
+                   target_id=1, reason=name, details={"code": name}),
+    ])  # fmt: skip
+    session.commit()
+    before = _others_rows(session, me.id)
+    assert len(before["mail"]) == 2 and len(before["notifications"]) == 3
+
+    log_in(client, me.email)
+    response = _delete(client, "keep")
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+    assert _others_rows(session, me.id) == before
+    row = session.get(User, me.id)
+    assert row is not None and row.display_name == PSEUDONYM and row.deleted_at is not None
+    # The mail naming them is gone; Bob's notification of their suggestion stays, pseudonymised.
+    assert not session.scalars(
+        select(OutboxMail).where(
+            (OutboxMail.user_id == me.id) | (OutboxMail.about_user_id == me.id)
+        )
+    ).all()
+    [theirs] = session.scalars(
+        select(Notification).where(Notification.params.contains({"actor_id": me.id}))
+    ).all()
+    assert theirs.user_id == bob.id and theirs.params["name"] == PSEUDONYM
+
+
+def test_old_addresses_and_old_names_go_too(
+    app: Flask, client: FlaskClient, anonymous: FlaskClient, session: Session,
+    make_user: Any, make_project: Any, logged_mail: list[Any],
+) -> None:  # fmt: skip
+    """Registered, told things by notification and mail (a reset link too), then a new address
+    and a new name: after the deletion no column holds any of the four."""
+    from app.db import db
+    from app.models import MembershipRole, Scheme, Term
+    from app.projects.operations import grant_role
+    from app.vocab.operations import suggest_change
+
+    old_email, new_email = "gunnhild.old@example.org", "gunnhild.fresh@example.net"
+    old_name, new_name = "Gunnhild Vestbakken", "Gunnhild Nordheim"
+    librarian = make_user(UserRole.LIBRARIAN, name="Kari Bibliotekar")
+    project = make_project(slug="old-names")
+    token = csrf_from(client.get("/register").get_data(as_text=True))
+    response = client.post("/register", data={
+        "email": old_email, "display_name": old_name, "password": PASSWORD,
+        "show_name_publicly": "y", "csrf_token": token})  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    me = session.scalars(select(User).where(User.email_normalized == old_email)).one()
+
+    def suggest() -> None:
+        with app.test_request_context("/"):
+            user = db.session.get(User, me.id)
+            term = db.session.scalars(select(Term).where(Term.scheme == Scheme.TRACE_TYPE)).first()
+            assert suggest_change(term, user, "Split this term") == 1
+            db.session.commit()
+
+    with app.test_request_context("/"):  # a role: a notification and a mail to them
+        grant_role(db.session.get(User, librarian.id), db.session.get(type(project), project.id),
+                   old_email, MembershipRole.CURATOR, None)  # fmt: skip
+        db.session.commit()
+    suggest()  # the librarian is told, by name, with a mail
+    token = csrf_from(anonymous.get("/reset-password").get_data(as_text=True))
+    anonymous.post("/reset-password", data={"email": old_email, "csrf_token": token})
+    assert {m["To"] for m in logged_mail} >= {old_email, librarian.email}
+
+    token = log_in(client, old_email)
+    response = client.post("/account/email", data={
+        "new_email": new_email, "email_password": PASSWORD, "csrf_token": token})  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    response = client.post("/account/settings", data={
+        "display_name": new_name, "show_name_publicly": "y", "notify_by_email": "y",
+        "csrf_token": token})  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    suggest()  # told again, under the new name
+    session.expire_all()
+    for needle in (old_email, new_email, "Vestbakken", "Nordheim"):
+        assert _rows_naming(session, needle), needle  # the scan finds each before
+
+    assert _delete(client, "keep").status_code == 302
+    session.expire_all()
+    for needle in (old_email, new_email, "gunnhild", "Vestbakken", "Nordheim"):
+        assert _rows_naming(session, needle) == [], needle
+    # The librarian still has both notifications, under the pseudonym.
+    notes = session.scalars(select(Notification).where(Notification.user_id == librarian.id))
+    assert [n.params["name"] for n in notes] == [PSEUDONYM, PSEUDONYM]
+
+
+def test_rate_limits_are_forgotten_only_after_the_commit(
+    app: Flask, client: FlaskClient, session: Session, person: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The counters go once the deletion is committed, outside its transaction."""
+    from app.db import db
+    from app.me import deletion
+
+    seen: list[tuple[str, bool, Any]] = []
+
+    def spy(digest: str) -> int:
+        # Runs after the response: no request, and the deletion visible to a new transaction.
+        stored = db.session.get(User, person["me"].id)
+        seen.append((digest, has_request_context(), stored.deleted_at if stored else None))
+        return 0
+
+    monkeypatch.setattr(deletion, "forget_rate_limits", spy)
+    log_in(client, EMAIL)
+    _delete(client, "keep", password="not my password")
+    assert seen == []  # refused: nothing to forget
+    _delete(client, "keep")
+    with app.test_request_context():
+        digest = address_digest(EMAIL)
+    [(forgotten, in_request, deleted_at)] = seen
+    assert forgotten == digest and not in_request and deleted_at is not None
+
+
+def test_rate_limits_in_memory_are_forgotten_too(
+    app: Flask, client: FlaskClient, anonymous: FlaskClient, person: dict[str, Any]
+) -> None:
+    """Without Redis the counters are in this process's limiter: the address's go there too."""
+    from app.limits import limiter
+
+    assert str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://")
+    post_login(anonymous, EMAIL, password="a wrong guess")
+    with app.test_request_context():
+        digest = address_digest(EMAIL)
+    storage: Any = limiter.storage
+
+    def counted() -> list[str]:
+        return [k for k in {*storage.storage, *storage.events} if digest in k]
+
+    assert counted()
+    log_in(client, EMAIL)
+    _delete(client, "keep")
+    assert counted() == []
+
+
+@pytest.mark.parametrize("typed", ["Tidligere bidragsyter", "  tidligere   BIDRAGSYTER "])
+def test_nobody_can_take_the_pseudonym_as_a_name(
+    app: Flask, anonymous: FlaskClient, client: FlaskClient, session: Session, make_user: Any,
+    typed: str,
+) -> None:  # fmt: skip
+    """A live account named like the deleted ones would pass for one: the name is refused."""
+    english(anonymous)
+    token = csrf_from(anonymous.get("/register").get_data(as_text=True))
+    response = anonymous.post("/register", data={
+        "email": "taker@example.org", "display_name": typed, "password": PASSWORD,
+        "csrf_token": token})  # fmt: skip
+    assert response.status_code == 422
+    assert "This name is reserved for deleted accounts." in response.get_data(as_text=True)
+    user = make_user(name="Ola")
+    token = log_in(client, user.email)
+    english(client)
+    response = client.post("/account/settings", data={
+        "display_name": typed, "notify_by_email": "y", "csrf_token": token})  # fmt: skip
+    assert "This name is reserved for deleted accounts." in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(User, user.id).display_name == "Ola"

@@ -312,7 +312,7 @@ def test_any_message_gives_no_500_and_a_one_line_subject(
 def test_headers_are_one_line_whatever_is_queued(app: Flask, subject: str, body: str) -> None:
     """Defence in depth: send_mail and compose never let a control character into a header."""
     with app.test_request_context():
-        row = send_mail("kari@example.no", subject, body)
+        row = send_mail("kari@example.no", subject, body, user_id=None)
         message = compose(row)
     assert is_one_line(row.subject) and len(row.subject) <= 200
     assert is_one_line(message["Subject"]) and "\x00" not in row.body
