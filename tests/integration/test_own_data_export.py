@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from shapely.geometry import Point
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import create_app
@@ -259,3 +260,71 @@ def test_photos_are_read_from_s3_storage_too(
     assert zf.read(f"photos/{photo.id}-display.webp") == files["display"]
     [described] = json.loads(zf.read("photos/photos.json"))
     assert (described["id"], described["status"]) == (photo.id, "pending")
+
+
+def test_a_librarians_notifications_name_others_only_as_they_allow(
+    app: Flask, client: FlaskClient, session: Session, make_user: Any, make_project: Any
+) -> None:
+    """A vocabulary suggestion names its curator: in the librarian's ZIP by their public name
+    only if they show it, else by their role; the stored name and id are not in the params."""
+    from app.db import db
+    from app.models import Scheme, Term
+    from app.vocab.operations import suggest_change
+
+    _person(session, make_user, NAME, EMAIL, role=UserRole.LIBRARIAN, language="en")
+    hidden = _person(session, make_user, OTHER_NAME, OTHER_EMAIL)
+    public = _person(session, make_user, "Per Offentlig", "per@example.net",
+                     show_name_publicly=True)  # fmt: skip
+    project = make_project(slug="suggestions")
+    for curator in (hidden, public):
+        session.add(Membership(project_id=project.id, user_id=curator.id,
+                               role=MembershipRole.CURATOR))  # fmt: skip
+    session.commit()
+    with app.test_request_context("/"):
+        term = db.session.scalars(select(Term).where(Term.scheme == Scheme.TRACE_TYPE)).first()
+        for curator in (hidden, public):
+            suggest_change(term, db.session.get(User, curator.id), "Split this term")
+        db.session.commit()
+    log_in(client, EMAIL)
+    _response, zf = _download(client)
+    notes = json.loads(zf.read("notifications.json"))
+    assert [n["kind"] for n in notes] == ["vocab_suggestion", "vocab_suggestion"]
+    assert notes[0]["text"].startswith("a curator suggests a change to the term")
+    assert notes[1]["text"].startswith("Per Offentlig suggests a change to the term")
+    for note in notes:
+        assert set(note["params"]) == {"code", "scheme", "text"}
+    everything = b"".join(zf.read(n) for n in zf.namelist() if not n.endswith(".webp"))
+    assert b"Quistgaard" not in everything and OTHER_EMAIL.encode() not in everything
+
+
+def test_downloads_are_limited_and_the_transaction_ends_before_the_files(
+    app: Flask, client: FlaskClient, mine: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five an hour; and the photo files are read with no database transaction open."""
+    from app.db import db
+    from app.me import data_export
+    from tests.integration.photo_support import english
+
+    reads: list[bool] = []
+    real_collect = data_export.collect
+
+    def collect(user: User) -> data_export.Collected:
+        collected = real_collect(user)
+
+        class Watching:
+            def read(self, key: str) -> bytes:
+                reads.append(db.session().in_transaction())
+                return collected.storage.read(key)
+
+        return data_export.Collected(collected.json_parts, collected.trace_features,
+                                     collected.files, collected.readme, Watching())  # fmt: skip
+
+    monkeypatch.setattr(data_export, "collect", collect)
+    log_in(client, EMAIL)
+    english(client)
+    for _ in range(5):
+        _download(client)
+    assert reads == [False] * 5  # one photo file per download, no transaction open
+    response = client.get("/me/data.zip")
+    assert response.status_code == 429
+    assert "at most 5 times an hour" in response.get_data(as_text=True)
