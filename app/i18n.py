@@ -315,6 +315,9 @@ def init_app(app: Flask) -> None:
     # Every FlaskForm (all of the app's forms) takes its default messages from our catalog.
     FlaskForm.Meta.get_translations = _form_translations  # type: ignore[method-assign]
     before_render_template.connect(_fill_content_lang, app)
+    # A global, not only a context value: macros imported without context (the queue's rows)
+    # mark a label that falls back to Bokmål too.
+    app.jinja_env.globals["term_lang"] = term_lang
 
     @app.context_processor
     def _language_helpers() -> dict[str, object]:

@@ -15,6 +15,7 @@ from wtforms import Field, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from app.bbox import bbox_message
+from app.i18n import term_choice
 from app.models import Project, Scheme, Term
 from app.publication.features import ExportFilters
 from app.timeparse import TimeError, parse_instant, time_message
@@ -98,7 +99,7 @@ class ExportForm(FlaskForm):
         ]
         for field, scheme in ((self.trace_type, Scheme.TRACE_TYPE), (self.period, Scheme.PERIOD)):
             field.choices = [SelectChoice("", _l("Any"))] + [
-                SelectChoice(t.code, t.label(locale)) for t in terms[scheme]
+                term_choice(t, locale) for t in terms[scheme]
             ]
 
     def filters(self) -> ExportFilters:

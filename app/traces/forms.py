@@ -26,6 +26,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.errors import ValidationFailed
+from app.i18n import term_choice
 from app.models import Project, Scheme, Term, Trace
 from app.traces import informants
 from app.traces.edit_operations import COMMENT_MAX, MAX_TAGS, TAG_MAX
@@ -133,7 +134,7 @@ class TraceForm(FlaskForm):
             (self.condition, Scheme.CONDITION),
             (self.dating_method, Scheme.DATING_METHOD),
         ):
-            field.choices = empty + [SelectChoice(t.code, t.label(locale)) for t in terms[scheme]]
+            field.choices = empty + [term_choice(t, locale) for t in terms[scheme]]
 
     def join_form(self, form_id: str) -> None:
         """Let the place fields, written outside the <form> element, belong to form_id.

@@ -292,3 +292,18 @@ def test_the_reset_mail_follows_the_accounts_language_else_the_page(
     assert mail.subject == subjects[expected]
     assert len(set(subjects.values())) == 3  # the languages tell apart, so the check can fail
     assert "/reset-password/" in mail.body
+
+
+def test_a_label_shown_in_bokmal_on_a_sami_page_is_marked_so(
+    anonymous: FlaskClient, session: Session, make_trace: Callable[..., Trace],
+    term: Callable[[Scheme, str], Term],
+) -> None:  # fmt: skip
+    """A term with no Sami label shows its Bokmål label marked lang="nb"; one with a label not."""
+    boplass, bronse = term(Scheme.TRACE_TYPE, "boplass"), term(Scheme.PERIOD, "bronsealder")
+    boplass.label_se = None
+    assert bronse.label_se  # the migration gave it one
+    trace = make_trace(trace_type_id=boplass.id, period_id=bronse.id)
+    anonymous.set_cookie("lang", "se")
+    page = anonymous.get(f"/traces/{trace.id}").get_data(as_text=True)
+    assert f'<dd lang="nb">{boplass.label_nb}</dd>' in page
+    assert f"<dd>{bronse.label_se}</dd>" in page
