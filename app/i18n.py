@@ -136,6 +136,15 @@ class FallbackDomain(Domain):
             translations.merge(catalog)
             if hasattr(catalog, "plural"):
                 translations.plural = catalog.plural  # merge() leaves the plural rule behind
+        # pybabel compiles an untranslated plural entry with the English msgids as its forms
+        # (its tuple of empty forms counts as translated): drop those, so the Bokmål fallback
+        # answers instead of English.
+        forms = getattr(translations, "_catalog", {})
+        english = {
+            k[0] for k, v in forms.items() if isinstance(k, tuple) and k[1] == 0 and v == k[0]
+        }
+        for key in [k for k in forms if isinstance(k, tuple) and k[0] in english]:
+            del forms[key]
         return translations
 
     def get_translations(self) -> support.NullTranslations:

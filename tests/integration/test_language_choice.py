@@ -307,3 +307,25 @@ def test_a_label_shown_in_bokmal_on_a_sami_page_is_marked_so(
     page = anonymous.get(f"/traces/{trace.id}").get_data(as_text=True)
     assert f'<dd lang="nb">{boplass.label_nb}</dd>' in page
     assert f"<dd>{bronse.label_se}</dd>" in page
+
+
+def test_an_untranslated_sami_plural_falls_back_to_bokmal(app: Flask) -> None:
+    """pybabel writes an untranslated plural with the English forms; Sami must show Bokmål."""
+    from babel.messages.pofile import read_po
+    from flask_babel import force_locale, ngettext
+
+    with open("translations/se/LC_MESSAGES/messages.po", "rb") as po:
+        untranslated = [
+            m.id for m in read_po(po)
+            if isinstance(m.id, tuple) and not any(m.string)
+            and re.findall(r"%\((\w+)\)", m.id[0]) == ["num"]
+        ]  # fmt: skip
+    assert untranslated, "no untranslated Sami plural left to check the fallback with"
+    singular, plural = untranslated[0]
+    with app.test_request_context("/"):
+        for n in (1, 2, 3):
+            with force_locale("se"):
+                shown = ngettext(singular, plural, n)
+            with force_locale("nb"):
+                bokmal = ngettext(singular, plural, n)
+            assert shown == bokmal != (singular if n == 1 else plural) % {"num": n}, (singular, n)
