@@ -194,3 +194,17 @@ def screenshot(page: Any, name: str) -> None:
     """Keep a screenshot for people to look at (test-artifacts/ is not committed)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def choose_language(page: Any, language: str) -> None:
+    """Choose a language in the header, on a page with no map requests in flight.
+
+    The choice is kept in the `lang` cookie and, when logged in, on the account, so a later
+    browser of the same person may already be in it: then nothing is clicked.
+    """
+    page.goto("/projects")
+    page.wait_for_load_state("networkidle")
+    if page.locator("html").get_attribute("lang") != language:
+        with page.expect_navigation():
+            page.locator(f"button[name=lang][value={language}]").click()
+    assert page.locator("html").get_attribute("lang") == language

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from app.db import db
 from app.models import Membership, MembershipRole, Revision, Trace, TraceStatus
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import choose_language, login, screenshot
 from tests.browser.test_accessibility import _violations
 from tests.serving import ARTIFACTS
 
@@ -25,11 +25,7 @@ def _tablet(new_page: Callable[..., Any]) -> Any:
 
 
 def _english(page: Any) -> None:
-    """Choose English on a page with no map requests in flight (they write the session too)."""
-    page.goto("/projects")
-    page.wait_for_load_state("networkidle")
-    with page.expect_navigation():
-        page.locator("button[name=lang][value=en]").click()
+    choose_language(page, "en")
 
 
 def _librarian_of_alta(seed: Callable[..., Any], ids: dict[str, int]) -> None:

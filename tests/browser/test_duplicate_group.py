@@ -16,7 +16,7 @@ from app.auth.operations import register_user
 from app.db import db
 from app.models import Comment, Membership, MembershipRole, Project, Trace, TraceStatus, UserRole
 from app.moderation.groups import metres_per_degree
-from tests.browser.conftest import Watch, login, screenshot
+from tests.browser.conftest import Watch, choose_language, login, screenshot
 from tests.browser.test_accessibility import AXE
 from tests.conftest import PASSWORD
 
@@ -97,10 +97,7 @@ class Moves:
 
 
 def _english(page: Any) -> None:
-    page.goto("/projects")
-    page.wait_for_load_state("networkidle")
-    with page.expect_navigation():
-        page.locator("button[name=lang][value=en]").click()
+    choose_language(page, "en")
 
 
 def _traces(seed: Callable[..., Any], ids: dict[str, int]) -> dict[str, tuple[Any, ...]]:

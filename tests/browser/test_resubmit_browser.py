@@ -25,7 +25,7 @@ from app.models import Membership, MembershipRole, Project, Revision, Trace, Tra
 from app.moderation.operations import decide
 from app.moderation.states import Action
 from app.traces.operations import record_revision
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import choose_language, login, screenshot
 from tests.browser.test_accessibility import _violations
 from tests.conftest import PASSWORD
 
@@ -84,12 +84,7 @@ def _seed(app: Flask, seed: Callable[..., Any]) -> int:
 
 
 def _english(page: Any) -> None:
-    """Choose English on a page with no map requests in flight (they save the session too)."""
-    page.goto("/projects")
-    page.wait_for_load_state("networkidle")
-    with page.expect_navigation():
-        page.locator("button[name=lang][value=en]").click()
-    page.wait_for_selector("html[lang=en]")
+    choose_language(page, "en")
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
