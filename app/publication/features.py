@@ -69,9 +69,19 @@ def _term_json(term):  # noqa: ANN001, ANN202 - an aliased Term and a SQL expres
     return case(
         (term.id.is_(None), None),
         else_=func.json_build_object(
-            "code", term.code, "label", term.label_nb, "label_nn", term.label_nn,
-            "label_en", term.label_en, "label_se", term.label_se, "uri", term.uri,
-        ),  # fmt: skip
+            "code",
+            term.code,
+            "label",
+            term.label_nb,
+            "label_nn",
+            term.label_nn,
+            "label_en",
+            term.label_en,
+            "label_se",
+            term.label_se,
+            "uri",
+            term.uri,
+        ),
     )
 
 
