@@ -23,7 +23,7 @@ from sqlalchemy import func
 from app.auth.operations import register_user
 from app.db import db
 from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, UserRole
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import choose_language, login, screenshot
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -110,16 +110,6 @@ def _seed(seed: Callable[..., Any]) -> dict[str, int]:
     return seed(fn)
 
 
-def _choose(page: Any, language: str) -> None:
-    """Switch the interface with the header's button (on a page with no map requests)."""
-    page.goto("/projects")
-    page.wait_for_load_state("networkidle")
-    if page.locator("html").get_attribute("lang") != language:
-        with page.expect_navigation():
-            page.locator(f"button[name=lang][value={language}]").click()
-    assert page.locator("html").get_attribute("lang") == language
-
-
 def _system_text(page: Any, selector: str) -> list[str]:
     return [t.strip() for t in page.locator(selector).all_inner_texts() if t.strip()]
 
@@ -131,7 +121,7 @@ def test_my_traces_and_the_history_speak_only_the_readers_language(
     ids = _seed(seed)
     page = new_page()
     login(page, "author@example.org")
-    _choose(page, language)
+    choose_language(page, language)
 
     page.goto("/me/traces")
     notes = _system_text(page, ".notification-message")

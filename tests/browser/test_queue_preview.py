@@ -17,7 +17,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 from app.auth.operations import register_user
 from app.db import db
 from app.models import Membership, MembershipRole, Project, Trace, TraceStatus, UserRole
-from tests.browser.conftest import Watch, login, screenshot
+from tests.browser.conftest import Watch, choose_language, login, screenshot
 from tests.browser.test_accessibility import _violations
 from tests.conftest import PASSWORD
 
@@ -170,19 +170,6 @@ def test_an_entry_whose_map_fails_does_not_stop_the_others(
     assert watch.page_errors == []
 
 
-def _choose(page: Any, language: str) -> None:
-    """Choose the language in the header (it is stored on the account, so say it each time)."""
-    page.goto("/projects")
-    page.wait_for_load_state("networkidle")
-    if page.locator("html").get_attribute("lang") != language:
-        with page.expect_navigation():
-            page.locator(f"button[name=lang][value={language}]").click()
-
-
-def _english(page: Any) -> None:
-    _choose(page, "en")
-
-
 def test_the_queue_has_no_axe_violations_collapsed_and_opened_in_both_languages(
     seed: Callable[..., Any], new_page: Callable[..., Any]
 ) -> None:
@@ -191,7 +178,7 @@ def test_the_queue_has_no_axe_violations_collapsed_and_opened_in_both_languages(
         page = _open_queue(new_page)
         page.set_viewport_size({"width": width, "height": 900})
         for language in ("nb", "en"):
-            _choose(page, language)
+            choose_language(page, language)
             page.goto("/moderation/alta")
             page.wait_for_load_state("load")
             assert page.locator("html").get_attribute("lang") == language
