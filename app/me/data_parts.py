@@ -102,25 +102,27 @@ def editor_label(user: User, editor: User | None, project_id: int) -> str:
     """Who made a change, as this person may read it: "you", a public name, or a role."""
     if editor is None:
         return gettext("Deleted account")
-    if editor.id == user.id:
-        return gettext("you")
-    if editor.show_name_publicly and editor.deleted_at is None:
-        return editor.display_name
-    if editor.role == UserRole.ADMIN:
-        return gettext("an administrator")
-    return _role_label(project_role(editor, project_id))
+    return _as_allowed(user, editor) or _role_label(project_role(editor, project_id))
 
 
-def person_label(user: User, person: User | None) -> str:
-    """Another person named outside a project (a suggester): their public name, else a role."""
-    if person is None:
-        return gettext("a contributor")
+def _as_allowed(user: User, person: User) -> str | None:
+    """ "you", their public name, or "an administrator"; None when a role must tell."""
     if person.id == user.id:
         return gettext("you")
     if person.show_name_publicly and person.deleted_at is None:
         return person.display_name
     if person.role == UserRole.ADMIN:
         return gettext("an administrator")
+    return None
+
+
+def person_label(user: User, person: User | None) -> str:
+    """Another person named outside a project (a suggester): their public name, else a role."""
+    if person is None:
+        return gettext("a contributor")
+    named = _as_allowed(user, person)
+    if named:
+        return named
     if person.role == UserRole.LIBRARIAN:
         return gettext("a librarian")
     roles = set(
